@@ -1,0 +1,457 @@
+/*
+ * jsec.c — the TLS half of the shim: contexts and sessions over jsec_bio.
+ * See jsec.h for the contract. Nothing here blocks or touches a socket.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include "jsec.h"
+#include "jsec_bio.h"
+#include "jsec_internal.h"
+
+static int live;
+static _Thread_local char last_error[1024];
+
+/* ---- errors ---------------------------------------------------------- */
+
+/* Keeps the OpenSSL error queue (and `what`) as the text of this failure. */
+int jsec_fail(const char *what) {
+  size_t n = 0;
+  unsigned long e;
+  last_error[0] = 0;
+  if (what) n = (size_t)snprintf(last_error, sizeof last_error, "%s", what);
+  while ((e = ERR_get_error()) != 0 && n < sizeof last_error - 1) {
+    const char *reason = ERR_reason_error_string(e);
+    char code[32];
+    if (!reason) {
+      snprintf(code, sizeof code, "error %lx", e);
+      reason = code;
+    }
+    n += (size_t)snprintf(last_error + n, sizeof last_error - n, "%s%s", n ? "; " : "", reason);
+  }
+  if (n == 0) snprintf(last_error, sizeof last_error, "unknown error");
+  return JSEC_ERROR;
+}
+
+int jsec_error(char *buf, int cap) {
+  int len = (int)strlen(last_error);
+  if (buf && cap > 0) snprintf(buf, (size_t)cap, "%s", last_error);
+  return len;
+}
+
+static int copy_out(const char *text, char *buf, int cap) {
+  int len = text ? (int)strlen(text) : 0;
+  if (buf && cap > len) memcpy(buf, text, (size_t)len);
+  return len;
+}
+
+/* ---- library --------------------------------------------------------- */
+
+int jsec_version(char *buf, int cap) { return copy_out(OpenSSL_version(OPENSSL_VERSION), buf, cap); }
+
+int jsec_live(void) { return live; }
+
+void jsec_count(int delta) { live += delta; }
+
+/* ---- context --------------------------------------------------------- */
+
+static int select_alpn(SSL *ssl, const unsigned char **out, unsigned char *outlen,
+                       const unsigned char *in, unsigned int inlen, void *arg) {
+  jsec_ctx *ctx = arg;
+  unsigned char *chosen;
+  (void)ssl;
+  if (SSL_select_next_proto(&chosen, outlen, ctx->alpn, (unsigned)ctx->alpn_len, in, inlen) !=
+      OPENSSL_NPN_NEGOTIATED)
+    return SSL_TLSEXT_ERR_ALERT_FATAL; /* RFC 7301: no_application_protocol */
+  *out = chosen;
+  return SSL_TLSEXT_ERR_OK;
+}
+
+/* "*.example.com" matches exactly one leftmost label. */
+static int name_matches(const char *pattern, const char *name) {
+  if (pattern[0] == '*' && pattern[1] == '.') {
+    const char *dot = strchr(name, '.');
+    return dot && dot != name && strcasecmp(dot + 1, pattern + 2) == 0;
+  }
+  return strcasecmp(pattern, name) == 0;
+}
+
+static int choose_certificate(SSL *ssl, int *alert, void *arg) {
+  jsec_ctx *ctx = arg;
+  const char *name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+  (void)alert;
+  if (!name) return SSL_TLSEXT_ERR_NOACK;
+  for (int i = 0; i < ctx->sni_count; i++) {
+    if (name_matches(ctx->sni_names[i], name)) {
+      SSL_set_SSL_CTX(ssl, ctx->sni_ctx[i]->ssl_ctx);
+      return SSL_TLSEXT_ERR_OK;
+    }
+  }
+  return SSL_TLSEXT_ERR_OK; /* unknown name: the default certificate answers */
+}
+
+jsec_ctx *jsec_ctx_new(int flags) {
+  jsec_ctx *ctx = calloc(1, sizeof *ctx);
+  if (!ctx) return NULL;
+  ctx->ssl_ctx = SSL_CTX_new((flags & JSEC_SERVER) ? TLS_server_method() : TLS_client_method());
+  if (!ctx->ssl_ctx) {
+    jsec_fail("cannot create an SSL_CTX");
+    free(ctx);
+    return NULL;
+  }
+  ctx->server = flags & JSEC_SERVER;
+  SSL_CTX_set_min_proto_version(ctx->ssl_ctx, TLS1_2_VERSION);
+  SSL_CTX_set_mode(ctx->ssl_ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  if (flags & JSEC_SERVER) {
+    /* Client-initiated renegotiation only costs the server CPU. */
+    SSL_CTX_set_options(ctx->ssl_ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+    SSL_CTX_set_tlsext_servername_callback(ctx->ssl_ctx, choose_certificate);
+    SSL_CTX_set_tlsext_servername_arg(ctx->ssl_ctx, ctx);
+  }
+  SSL_CTX_set_verify(ctx->ssl_ctx, SSL_VERIFY_PEER, NULL);
+  live++;
+  return ctx;
+}
+
+void jsec_ctx_free(jsec_ctx *ctx) {
+  if (!ctx) return;
+  for (int i = 0; i < ctx->sni_count; i++) free(ctx->sni_names[i]);
+  SSL_CTX_free(ctx->ssl_ctx);
+  free(ctx->alpn);
+  free(ctx);
+  live--;
+}
+
+/* Never prompts: a key that needs a passphrase and has none just fails. */
+static int passphrase_cb(char *buf, int size, int rwflag, void *u) {
+  (void)rwflag;
+  if (!u) return -1;
+  int len = (int)strlen(u);
+  if (len > size) return -1;
+  memcpy(buf, u, (size_t)len);
+  return len;
+}
+
+int jsec_ctx_cert(jsec_ctx *ctx, const uint8_t *chain_pem, int chain_len, const uint8_t *key_pem,
+                  int key_len, const char *passphrase) {
+  int status = JSEC_ERROR;
+  BIO *chain = BIO_new_mem_buf(chain_pem, chain_len);
+  BIO *keybio = BIO_new_mem_buf(key_pem, key_len);
+  X509 *leaf = NULL, *extra;
+  EVP_PKEY *key = NULL;
+  ERR_clear_error();
+  if (!chain || !keybio) {
+    jsec_fail("out of memory");
+    goto done;
+  }
+  leaf = PEM_read_bio_X509(chain, NULL, passphrase_cb, NULL);
+  if (!leaf) {
+    jsec_fail("no certificate in cert PEM");
+    goto done;
+  }
+  if (SSL_CTX_use_certificate(ctx->ssl_ctx, leaf) != 1) {
+    jsec_fail("certificate rejected");
+    goto done;
+  }
+  SSL_CTX_clear_chain_certs(ctx->ssl_ctx);
+  while ((extra = PEM_read_bio_X509(chain, NULL, passphrase_cb, NULL)) != NULL) {
+    if (SSL_CTX_add0_chain_cert(ctx->ssl_ctx, extra) != 1) {
+      X509_free(extra);
+      jsec_fail("chain certificate rejected");
+      goto done;
+    }
+  }
+  ERR_clear_error(); /* the end of the PEM stream */
+  key = PEM_read_bio_PrivateKey(keybio, NULL, passphrase_cb, (void *)passphrase);
+  if (!key) {
+    jsec_fail(passphrase ? "cannot read key (wrong passphrase?)" : "cannot read key");
+    goto done;
+  }
+  if (SSL_CTX_use_PrivateKey(ctx->ssl_ctx, key) != 1 || SSL_CTX_check_private_key(ctx->ssl_ctx) != 1) {
+    jsec_fail("key does not match certificate");
+    goto done;
+  }
+  status = JSEC_OK;
+done:
+  X509_free(leaf);
+  EVP_PKEY_free(key);
+  BIO_free(chain);
+  BIO_free(keybio);
+  return status;
+}
+
+int jsec_ctx_trust(jsec_ctx *ctx, const uint8_t *pem, int len) {
+  ERR_clear_error();
+  if (len == 0) return SSL_CTX_set_default_verify_paths(ctx->ssl_ctx) == 1 ? JSEC_OK : jsec_fail("no system roots");
+  X509_STORE *store = SSL_CTX_get_cert_store(ctx->ssl_ctx);
+  BIO *bio = BIO_new_mem_buf(pem, len);
+  X509 *cert;
+  int added = 0;
+  if (!bio) return jsec_fail("out of memory");
+  while ((cert = PEM_read_bio_X509(bio, NULL, passphrase_cb, NULL)) != NULL) {
+    if (X509_STORE_add_cert(store, cert) == 1) added++;
+    X509_free(cert);
+  }
+  BIO_free(bio);
+  if (!added) return jsec_fail("no certificate in CA PEM");
+  ERR_clear_error();
+  return JSEC_OK;
+}
+
+int jsec_ctx_verify(jsec_ctx *ctx, int mode) {
+  int flags = mode == JSEC_VERIFY_NONE ? SSL_VERIFY_NONE : SSL_VERIFY_PEER;
+  if (mode == JSEC_VERIFY_REQUIRE) flags |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
+  SSL_CTX_set_verify(ctx->ssl_ctx, flags, NULL);
+  return JSEC_OK;
+}
+
+int jsec_ctx_versions(jsec_ctx *ctx, int min, int max) {
+  ERR_clear_error();
+  if ((min && SSL_CTX_set_min_proto_version(ctx->ssl_ctx, min) != 1) ||
+      (max && SSL_CTX_set_max_proto_version(ctx->ssl_ctx, max) != 1))
+    return jsec_fail("unsupported protocol version");
+  return JSEC_OK;
+}
+
+int jsec_ctx_ciphers(jsec_ctx *ctx, const char *tls12, const char *tls13) {
+  ERR_clear_error();
+  if (tls12 && SSL_CTX_set_cipher_list(ctx->ssl_ctx, tls12) != 1) return jsec_fail("no usable TLS 1.2 cipher");
+  if (tls13 && SSL_CTX_set_ciphersuites(ctx->ssl_ctx, tls13) != 1) return jsec_fail("no usable TLS 1.3 cipher suite");
+  return JSEC_OK;
+}
+
+int jsec_ctx_groups(jsec_ctx *ctx, const char *groups) {
+  ERR_clear_error();
+  return SSL_CTX_set1_groups_list(ctx->ssl_ctx, groups) == 1 ? JSEC_OK : jsec_fail("no usable group");
+}
+
+int jsec_ctx_alpn(jsec_ctx *ctx, const uint8_t *wire, int len) {
+  if (ctx->server) {
+    unsigned char *copy = malloc((size_t)len);
+    if (!copy) return jsec_fail("out of memory");
+    memcpy(copy, wire, (size_t)len);
+    free(ctx->alpn);
+    ctx->alpn = copy;
+    ctx->alpn_len = len;
+    SSL_CTX_set_alpn_select_cb(ctx->ssl_ctx, select_alpn, ctx);
+    return JSEC_OK;
+  }
+  /* SSL_CTX_set_alpn_protos returns 0 on success. */
+  return SSL_CTX_set_alpn_protos(ctx->ssl_ctx, wire, (unsigned)len) == 0 ? JSEC_OK : jsec_fail("bad ALPN list");
+}
+
+int jsec_ctx_sni(jsec_ctx *ctx, const char *name, jsec_ctx *for_name) {
+  if (ctx->sni_count == JSEC_MAX_SNI) return jsec_fail("too many server names");
+  char *copy = strdup(name);
+  if (!copy) return jsec_fail("out of memory");
+  ctx->sni_names[ctx->sni_count] = copy;
+  ctx->sni_ctx[ctx->sni_count++] = for_name;
+  return JSEC_OK;
+}
+
+/* ---- session --------------------------------------------------------- */
+
+jsec_session *jsec_new(jsec_ctx *ctx) {
+  jsec_session *s = calloc(1, sizeof *s);
+  if (!s) return NULL;
+  ERR_clear_error();
+  s->ssl = SSL_new(ctx->ssl_ctx);
+  s->in = jsec_bio_new();
+  s->out = jsec_bio_new();
+  if (!s->ssl || !s->in || !s->out) {
+    jsec_fail("cannot create a session");
+    SSL_free(s->ssl);
+    BIO_free(s->in);
+    BIO_free(s->out);
+    free(s);
+    return NULL;
+  }
+  SSL_set_bio(s->ssl, s->in, s->out); /* the SSL owns both BIOs now */
+  if (ctx->server)
+    SSL_set_accept_state(s->ssl);
+  else
+    SSL_set_connect_state(s->ssl);
+  live++;
+  return s;
+}
+
+void jsec_free(jsec_session *s) {
+  if (!s) return;
+  SSL_free(s->ssl);
+  free(s);
+  live--;
+}
+
+int jsec_host(jsec_session *s, const char *servername, const char *verify_name) {
+  ERR_clear_error();
+  if (servername && *servername && SSL_set_tlsext_host_name(s->ssl, servername) != 1)
+    return jsec_fail("bad server name");
+  if (verify_name && *verify_name) {
+    X509_VERIFY_PARAM *param = SSL_get0_param(s->ssl);
+    X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+    /* An IP literal is checked against IP SANs; anything else as a DNS name. */
+    if (X509_VERIFY_PARAM_set1_ip_asc(param, verify_name) != 1) {
+      ERR_clear_error();
+      if (X509_VERIFY_PARAM_set1_host(param, verify_name, 0) != 1) return jsec_fail("bad host name");
+    }
+  }
+  return JSEC_OK;
+}
+
+int jsec_feed(jsec_session *s, const uint8_t *buf, int len) {
+  if (len == 0) {
+    jsec_bio_end(s->in);
+    return 0;
+  }
+  return BIO_write(s->in, buf, len) == len ? len : jsec_fail("out of memory");
+}
+
+int jsec_pending(jsec_session *s) { return (int)BIO_ctrl_pending(s->out); }
+
+int jsec_take(jsec_session *s, uint8_t *buf, int cap) {
+  int n = BIO_read(s->out, buf, cap);
+  return n > 0 ? n : 0;
+}
+
+/* Turns an SSL_* return value into a status, keeping the reason on error. */
+static int status_of(jsec_session *s, int ret) {
+  switch (SSL_get_error(s->ssl, ret)) {
+    case SSL_ERROR_NONE:
+      return JSEC_OK;
+    case SSL_ERROR_WANT_READ:
+      return JSEC_WANT_READ;
+    case SSL_ERROR_WANT_WRITE:
+      return JSEC_WANT_WRITE;
+    case SSL_ERROR_ZERO_RETURN:
+      return JSEC_CLOSED;
+    case SSL_ERROR_SYSCALL: /* 1.1.1 reports a bare EOF this way */
+      if (ERR_peek_error() == 0) {
+        ERR_clear_error();
+        snprintf(last_error, sizeof last_error, "unexpected eof while reading");
+        return JSEC_ERROR;
+      }
+      return jsec_fail(NULL);
+    default: {
+      long verify = SSL_get_verify_result(s->ssl);
+      if (verify != X509_V_OK) {
+        char what[256];
+        snprintf(what, sizeof what, "certificate verify failed: %s",
+                 X509_verify_cert_error_string(verify));
+        ERR_clear_error();
+        return jsec_fail(what);
+      }
+      return jsec_fail(NULL);
+    }
+  }
+}
+
+int jsec_handshake(jsec_session *s) {
+  ERR_clear_error();
+  int ret = SSL_do_handshake(s->ssl);
+  return ret == 1 ? JSEC_OK : status_of(s, ret);
+}
+
+int jsec_read(jsec_session *s, uint8_t *buf, int cap) {
+  ERR_clear_error();
+  int ret = SSL_read(s->ssl, buf, cap);
+  return ret > 0 ? ret : status_of(s, ret);
+}
+
+int jsec_write(jsec_session *s, const uint8_t *buf, int len) {
+  ERR_clear_error();
+  int ret = SSL_write(s->ssl, buf, len);
+  return ret > 0 ? ret : status_of(s, ret);
+}
+
+int jsec_shutdown(jsec_session *s) {
+  ERR_clear_error();
+  int ret = SSL_shutdown(s->ssl);
+  if (ret == 1) return JSEC_OK;
+  if (ret == 0) return JSEC_WANT_READ; /* ours is out; the peer's is still to come */
+  return status_of(s, ret);
+}
+
+int jsec_key_update(jsec_session *s, int ask_peer) {
+  ERR_clear_error();
+  if (SSL_version(s->ssl) < TLS1_3_VERSION) return jsec_fail("KeyUpdate needs TLS 1.3");
+  if (SSL_key_update(s->ssl, ask_peer ? SSL_KEY_UPDATE_REQUESTED : SSL_KEY_UPDATE_NOT_REQUESTED) != 1)
+    return jsec_fail(NULL);
+  int ret = SSL_do_handshake(s->ssl); /* sends the KeyUpdate message now */
+  return ret == 1 ? JSEC_OK : status_of(s, ret);
+}
+
+/* ---- what was negotiated --------------------------------------------- */
+
+static const char *group_name(SSL *ssl) {
+#if OPENSSL_VERSION_NUMBER >= 0x30200000L
+  return SSL_get0_group_name(ssl);
+#elif OPENSSL_VERSION_NUMBER >= 0x30000000L
+  int nid = SSL_get_negotiated_group(ssl);
+  return nid ? SSL_group_to_name(ssl, nid) : NULL;
+#else
+  /* 1.1.1 names the group only through the peer's ephemeral key. */
+  EVP_PKEY *key = NULL;
+  const char *name = NULL;
+  if (SSL_get_peer_tmp_key(ssl, &key) == 1) {
+    int id = EVP_PKEY_id(key);
+    if (id == EVP_PKEY_EC) {
+      const EC_KEY *ec = EVP_PKEY_get0_EC_KEY(key);
+      id = EC_GROUP_get_curve_name(EC_KEY_get0_group(ec));
+      name = EC_curve_nid2nist(id);
+    }
+    if (!name) name = OBJ_nid2sn(id);
+    EVP_PKEY_free(key);
+  }
+  return name;
+#endif
+}
+
+int jsec_info(jsec_session *s, int field, char *buf, int cap) {
+  const unsigned char *alpn = NULL;
+  unsigned alpn_len = 0;
+  switch (field) {
+    case JSEC_INFO_PROTOCOL:
+      return copy_out(SSL_get_version(s->ssl), buf, cap);
+    case JSEC_INFO_CIPHER:
+      return copy_out(SSL_get_cipher_name(s->ssl), buf, cap);
+    case JSEC_INFO_GROUP:
+      return copy_out(group_name(s->ssl), buf, cap);
+    case JSEC_INFO_ALPN:
+      SSL_get0_alpn_selected(s->ssl, &alpn, &alpn_len);
+      if (buf && cap > (int)alpn_len) memcpy(buf, alpn, alpn_len);
+      return (int)alpn_len;
+    case JSEC_INFO_SERVERNAME:
+      return copy_out(SSL_get_servername(s->ssl, TLSEXT_NAMETYPE_host_name), buf, cap);
+    default:
+      return 0;
+  }
+}
+
+int jsec_peer_cert(jsec_session *s, int index, uint8_t *buf, int cap) {
+  STACK_OF(X509) *chain = SSL_get_peer_cert_chain(s->ssl);
+  X509 *cert;
+  /* A client's chain starts with the leaf; a server's leaves it out. */
+  int offset = SSL_is_server(s->ssl) ? 1 : 0;
+  if (index == 0 && offset) {
+    cert = SSL_get_peer_certificate(s->ssl);
+    if (cert) X509_free(cert); /* the session still holds a reference */
+  } else {
+    if (!chain || index - offset >= sk_X509_num(chain)) return -1;
+    cert = sk_X509_value(chain, index - offset);
+  }
+  if (!cert) return -1;
+  int len = i2d_X509(cert, NULL);
+  if (buf && len > 0 && len <= cap) {
+    unsigned char *p = buf;
+    i2d_X509(cert, &p);
+  }
+  return len;
+}
+
+int jsec_verify_result(jsec_session *s) { return (int)SSL_get_verify_result(s->ssl); }

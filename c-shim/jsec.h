@@ -1,0 +1,77 @@
+/*
+ * jsec.h — a tiny, non-blocking TLS API over OpenSSL memory buffers.
+ *
+ * The shim never touches a socket. Ciphertext goes in with jsec_feed() and
+ * comes out with jsec_take(); plaintext moves with jsec_read()/jsec_write().
+ * Every call returns a count (>= 0) or one of the JSEC_* statuses (< 0).
+ * On JSEC_ERROR the reason is kept for jsec_error() until the next failure.
+ *
+ * Compiles unchanged against OpenSSL 1.1.1 and 3.x.
+ */
+#ifndef JSEC_H
+#define JSEC_H
+
+#include <stdint.h>
+
+/* Statuses (negative so that counts and statuses share one return value). */
+#define JSEC_OK 0
+#define JSEC_ERROR (-1)
+#define JSEC_WANT_READ (-2)  /* feed more ciphertext, then call again */
+#define JSEC_WANT_WRITE (-3) /* take pending ciphertext, then call again */
+#define JSEC_CLOSED (-4)     /* the peer sent close_notify */
+
+/* jsec_ctx_new() flags. */
+#define JSEC_SERVER 1
+
+/* jsec_ctx_verify() modes. */
+#define JSEC_VERIFY_NONE 0
+#define JSEC_VERIFY_PEER 1    /* verify a certificate if the peer sends one */
+#define JSEC_VERIFY_REQUIRE 2 /* and fail when it sends none */
+
+/* jsec_info() fields. */
+#define JSEC_INFO_PROTOCOL 1
+#define JSEC_INFO_CIPHER 2
+#define JSEC_INFO_GROUP 3
+#define JSEC_INFO_ALPN 4
+#define JSEC_INFO_SERVERNAME 5
+
+typedef struct jsec_ctx jsec_ctx;
+typedef struct jsec_session jsec_session;
+
+/* Library. */
+int jsec_version(char *buf, int cap); /* OpenSSL version text, like `openssl version` */
+int jsec_live(void);                  /* contexts + sessions not yet freed */
+int jsec_error(char *buf, int cap);   /* text of the last JSEC_ERROR */
+
+/* Context: configuration shared by many sessions. */
+jsec_ctx *jsec_ctx_new(int flags);
+void jsec_ctx_free(jsec_ctx *ctx);
+int jsec_ctx_cert(jsec_ctx *ctx, const uint8_t *chain_pem, int chain_len,
+                  const uint8_t *key_pem, int key_len, const char *passphrase);
+int jsec_ctx_trust(jsec_ctx *ctx, const uint8_t *pem, int len); /* len 0: system roots */
+int jsec_ctx_verify(jsec_ctx *ctx, int mode);
+int jsec_ctx_versions(jsec_ctx *ctx, int min, int max); /* 0x0303 = TLS 1.2; 0 = default */
+int jsec_ctx_ciphers(jsec_ctx *ctx, const char *tls12, const char *tls13);
+int jsec_ctx_groups(jsec_ctx *ctx, const char *groups);
+int jsec_ctx_alpn(jsec_ctx *ctx, const uint8_t *wire, int len); /* length-prefixed list */
+int jsec_ctx_sni(jsec_ctx *ctx, const char *name, jsec_ctx *for_name);
+
+/* Session: one connection's TLS state. */
+jsec_session *jsec_new(jsec_ctx *ctx);
+void jsec_free(jsec_session *s);
+int jsec_host(jsec_session *s, const char *servername, const char *verify_name);
+int jsec_feed(jsec_session *s, const uint8_t *buf, int len); /* len 0: the transport ended */
+int jsec_pending(jsec_session *s);                           /* ciphertext bytes waiting */
+int jsec_take(jsec_session *s, uint8_t *buf, int cap);
+int jsec_handshake(jsec_session *s);
+int jsec_read(jsec_session *s, uint8_t *buf, int cap);
+int jsec_write(jsec_session *s, const uint8_t *buf, int len);
+int jsec_shutdown(jsec_session *s); /* JSEC_OK once both sides sent close_notify */
+int jsec_key_update(jsec_session *s, int ask_peer);
+
+/* What was negotiated. */
+int jsec_info(jsec_session *s, int field, char *buf, int cap);
+int jsec_peer_cert(jsec_session *s, int index, uint8_t *buf, int cap); /* DER; index 0 = leaf */
+int jsec_verify_result(jsec_session *s); /* X509_V_OK (0) or an X509_V_ERR_* code */
+
+#endif

@@ -1,0 +1,122 @@
+/*
+ * jsec_bio.c — a byte-queue BIO for the shim's two directions.
+ *
+ * BIO_s_mem() moves its whole remainder down after every read, so a large
+ * feed read record by record costs quadratic memmove. This queue keeps a
+ * read offset instead and compacts only when a write needs the room.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/bio.h>
+
+#include "jsec_bio.h"
+
+typedef struct {
+  unsigned char *data;
+  size_t start, end, cap;
+  int eof; /* the writer side ended: reads past the end return 0, not retry */
+} queue;
+
+static int queue_reserve(queue *q, size_t len) {
+  size_t used = q->end - q->start;
+  if (q->end + len <= q->cap) return 1;
+  if (used + len <= q->cap) {
+    memmove(q->data, q->data + q->start, used);
+  } else {
+    size_t cap = q->cap ? q->cap : 16384;
+    while (cap < used + len) cap *= 2;
+    unsigned char *data = malloc(cap);
+    if (!data) return 0;
+    if (used) memcpy(data, q->data + q->start, used);
+    free(q->data);
+    q->data = data;
+    q->cap = cap;
+  }
+  q->start = 0;
+  q->end = used;
+  return 1;
+}
+
+static int queue_write(BIO *b, const char *buf, int len) {
+  queue *q = BIO_get_data(b);
+  BIO_clear_retry_flags(b);
+  if (len <= 0) return 0;
+  if (!queue_reserve(q, (size_t)len)) return -1;
+  memcpy(q->data + q->end, buf, (size_t)len);
+  q->end += (size_t)len;
+  return len;
+}
+
+static int queue_read(BIO *b, char *buf, int len) {
+  queue *q = BIO_get_data(b);
+  size_t used = q->end - q->start;
+  BIO_clear_retry_flags(b);
+  if (used == 0) {
+    if (q->eof) return 0;
+    BIO_set_retry_read(b);
+    return -1;
+  }
+  size_t n = used < (size_t)len ? used : (size_t)len;
+  memcpy(buf, q->data + q->start, n);
+  q->start += n;
+  if (q->start == q->end) q->start = q->end = 0;
+  return (int)n;
+}
+
+static long queue_ctrl(BIO *b, int cmd, long num, void *ptr) {
+  queue *q = BIO_get_data(b);
+  (void)ptr;
+  switch (cmd) {
+    case BIO_CTRL_PENDING:
+      return (long)(q->end - q->start);
+    case BIO_CTRL_EOF:
+      return q->eof && q->end == q->start;
+    case BIO_CTRL_FLUSH:
+      return 1;
+    case BIO_CTRL_WPENDING:
+      return 0;
+    case BIO_C_SET_BUF_MEM_EOF_RETURN:
+      q->eof = num == 0;
+      return 1;
+    default:
+      return 0;
+  }
+}
+
+static int queue_create(BIO *b) {
+  queue *q = calloc(1, sizeof *q);
+  if (!q) return 0;
+  BIO_set_data(b, q);
+  BIO_set_init(b, 1);
+  return 1;
+}
+
+static int queue_destroy(BIO *b) {
+  queue *q = BIO_get_data(b);
+  if (q) {
+    free(q->data);
+    free(q);
+  }
+  BIO_set_data(b, NULL);
+  return 1;
+}
+
+static BIO_METHOD *queue_method;
+
+BIO *jsec_bio_new(void) {
+  if (!queue_method) {
+    /* Runtimes call FFI from one JavaScript thread: no race here. */
+    BIO_METHOD *m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "jsec queue");
+    if (!m) return NULL;
+    BIO_meth_set_write(m, queue_write);
+    BIO_meth_set_read(m, queue_read);
+    BIO_meth_set_ctrl(m, queue_ctrl);
+    BIO_meth_set_create(m, queue_create);
+    BIO_meth_set_destroy(m, queue_destroy);
+    queue_method = m;
+  }
+  return BIO_new(queue_method);
+}
+
+void jsec_bio_end(BIO *b) { ((queue *)BIO_get_data(b))->eof = 1; }

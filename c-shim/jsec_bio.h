@@ -1,0 +1,10 @@
+/* jsec_bio.h — the shim's in-memory byte-queue BIO (internal). */
+#ifndef JSEC_BIO_H
+#define JSEC_BIO_H
+
+#include <openssl/bio.h>
+
+BIO *jsec_bio_new(void);
+void jsec_bio_end(BIO *b); /* no more bytes will come: reads past the end return 0 */
+
+#endif

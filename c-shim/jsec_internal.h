@@ -1,0 +1,32 @@
+/* jsec_internal.h — the shim's private structures, shared by its C files. */
+#ifndef JSEC_INTERNAL_H
+#define JSEC_INTERNAL_H
+
+#include <openssl/ssl.h>
+
+#include "jsec.h"
+
+#define JSEC_MAX_SNI 64
+
+struct jsec_ctx {
+  SSL_CTX *ssl_ctx;
+  int server;
+  unsigned char *alpn; /* server: the protocols we accept, wire format */
+  int alpn_len;
+  int sni_count;
+  char *sni_names[JSEC_MAX_SNI];
+  jsec_ctx *sni_ctx[JSEC_MAX_SNI];
+};
+
+struct jsec_session {
+  SSL *ssl;
+  BIO *in, *out; /* ciphertext from and to the peer */
+};
+
+/* Records the OpenSSL error queue (and `what`) as the last error; returns JSEC_ERROR. */
+int jsec_fail(const char *what);
+
+/* Counts native objects for jsec_live(): +1 on create, -1 on free. */
+void jsec_count(int delta);
+
+#endif

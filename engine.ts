@@ -1,0 +1,16 @@
+/**
+ * @jsec/tls/engine — the sans-I/O TLS engine, for running TLS over any byte
+ * transport (a WebSocket, a pipe, a serial line).
+ *
+ * @example
+ * ```ts
+ * import { TlsContext, TlsEngine } from "@jsec/tls/engine";
+ * const engine = new TlsEngine(new TlsContext({ caCerts: [caPem] }), { verifyHost: "example.com" });
+ * ```
+ *
+ * @module
+ */
+export { type ContextOptions, type KeyPair, TlsContext, type TlsVersion } from "./lib/engine/context.ts";
+export { type EngineOptions, type EngineState, TlsEngine } from "./lib/engine/engine.ts";
+export { type HandshakeInfo, type PeerCertificate, toPem } from "./lib/engine/info.ts";
+export { TlsError, type TlsErrorCode } from "./lib/errors.ts";

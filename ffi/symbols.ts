@@ -1,0 +1,75 @@
+/**
+ * The shim's symbols, declared once. {@link ./deno.ts} and {@link ./bun.ts}
+ * turn this table into each runtime's `dlopen` definitions.
+ *
+ * Types: `i32` a C int, `buffer` a `Uint8Array` (or null) passed as a pointer,
+ * `handle` an opaque C pointer the shim returned, `void` nothing.
+ *
+ * @module
+ */
+
+/** A parameter or result type in the symbol table. */
+export type FfiType = "i32" | "buffer" | "handle" | "void";
+
+/** One C function: its parameter types and result type. */
+export interface FfiSymbol {
+  readonly parameters: readonly FfiType[];
+  readonly result: FfiType;
+}
+
+/** Every function exported by `c-shim/`, as declared in its headers. */
+export const symbols = {
+  jsec_version: { parameters: ["buffer", "i32"], result: "i32" },
+  jsec_live: { parameters: [], result: "i32" },
+  jsec_error: { parameters: ["buffer", "i32"], result: "i32" },
+
+  jsec_ctx_new: { parameters: ["i32"], result: "handle" },
+  jsec_ctx_free: { parameters: ["handle"], result: "void" },
+  jsec_ctx_cert: {
+    parameters: ["handle", "buffer", "i32", "buffer", "i32", "buffer"],
+    result: "i32",
+  },
+  jsec_ctx_trust: { parameters: ["handle", "buffer", "i32"], result: "i32" },
+  jsec_ctx_verify: { parameters: ["handle", "i32"], result: "i32" },
+  jsec_ctx_versions: { parameters: ["handle", "i32", "i32"], result: "i32" },
+  jsec_ctx_ciphers: { parameters: ["handle", "buffer", "buffer"], result: "i32" },
+  jsec_ctx_groups: { parameters: ["handle", "buffer"], result: "i32" },
+  jsec_ctx_alpn: { parameters: ["handle", "buffer", "i32"], result: "i32" },
+  jsec_ctx_sni: { parameters: ["handle", "buffer", "handle"], result: "i32" },
+
+  jsec_new: { parameters: ["handle"], result: "handle" },
+  jsec_free: { parameters: ["handle"], result: "void" },
+  jsec_host: { parameters: ["handle", "buffer", "buffer"], result: "i32" },
+  jsec_feed: { parameters: ["handle", "buffer", "i32"], result: "i32" },
+  jsec_pending: { parameters: ["handle"], result: "i32" },
+  jsec_take: { parameters: ["handle", "buffer", "i32"], result: "i32" },
+  jsec_handshake: { parameters: ["handle"], result: "i32" },
+  jsec_read: { parameters: ["handle", "buffer", "i32"], result: "i32" },
+  jsec_write: { parameters: ["handle", "buffer", "i32"], result: "i32" },
+  jsec_shutdown: { parameters: ["handle"], result: "i32" },
+  jsec_key_update: { parameters: ["handle", "i32"], result: "i32" },
+
+  jsec_info: { parameters: ["handle", "i32", "buffer", "i32"], result: "i32" },
+  jsec_peer_cert: { parameters: ["handle", "i32", "buffer", "i32"], result: "i32" },
+  jsec_verify_result: { parameters: ["handle"], result: "i32" },
+} as const satisfies Record<string, FfiSymbol>;
+
+/** The symbol table's type. */
+export type Symbols = typeof symbols;
+
+/** An opaque pointer owned by the shim (a context or a session). */
+export type Handle = { readonly __handle: unique symbol };
+
+type JsOf<T extends FfiType> = T extends "i32" ? number
+  : T extends "buffer" ? Uint8Array | null
+  : T extends "handle" ? Handle | null
+  : void;
+
+type JsParams<P extends readonly FfiType[]> = { [K in keyof P]: P[K] extends FfiType ? JsOf<P[K]> : never };
+
+/** The loaded shim: one typed function per symbol. */
+export type Shim = {
+  readonly [K in keyof Symbols]: (
+    ...args: JsParams<Symbols[K]["parameters"]>
+  ) => JsOf<Symbols[K]["result"]>;
+};

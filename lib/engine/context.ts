@@ -1,0 +1,246 @@
+/**
+ * A TLS context: the configuration many sessions share (certificates, trust,
+ * versions, ciphers, ALPN). Wraps the shim's `jsec_ctx`.
+ *
+ * @module
+ */
+import { cString, isNull, lastError, shim } from "../../ffi/mod.ts";
+import type { Handle } from "../../ffi/mod.ts";
+import { TlsError } from "../errors.ts";
+import { tlsErrorFrom } from "./failure.ts";
+import { checkPem, invalid } from "./validate.ts";
+
+/** A TLS protocol version name, as Node spells it. */
+export type TlsVersion = "TLSv1.2" | "TLSv1.3";
+
+const versionNumbers: Record<TlsVersion, number> = { "TLSv1.2": 0x0303, "TLSv1.3": 0x0304 };
+
+/** A certificate chain and its key, PEM. */
+export interface KeyPair {
+  /** The certificate chain, leaf first, PEM. */
+  cert: string;
+  /** The private key, PEM (PKCS#8, PKCS#1 or SEC1; encrypted when `passphrase` is given). */
+  key: string;
+  /** The passphrase of an encrypted `key`. */
+  passphrase?: string;
+}
+
+/** Everything a {@link TlsContext} can be configured with. */
+export interface ContextOptions {
+  /** A server context (accepts handshakes) instead of a client one. */
+  isServer?: boolean;
+  /** Our certificate chain, PEM, leaf first. A server needs one; a client sends it when asked. */
+  cert?: string;
+  /** The private key of `cert`, PEM. */
+  key?: string;
+  /** The passphrase of an encrypted `key`. */
+  passphrase?: string;
+  /** Extra trusted roots, PEM. A client trusts the system roots as well; a server only these. */
+  caCerts?: string[];
+  /**
+   * How to treat the peer's certificate: `"none"` accepts anything, `"peer"`
+   * verifies it when one is sent, `"require"` also fails when none is.
+   * Default: `"peer"` for a client (a server always sends one), `"none"` for a server.
+   */
+  verify?: "none" | "peer" | "require";
+  /** The lowest protocol version to accept. Default `"TLSv1.2"`. */
+  minVersion?: TlsVersion;
+  /** The highest protocol version to accept. Default `"TLSv1.3"`. */
+  maxVersion?: TlsVersion;
+  /**
+   * Cipher suites, OpenSSL syntax, colon-separated. Names starting with `TLS_`
+   * are TLS 1.3 suites; the rest form the TLS 1.2 cipher list.
+   */
+  ciphers?: string;
+  /** Key-exchange groups in order of preference, e.g. `["X25519MLKEM768", "X25519"]`. */
+  groups?: string | string[];
+  /** ALPN protocols: what a client offers, or what a server accepts, in order of preference. */
+  alpnProtocols?: string[];
+  /** Server only: a certificate per server name (`"*.example.com"` matches one label). */
+  sni?: Record<string, KeyPair>;
+}
+
+const registry = new FinalizationRegistry<Handle>((h) => shim.jsec_ctx_free(h));
+
+/**
+ * The configuration shared by many TLS sessions. Create one per distinct
+ * configuration and reuse it: creating a context parses certificates.
+ *
+ * @example
+ * ```ts
+ * import { TlsContext, TlsEngine } from "@jsec/tls/engine";
+ * const context = new TlsContext({ caCerts: [caPem], alpnProtocols: ["h2"] });
+ * const engine = new TlsEngine(context, { servername: "example.com" });
+ * ```
+ */
+export class TlsContext {
+  /** Whether sessions of this context are servers. */
+  readonly isServer: boolean;
+  #handle: Handle | null;
+  #sessions = 0;
+  #freeRequested = false;
+  #children: TlsContext[] = [];
+
+  constructor(options: ContextOptions = {}) {
+    validateContextOptions(options);
+    this.isServer = options.isServer ?? false;
+    const handle = shim.jsec_ctx_new(this.isServer ? 1 : 0);
+    if (isNull(handle)) throw tlsErrorFrom(lastError());
+    this.#handle = handle;
+    registry.register(this, handle, this);
+    try {
+      this.#configure(handle, options);
+    } catch (e) {
+      this.free();
+      throw e;
+    }
+  }
+
+  #configure(h: Handle, o: ContextOptions): void {
+    if (o.cert !== undefined && o.key !== undefined) {
+      useKeyPair(h, { cert: o.cert, key: o.key, passphrase: o.passphrase });
+    }
+    if (!this.isServer) check(shim.jsec_ctx_trust(h, null, 0));
+    for (const pem of o.caCerts ?? []) {
+      const bytes = cString(pem)!;
+      check(shim.jsec_ctx_trust(h, bytes, bytes.length - 1));
+    }
+    const verify = o.verify ?? (this.isServer ? "none" : "peer");
+    check(shim.jsec_ctx_verify(h, { none: 0, peer: 1, require: 2 }[verify]));
+    const min = o.minVersion ? versionNumbers[o.minVersion] : 0;
+    const max = o.maxVersion ? versionNumbers[o.maxVersion] : 0;
+    if (min || max) check(shim.jsec_ctx_versions(h, min, max));
+    if (o.ciphers !== undefined) {
+      const names = o.ciphers.split(":").filter((n) => n);
+      const tls13 = names.filter((n) => n.startsWith("TLS_")).join(":");
+      const tls12 = names.filter((n) => !n.startsWith("TLS_")).join(":");
+      check(shim.jsec_ctx_ciphers(h, tls12 ? cString(tls12) : null, tls13 ? cString(tls13) : null));
+    }
+    if (o.groups !== undefined) {
+      const list = Array.isArray(o.groups) ? o.groups.join(":") : o.groups;
+      check(shim.jsec_ctx_groups(h, cString(list)));
+    }
+    if (o.alpnProtocols?.length) {
+      const wire = alpnWire(o.alpnProtocols);
+      check(shim.jsec_ctx_alpn(h, wire, wire.length));
+    }
+    for (const [name, pair] of Object.entries(o.sni ?? {})) {
+      const child = new TlsContext({ ...o, sni: undefined, ...pair });
+      this.#children.push(child);
+      check(shim.jsec_ctx_sni(h, cString(name), child.handle));
+    }
+  }
+
+  /** The native handle, for {@link TlsEngine}. Throws `CLOSED` after {@link free}. */
+  get handle(): Handle {
+    if (this.#handle === null || this.#freeRequested) throw new TlsError("CLOSED", "the TLS context is freed");
+    return this.#handle;
+  }
+
+  /** @internal A session started using this context. */
+  retain(): void {
+    this.#sessions++;
+  }
+
+  /** @internal A session using this context ended. */
+  release(): void {
+    this.#sessions--;
+    if (this.#freeRequested && this.#sessions === 0) this.#freeNow();
+  }
+
+  /** Frees the native context now, or once the last session using it is freed. Idempotent. */
+  free(): void {
+    this.#freeRequested = true;
+    if (this.#sessions === 0) this.#freeNow();
+  }
+
+  #freeNow(): void {
+    if (this.#handle === null) return;
+    registry.unregister(this);
+    shim.jsec_ctx_free(this.#handle);
+    this.#handle = null;
+    for (const child of this.#children) child.free();
+  }
+}
+
+function useKeyPair(h: Handle, pair: KeyPair): void {
+  const cert = cString(pair.cert)!;
+  const key = cString(pair.key)!;
+  const status = shim.jsec_ctx_cert(h, cert, cert.length - 1, key, key.length - 1, cString(pair.passphrase));
+  if (status < 0) {
+    const error = tlsErrorFrom(lastError());
+    // Without a more specific reason, a bad cert/key pair is bad input.
+    if (error.code === "PROTOCOL_ERROR") throw new TlsError("INVALID_PEM", error.message, { reason: error.reason });
+    throw error;
+  }
+}
+
+function check(status: number): void {
+  if (status < 0) {
+    const error = tlsErrorFrom(lastError());
+    if (error.code === "PROTOCOL_ERROR") throw new TlsError("INVALID_OPTION", error.message, { reason: error.reason });
+    throw error;
+  }
+}
+
+/** ALPN protocol names in the wire format: each prefixed by its length. */
+function alpnWire(protocols: string[]): Uint8Array {
+  const encoded = protocols.map((p) => new TextEncoder().encode(p));
+  const wire = new Uint8Array(encoded.reduce((n, p) => n + 1 + p.length, 0));
+  let at = 0;
+  for (const p of encoded) {
+    wire[at++] = p.length;
+    wire.set(p, at);
+    at += p.length;
+  }
+  return wire;
+}
+
+/** Throws `INVALID_OPTION` / `INVALID_PEM` for bad context options, before any native call. */
+export function validateContextOptions(o: ContextOptions): void {
+  if (typeof o !== "object" || o === null) invalid("options", "an object", o);
+  for (const name of ["cert", "key", "passphrase", "ciphers"] as const) {
+    if (o[name] !== undefined && typeof o[name] !== "string") invalid(name, "a string", o[name]);
+  }
+  if ((o.cert === undefined) !== (o.key === undefined)) {
+    throw new TlsError("INVALID_OPTION", "`cert` and `key` go together: give both or neither");
+  }
+  if (o.cert !== undefined) checkPem("cert", o.cert, "CERTIFICATE");
+  if (o.key !== undefined) checkPem("key", o.key, "PRIVATE KEY");
+  if (o.caCerts !== undefined) {
+    if (!Array.isArray(o.caCerts)) invalid("caCerts", "an array of PEM strings", o.caCerts);
+    o.caCerts.forEach((pem, i) => checkPem(`caCerts[${i}]`, pem, "CERTIFICATE"));
+  }
+  if (o.verify !== undefined && !["none", "peer", "require"].includes(o.verify)) {
+    invalid("verify", '"none", "peer" or "require"', o.verify);
+  }
+  for (const name of ["minVersion", "maxVersion"] as const) {
+    if (o[name] !== undefined && !(o[name]! in versionNumbers)) invalid(name, '"TLSv1.2" or "TLSv1.3"', o[name]);
+  }
+  if (o.minVersion && o.maxVersion && versionNumbers[o.minVersion] > versionNumbers[o.maxVersion]) {
+    throw new TlsError("INVALID_OPTION", `minVersion ${o.minVersion} is above maxVersion ${o.maxVersion}`);
+  }
+  if (o.groups !== undefined && typeof o.groups !== "string" && !isStringArray(o.groups)) {
+    invalid("groups", "a string or an array of strings", o.groups);
+  }
+  if (o.alpnProtocols !== undefined) {
+    if (!isStringArray(o.alpnProtocols)) invalid("alpnProtocols", "an array of strings", o.alpnProtocols);
+    for (const p of o.alpnProtocols) {
+      const len = new TextEncoder().encode(p).length;
+      if (len < 1 || len > 255) invalid("alpnProtocols", "names of 1 to 255 bytes", p);
+    }
+  }
+  if (o.sni !== undefined) {
+    if (!o.isServer) throw new TlsError("INVALID_OPTION", "`sni` certificates are for servers only");
+    if (typeof o.sni !== "object" || o.sni === null) invalid("sni", "an object of { cert, key }", o.sni);
+    for (const [name, pair] of Object.entries(o.sni)) {
+      if (typeof pair !== "object" || pair === null) invalid(`sni["${name}"]`, "{ cert, key }", pair);
+      checkPem(`sni["${name}"].cert`, pair.cert, "CERTIFICATE");
+      checkPem(`sni["${name}"].key`, pair.key, "PRIVATE KEY");
+    }
+  }
+}
+
+function isStringArray(value: unknown): value is string[] {
+  return Array.isArray(value) && value.every((v) => typeof v === "string");
+}

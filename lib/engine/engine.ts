@@ -1,0 +1,253 @@
+/**
+ * The sans-I/O TLS state machine: ciphertext in, ciphertext out, plaintext
+ * read and written in between. It never touches a socket, so it runs over
+ * any byte transport (TCP, a WebSocket, a pipe, a serial line).
+ *
+ * @module
+ */
+import { cString, isNull, lastError, readBytes, readText, shim } from "../../ffi/mod.ts";
+import type { Handle } from "../../ffi/mod.ts";
+import { TlsError } from "../errors.ts";
+import type { TlsContext } from "./context.ts";
+import { tlsErrorFrom } from "./failure.ts";
+import { type HandshakeInfo, type PeerCertificate, toPem } from "./info.ts";
+
+/** Where an engine is: `init → handshake → ready → shutdown → closed`, any → `error`. */
+export type EngineState = "init" | "handshake" | "ready" | "shutdown" | "closed" | "error";
+
+/** Per-session options of a {@link TlsEngine}. */
+export interface EngineOptions {
+  /** Client: the name sent in SNI. Default: `verifyHost` when it is a DNS name. */
+  servername?: string;
+  /** Client: the DNS name or IP address the peer's certificate must name. */
+  verifyHost?: string;
+}
+
+const OK = 0, WANT_READ = -2, WANT_WRITE = -3, CLOSED = -4;
+const INFO = { protocol: 1, cipher: 2, group: 3, alpn: 4, servername: 5 } as const;
+
+const registry = new FinalizationRegistry<{ handle: Handle; context: TlsContext }>(({ handle, context }) => {
+  shim.jsec_free(handle);
+  context.release();
+});
+
+/**
+ * One TLS session, driven by its caller: feed it the peer's bytes with
+ * {@link receive}, send what {@link takeOutput} gives, and call
+ * {@link handshake}, {@link read}, {@link write} and {@link close}. After any
+ * call, send the pending output (`pendingOutput > 0`).
+ *
+ * @example
+ * ```ts
+ * import { TlsContext, TlsEngine } from "@jsec/tls/engine";
+ * const engine = new TlsEngine(new TlsContext({ caCerts: [caPem] }), { verifyHost: "localhost" });
+ * const out = new Uint8Array(65536);
+ * while (!engine.handshake()) {
+ *   await transport.send(out.subarray(0, engine.takeOutput(out)));
+ *   engine.receive(await transport.receive());
+ * }
+ * ```
+ */
+export class TlsEngine {
+  readonly #context: TlsContext;
+  #handle: Handle | null;
+  #state: EngineState = "init";
+  #ended = false; // the transport ended
+  #error: TlsError | null = null;
+  #info: HandshakeInfo | null = null;
+
+  constructor(context: TlsContext, options: EngineOptions = {}) {
+    this.#context = context;
+    const handle = shim.jsec_new(context.handle);
+    if (isNull(handle)) throw tlsErrorFrom(lastError());
+    this.#handle = handle;
+    context.retain();
+    registry.register(this, { handle, context }, this);
+    const verifyHost = options.verifyHost ?? "";
+    const servername = options.servername ?? (isIpAddress(verifyHost) ? "" : verifyHost);
+    if ((servername || verifyHost) && shim.jsec_host(handle, cString(servername), cString(verifyHost)) < 0) {
+      const error = tlsErrorFrom(lastError());
+      this.free();
+      throw new TlsError("INVALID_OPTION", `bad host name: ${error.message}`);
+    }
+  }
+
+  /** Where the state machine is. */
+  get state(): EngineState {
+    return this.#state;
+  }
+
+  /** Whether this is the server side. */
+  get isServer(): boolean {
+    return this.#context.isServer;
+  }
+
+  /** Bytes of ciphertext waiting to be sent to the peer. */
+  get pendingOutput(): number {
+    return this.#handle === null ? 0 : shim.jsec_pending(this.#handle);
+  }
+
+  /** Moves up to `into.length` bytes of pending ciphertext into `into`; returns the count. */
+  takeOutput(into: Uint8Array): number {
+    return this.#handle === null ? 0 : shim.jsec_take(this.#handle, into, into.length);
+  }
+
+  /** Hands the engine ciphertext from the peer. Copies it: `bytes` may be reused at once. */
+  receive(bytes: Uint8Array): void {
+    const h = this.#live();
+    if (bytes.length > 0 && shim.jsec_feed(h, bytes, bytes.length) < 0) this.#fail();
+  }
+
+  /** Tells the engine the transport ended: no more ciphertext will come. */
+  end(): void {
+    if (this.#handle === null || this.#ended) return;
+    this.#ended = true;
+    shim.jsec_feed(this.#handle, null, 0);
+  }
+
+  /** Whether {@link end} was called. */
+  get ended(): boolean {
+    return this.#ended;
+  }
+
+  /**
+   * Advances the handshake. Returns true once it is complete, false when it
+   * needs more ciphertext from the peer. Throws a {@link TlsError} when it fails.
+   */
+  handshake(): boolean {
+    const h = this.#live();
+    if (this.#state === "ready" || this.#state === "shutdown") return true;
+    this.#state = "handshake";
+    const status = shim.jsec_handshake(h);
+    if (status === OK) {
+      this.#state = "ready";
+      return true;
+    }
+    if (status === WANT_READ || status === WANT_WRITE) {
+      if (status === WANT_READ && this.#ended) this.#fail(new TlsError("UNEXPECTED_EOF", "the peer closed the connection during the handshake"));
+      return false;
+    }
+    if (status === CLOSED) this.#fail(new TlsError("UNEXPECTED_EOF", "the peer closed the connection during the handshake"));
+    return this.#fail();
+  }
+
+  /**
+   * Decrypts application data into `into`. Returns the byte count; 0 when it
+   * needs more ciphertext; null once the peer has closed cleanly (close_notify).
+   * A transport that ends without close_notify throws `UNEXPECTED_EOF`.
+   */
+  read(into: Uint8Array): number | null {
+    const h = this.#live();
+    if (into.length === 0) return 0;
+    const n = shim.jsec_read(h, into, into.length);
+    if (n > 0) return n;
+    if (n === WANT_READ || n === WANT_WRITE) {
+      if (n === WANT_READ && this.#ended) {
+        this.#fail(new TlsError("UNEXPECTED_EOF", "the peer closed the connection without close_notify (possible truncation)"));
+      }
+      return 0;
+    }
+    if (n === CLOSED) {
+      this.#state = "shutdown";
+      return null;
+    }
+    return this.#fail();
+  }
+
+  /** Encrypts all of `data` into pending output; returns `data.length`. */
+  write(data: Uint8Array): number {
+    const h = this.#live();
+    if (this.#state !== "ready") {
+      throw new TlsError(this.#state === "shutdown" ? "CLOSED" : "INTERNAL", `cannot write in state ${this.#state}`);
+    }
+    let done = 0;
+    while (done < data.length) {
+      const chunk = done === 0 ? data : data.subarray(done);
+      const n = shim.jsec_write(h, chunk, chunk.length);
+      if (n <= 0) this.#fail();
+      done += n;
+    }
+    return done;
+  }
+
+  /**
+   * Sends close_notify (once). Returns true when the peer's close_notify has
+   * arrived as well, false while it is still to come.
+   */
+  close(): boolean {
+    const h = this.#live();
+    const status = shim.jsec_shutdown(h);
+    if (status === OK) {
+      this.#state = "closed";
+      return true;
+    }
+    if (status === WANT_READ || status === WANT_WRITE) {
+      this.#state = "shutdown";
+      return false;
+    }
+    return this.#fail();
+  }
+
+  /** TLS 1.3: sends a KeyUpdate, asking the peer to update its keys too when `requestPeer`. */
+  keyUpdate(requestPeer = false): void {
+    if (shim.jsec_key_update(this.#live(), requestPeer ? 1 : 0) < 0) this.#fail();
+  }
+
+  /** What the handshake negotiated. Only meaningful once {@link handshake} returned true. */
+  info(): HandshakeInfo {
+    if (this.#info) return this.#info;
+    const h = this.#live();
+    const get = (field: number) => readText((b, c) => shim.jsec_info(h, field, b, c));
+    const peerCertificates: PeerCertificate[] = [];
+    for (let i = 0;; i++) {
+      const der = readBytes((b, c) => shim.jsec_peer_cert(h, i, b, c));
+      if (der === null) break;
+      peerCertificates.push({ der, pem: toPem(der) });
+    }
+    const verifyResult = shim.jsec_verify_result(h);
+    const info: HandshakeInfo = {
+      protocol: get(INFO.protocol),
+      cipher: get(INFO.cipher),
+      group: get(INFO.group) || null,
+      alpnProtocol: get(INFO.alpn) || null,
+      servername: get(INFO.servername) || null,
+      peerCertificates,
+      verified: peerCertificates.length > 0 && verifyResult === 0,
+      verifyResult,
+    };
+    if (this.#state === "ready") this.#info = info;
+    return info;
+  }
+
+  /** Frees the native session now. Idempotent; every later call throws `CLOSED`. */
+  free(): void {
+    if (this.#handle === null) return;
+    registry.unregister(this);
+    shim.jsec_free(this.#handle);
+    this.#handle = null;
+    this.#context.release();
+    if (this.#state !== "error") this.#state = "closed";
+  }
+
+  /** The error that put the engine in state `error`, if any. */
+  get error(): TlsError | null {
+    return this.#error;
+  }
+
+  #live(): Handle {
+    if (this.#error) throw this.#error;
+    if (this.#handle === null) throw new TlsError("CLOSED", "the TLS session is closed");
+    return this.#handle;
+  }
+
+  #fail(error?: TlsError): never {
+    this.#error = error ??
+      tlsErrorFrom(lastError(), this.#handle === null ? 0 : shim.jsec_verify_result(this.#handle));
+    this.#state = "error";
+    throw this.#error;
+  }
+}
+
+function isIpAddress(host: string): boolean {
+  return /^\d{1,3}(\.\d{1,3}){3}$/.test(host) || host.includes(":");
+}

@@ -1,0 +1,57 @@
+/**
+ * Turns the shim's error text and verify result into a {@link TlsError}.
+ *
+ * OpenSSL's reason strings ("wrong version number", "tlsv1 alert unknown ca")
+ * are the same in 1.1.1 and 3.x, unlike its numeric codes, so we match them.
+ *
+ * @module
+ */
+import { TlsError, type TlsErrorCode } from "../errors.ts";
+
+/** X509_V_ERR_* results and the codes they map to. */
+const verifyCodes: Record<number, TlsErrorCode> = {
+  2: "CERT_UNTRUSTED", // unable to get issuer certificate
+  18: "CERT_UNTRUSTED", // self-signed certificate
+  19: "CERT_UNTRUSTED", // self-signed certificate in chain
+  20: "CERT_UNTRUSTED", // unable to get local issuer certificate
+  21: "CERT_UNTRUSTED", // unable to verify the first certificate
+  9: "CERT_NOT_YET_VALID",
+  10: "CERT_EXPIRED",
+  23: "CERT_REVOKED",
+  62: "HOSTNAME_MISMATCH",
+  64: "HOSTNAME_MISMATCH", // IP address mismatch
+};
+
+/** Reason fragments, most specific first. */
+const reasonCodes: [RegExp, TlsErrorCode][] = [
+  [/unexpected eof/, "UNEXPECTED_EOF"],
+  [/alert protocol version|unsupported protocol|no protocols available|version too low|unsupported version/, "PROTOCOL_VERSION"],
+  [/alert (unknown ca|bad certificate|certificate unknown|certificate required|certificate expired|certificate revoked|unsupported certificate|access denied)/, "CERT_REJECTED"],
+  [/alert no application protocol/, "ALPN_MISMATCH"],
+  [/no shared cipher|no cipher match|no suitable key share|no shared groups|no shared signature algorithms|insufficient security/, "NO_SHARED_CIPHER"],
+  [/peer did not return a certificate|certificate required/, "CERT_REQUIRED"],
+  [/alert handshake failure/, "HANDSHAKE_FAILED"],
+  [/bad decrypt|maybe wrong password|bad password/, "BAD_PASSPHRASE"],
+  [/key values mismatch|key does not match/, "KEY_MISMATCH"],
+  [/no start line|bad base64|no certificate in|cannot read key|asn1|header too long|bad end line/i, "INVALID_PEM"],
+];
+
+/**
+ * The error for a failed shim call.
+ *
+ * @param text the shim's error text (`jsec_error`)
+ * @param verifyResult the session's X.509 verify result (0 when it passed)
+ */
+export function tlsErrorFrom(text: string, verifyResult = 0): TlsError {
+  if (verifyResult !== 0 && /certificate verify failed/.test(text)) {
+    const code = verifyCodes[verifyResult] ?? "CERT_INVALID";
+    return new TlsError(code, `certificate verification failed: ${text.replace(/^certificate verify failed: /, "")}`, {
+      reason: text,
+      verifyResult,
+    });
+  }
+  for (const [pattern, code] of reasonCodes) {
+    if (pattern.test(text)) return new TlsError(code, text, { reason: text, verifyResult });
+  }
+  return new TlsError("PROTOCOL_ERROR", text, { reason: text, verifyResult });
+}

@@ -1,0 +1,49 @@
+/**
+ * What a handshake negotiated, as {@link TlsEngine.info} reports it.
+ *
+ * @module
+ */
+
+/** One certificate the peer sent. */
+export interface PeerCertificate {
+  /** The certificate, DER. */
+  der: Uint8Array;
+  /** The same certificate, PEM. */
+  pem: string;
+}
+
+/** The outcome of a handshake. */
+export interface HandshakeInfo {
+  /** "TLSv1.3" or "TLSv1.2". */
+  protocol: string;
+  /** The cipher suite, OpenSSL's name (e.g. "TLS_AES_256_GCM_SHA384", "ECDHE-RSA-AES128-GCM-SHA256"). */
+  cipher: string;
+  /** The key-exchange group (e.g. "X25519", "X25519MLKEM768"), when the libssl can say. */
+  group: string | null;
+  /** The ALPN protocol both sides chose, or null. */
+  alpnProtocol: string | null;
+  /** The server name the client sent (SNI), or null. */
+  servername: string | null;
+  /** The peer's certificates, leaf first (empty when it sent none). */
+  peerCertificates: PeerCertificate[];
+  /** Whether the peer sent a certificate and it verified (chain and, for a client, host name). */
+  verified: boolean;
+  /** The X.509 verification result: 0 when it passed, else an `X509_V_ERR_*` number. */
+  verifyResult: number;
+}
+
+/**
+ * Encodes DER as PEM.
+ *
+ * @example
+ * ```ts
+ * import { toPem } from "@jsec/tls/engine";
+ * console.log(toPem(info.peerCertificates[0].der));
+ * ```
+ */
+export function toPem(der: Uint8Array, label = "CERTIFICATE"): string {
+  let binary = "";
+  for (let i = 0; i < der.length; i += 0x8000) binary += String.fromCharCode(...der.subarray(i, i + 0x8000));
+  const lines = btoa(binary).match(/.{1,64}/g) ?? [];
+  return `-----BEGIN ${label}-----\n${lines.join("\n")}\n-----END ${label}-----\n`;
+}

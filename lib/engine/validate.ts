@@ -1,0 +1,25 @@
+/**
+ * Checks for caller input, thrown before any native call or I/O.
+ *
+ * @module
+ */
+import { TlsError } from "../errors.ts";
+
+/** Throws `INVALID_OPTION` saying what `name` should have been. */
+export function invalid(name: string, expected: string, got: unknown): never {
+  const shown = typeof got === "string" ? JSON.stringify(got.slice(0, 40)) : typeof got;
+  throw new TlsError("INVALID_OPTION", `\`${name}\` must be ${expected}, got ${shown}`);
+}
+
+/**
+ * Throws unless `pem` is a string holding at least one PEM block whose label
+ * ends with `label` ("CERTIFICATE"; "PRIVATE KEY" also admits "RSA PRIVATE KEY",
+ * "EC PRIVATE KEY", "ENCRYPTED PRIVATE KEY").
+ */
+export function checkPem(name: string, pem: unknown, label: string): void {
+  if (typeof pem !== "string") invalid(name, "a PEM string", pem);
+  const block = new RegExp(`-----BEGIN ([A-Z0-9 ]*)${label}-----[\\s\\S]+?-----END \\1${label}-----`);
+  if (!block.test(pem)) {
+    throw new TlsError("INVALID_PEM", `\`${name}\` is not a PEM ${label.toLowerCase()}`);
+  }
+}

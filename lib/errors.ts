@@ -1,0 +1,105 @@
+/**
+ * The one error type of @jsec/tls. A leaf module: every layer may import it.
+ *
+ * @module
+ */
+
+/**
+ * Every `TlsError.code`, a closed list. Codes are stable across releases.
+ *
+ * | code | meaning |
+ * | --- | --- |
+ * | `CERT_UNTRUSTED` | the peer's chain does not lead to a trusted root |
+ * | `CERT_EXPIRED` | a certificate in the peer's chain has expired |
+ * | `CERT_NOT_YET_VALID` | a certificate in the peer's chain is not valid yet |
+ * | `CERT_REVOKED` | a certificate in the peer's chain is revoked |
+ * | `CERT_INVALID` | the peer's certificate failed verification for another reason |
+ * | `HOSTNAME_MISMATCH` | the certificate does not name the host we connected to |
+ * | `CERT_REQUIRED` | the peer sent no certificate where one is required |
+ * | `CERT_REJECTED` | the peer rejected our certificate (alert from the peer) |
+ * | `PROTOCOL_VERSION` | no TLS version both sides accept |
+ * | `NO_SHARED_CIPHER` | no cipher suite or key-exchange group both sides accept |
+ * | `ALPN_MISMATCH` | no application protocol both sides accept |
+ * | `HANDSHAKE_FAILED` | the peer aborted the handshake (a handshake_failure alert or similar) |
+ * | `PROTOCOL_ERROR` | the peer sent bytes that are not valid TLS |
+ * | `HANDSHAKE_TIMEOUT` | the handshake did not finish in `handshakeTimeout` ms |
+ * | `UNEXPECTED_EOF` | the peer closed the connection without close_notify (truncation) |
+ * | `CONNECTION_RESET` | the transport failed (reset, broken pipe) |
+ * | `CONNECTION_FAILED` | the TCP connection could not be opened |
+ * | `CLOSED` | the connection or listener is closed |
+ * | `BUSY` | another read (or write) is already in flight on this connection |
+ * | `ABORTED` | the `signal` passed in the options aborted the operation |
+ * | `INVALID_OPTION` | an option has the wrong type or value |
+ * | `INVALID_PEM` | a certificate or key is not valid PEM or is not what it claims |
+ * | `BAD_PASSPHRASE` | an encrypted key could not be decrypted with the passphrase |
+ * | `KEY_MISMATCH` | the private key does not belong to the certificate |
+ * | `SHIM_UNAVAILABLE` | the native shim could not be found, built or loaded |
+ * | `INTERNAL` | a bug in @jsec/tls: please report it |
+ */
+export type TlsErrorCode =
+  | "CERT_UNTRUSTED"
+  | "CERT_EXPIRED"
+  | "CERT_NOT_YET_VALID"
+  | "CERT_REVOKED"
+  | "CERT_INVALID"
+  | "HOSTNAME_MISMATCH"
+  | "CERT_REQUIRED"
+  | "CERT_REJECTED"
+  | "PROTOCOL_VERSION"
+  | "NO_SHARED_CIPHER"
+  | "ALPN_MISMATCH"
+  | "HANDSHAKE_FAILED"
+  | "PROTOCOL_ERROR"
+  | "HANDSHAKE_TIMEOUT"
+  | "UNEXPECTED_EOF"
+  | "CONNECTION_RESET"
+  | "CONNECTION_FAILED"
+  | "CLOSED"
+  | "BUSY"
+  | "ABORTED"
+  | "INVALID_OPTION"
+  | "INVALID_PEM"
+  | "BAD_PASSPHRASE"
+  | "KEY_MISMATCH"
+  | "SHIM_UNAVAILABLE"
+  | "INTERNAL";
+
+/** Details that come with a {@link TlsError}. */
+export interface TlsErrorDetails {
+  /** OpenSSL's own reason text, when OpenSSL reported the failure. */
+  reason?: string;
+  /** The X.509 verification result (`X509_V_ERR_*` number) when verification failed. */
+  verifyResult?: number;
+  /** The underlying error, e.g. the runtime's socket error. */
+  cause?: unknown;
+}
+
+/**
+ * An error from @jsec/tls. Branch on `code`; show `message`.
+ *
+ * @example
+ * ```ts
+ * import { connect, TlsError } from "@jsec/tls";
+ * try {
+ *   await connect({ hostname: "self-signed.example", port: 443 });
+ * } catch (e) {
+ *   if (e instanceof TlsError && e.code === "CERT_UNTRUSTED") console.log("untrusted:", e.reason);
+ * }
+ * ```
+ */
+export class TlsError extends Error {
+  /** What went wrong, from the closed list {@link TlsErrorCode}. */
+  readonly code: TlsErrorCode;
+  /** OpenSSL's reason text, when OpenSSL reported the failure. */
+  readonly reason?: string;
+  /** The X.509 verification result when certificate verification failed. */
+  readonly verifyResult?: number;
+
+  constructor(code: TlsErrorCode, message: string, details: TlsErrorDetails = {}) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.name = "TlsError";
+    this.code = code;
+    if (details.reason !== undefined) this.reason = details.reason;
+    if (details.verifyResult !== undefined) this.verifyResult = details.verifyResult;
+  }
+}

@@ -1,0 +1,249 @@
+/**
+ * `TlsConn`: a TLS connection with the surface of `Deno.Conn`, the same
+ * under Deno and Bun.
+ *
+ * @module
+ */
+import type { HandshakeInfo } from "../engine/info.ts";
+import { TlsError } from "../errors.ts";
+import type { TlsPump } from "../transport/pump.ts";
+import type { Addr } from "../transport/stream.ts";
+
+/** How long {@link TlsConn.close} lets close_notify and unsent data drain. */
+const CLOSE_DRAIN_MS = 2000;
+
+/** How a connection's handshake is bounded. */
+export interface HandshakeLimits {
+  /** Milliseconds before `HANDSHAKE_TIMEOUT`; 0 for none. */
+  timeout: number;
+  /** Aborts the handshake with `ABORTED`. */
+  signal?: AbortSignal;
+}
+
+/**
+ * A TLS connection. Reads and writes plaintext; the handshake starts at once.
+ * Code written for `Deno.TlsConn` works unchanged.
+ *
+ * @example
+ * ```ts
+ * import { connect } from "@jsec/tls";
+ * const conn = await connect({ hostname: "example.com", port: 443 });
+ * console.log((await conn.handshake()).protocol);
+ * await conn.write(new TextEncoder().encode("GET / HTTP/1.0\r\nHost: example.com\r\n\r\n"));
+ * const buf = new Uint8Array(4096);
+ * const n = await conn.read(buf);
+ * conn.close();
+ * ```
+ */
+export class TlsConn implements AsyncDisposable, Disposable {
+  readonly #pump: TlsPump;
+  readonly #handshake: Promise<HandshakeInfo>;
+  #reading = false;
+  #writing = false;
+  #closed = false;
+  #eof = false;
+  #readable?: ReadableStream<Uint8Array>;
+  #writable?: WritableStream<Uint8Array>;
+  #closing: Promise<void> = Promise.resolve();
+
+  /** @internal Made by `connect`, `listen` and `upgrade`. */
+  constructor(pump: TlsPump, limits: HandshakeLimits) {
+    this.#pump = pump;
+    this.#handshake = this.#runHandshake(limits);
+    this.#handshake.catch(() => {}); // reported through handshake(), read() and write()
+  }
+
+  async #runHandshake(limits: HandshakeLimits): Promise<HandshakeInfo> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let onAbort: (() => void) | undefined;
+    const stop = new Promise<never>((_, reject) => {
+      if (limits.timeout > 0) {
+        timer = setTimeout(
+          () => reject(new TlsError("HANDSHAKE_TIMEOUT", `the handshake took more than ${limits.timeout} ms`)),
+          limits.timeout,
+        );
+      }
+      if (limits.signal) {
+        onAbort = () => reject(new TlsError("ABORTED", "the handshake was aborted", { cause: limits.signal!.reason }));
+        if (limits.signal.aborted) onAbort();
+        else limits.signal.addEventListener("abort", onAbort, { once: true });
+      }
+    });
+    try {
+      await Promise.race([this.#pump.handshake(), stop]);
+      return this.#pump.engine.info();
+    } catch (e) {
+      const error = e instanceof TlsError ? e : new TlsError("INTERNAL", String(e), { cause: e });
+      // Let the peer see our alert, if the engine made one, then close.
+      await withTimeout(this.#pump.flush().catch(() => {}), 200);
+      this.close();
+      throw error;
+    } finally {
+      clearTimeout(timer);
+      if (onAbort) limits.signal!.removeEventListener("abort", onAbort);
+    }
+  }
+
+  /** Completes the handshake (it starts by itself) and says what it negotiated. */
+  handshake(): Promise<HandshakeInfo> {
+    return this.#handshake;
+  }
+
+  /**
+   * Reads plaintext into `p`: the count, or null once the peer closed cleanly.
+   * An end without close_notify rejects with `UNEXPECTED_EOF`.
+   */
+  async read(p: Uint8Array): Promise<number | null> {
+    if (this.#reading) throw new TlsError("BUSY", "another read is in flight on this connection");
+    this.#reading = true;
+    try {
+      await this.#handshake;
+      if (this.#eof) return null;
+      this.#checkOpen();
+      const n = await this.#pump.read(p);
+      if (n === null) this.#eof = true;
+      return n;
+    } catch (e) {
+      throw this.#closed && !(e instanceof TlsError && e.code !== "CLOSED")
+        ? new TlsError("CLOSED", "the connection is closed")
+        : e;
+    } finally {
+      this.#reading = false;
+    }
+  }
+
+  /** Writes all of `p` (encrypted); resolves with `p.length`. */
+  async write(p: Uint8Array): Promise<number> {
+    if (this.#writing) throw new TlsError("BUSY", "another write is in flight on this connection");
+    this.#writing = true;
+    try {
+      await this.#handshake;
+      this.#checkOpen();
+      return await this.#pump.write(p);
+    } finally {
+      this.#writing = false;
+    }
+  }
+
+  /** Sends close_notify and ends our side of the transport; reading goes on. */
+  async closeWrite(): Promise<void> {
+    await this.#handshake;
+    this.#checkOpen();
+    await this.#pump.closeNotify();
+    await this.#pump.stream.closeWrite();
+  }
+
+  /**
+   * Closes the connection: sends close_notify (with any unsent data) in the
+   * background, frees the native session at once. Idempotent.
+   */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    const { engine, stream } = this.#pump;
+    let tail: Uint8Array | null = null;
+    if (!engine.error && (engine.state === "ready" || engine.state === "shutdown")) {
+      try {
+        engine.close();
+      } catch {
+        // the peer is gone; nothing to say to it
+      }
+    }
+    const pending = engine.pendingOutput;
+    if (pending > 0 && !engine.error) {
+      tail = new Uint8Array(pending);
+      engine.takeOutput(tail);
+    }
+    engine.free();
+    const inFlight = this.#pump.flush().catch(() => {});
+    this.#closing = (async () => {
+      if (tail) await withTimeout(inFlight.then(() => stream.send(tail!)).catch(() => {}), CLOSE_DRAIN_MS);
+      stream.close();
+    })();
+  }
+
+  /** Resolves once the transport is closed (after {@link close}). */
+  get closed(): Promise<void> {
+    return this.#closing;
+  }
+
+  /** Closes and waits until the transport is closed. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+    await this.#closing;
+  }
+
+  /** Closes; for `using`. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  /** Plaintext from the peer as a stream (reads in 16 KiB chunks). */
+  get readable(): ReadableStream<Uint8Array> {
+    return this.#readable ??= new ReadableStream<Uint8Array>({
+      pull: async (controller) => {
+        const chunk = new Uint8Array(16384);
+        const n = await this.read(chunk);
+        if (n === null) {
+          controller.close();
+          return;
+        }
+        controller.enqueue(chunk.subarray(0, n));
+      },
+      cancel: () => this.close(),
+    });
+  }
+
+  /** Plaintext to the peer as a stream; closing it sends close_notify. */
+  get writable(): WritableStream<Uint8Array> {
+    return this.#writable ??= new WritableStream<Uint8Array>({
+      write: async (chunk) => {
+        await this.write(chunk);
+      },
+      close: () => this.closeWrite(),
+      abort: () => this.close(),
+    });
+  }
+
+  /** Our address. */
+  get localAddr(): Addr {
+    return this.#pump.stream.localAddr;
+  }
+
+  /** The peer's address. */
+  get remoteAddr(): Addr {
+    return this.#pump.stream.remoteAddr;
+  }
+
+  /** Turns Nagle's algorithm off (true) or on (false). */
+  setNoDelay(enable = true): void {
+    this.#pump.stream.setNoDelay(enable);
+  }
+
+  /** Turns TCP keep-alive on or off. */
+  setKeepAlive(enable = true): void {
+    this.#pump.stream.setKeepAlive(enable);
+  }
+
+  /** Keeps the process alive while this connection is open (default). */
+  ref(): void {
+    this.#pump.stream.ref();
+  }
+
+  /** Lets the process exit while this connection is open. */
+  unref(): void {
+    this.#pump.stream.unref();
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw new TlsError("CLOSED", "the connection is closed");
+  }
+}
+
+function withTimeout(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout>;
+  return Promise.race([
+    p.then(() => {}),
+    new Promise<void>((resolve) => (timer = setTimeout(resolve, ms))),
+  ]).finally(() => clearTimeout(timer));
+}

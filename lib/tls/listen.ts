@@ -1,0 +1,166 @@
+/**
+ * `listen`: a TLS server. Handshakes run concurrently in the background;
+ * `accept()` hands out connections whose handshake succeeded, and one failed
+ * handshake never stops the listener.
+ *
+ * @module
+ */
+import { TlsContext, validateContextOptions } from "../engine/context.ts";
+import { invalid } from "../engine/validate.ts";
+import { TlsError } from "../errors.ts";
+import { listenStreams, type StreamListener } from "../transport/open.ts";
+import type { Addr } from "../transport/stream.ts";
+import type { TlsConn } from "./conn.ts";
+import { checkCommon, serverContext, type ServerOptions } from "./options.ts";
+import { serverConn } from "./session.ts";
+
+/** Options of {@link listen}. */
+export interface ListenOptions extends ServerOptions {
+  /** TCP port; 0 picks a free one (see `listener.addr`). */
+  port?: number;
+  /** Address to bind. Default `"0.0.0.0"`, as `Deno.listenTls`. */
+  hostname?: string;
+  /** A Unix socket path, instead of `hostname` and `port`. */
+  path?: string;
+  /** Called for each handshake that failed (the listener goes on). */
+  onHandshakeError?: (error: TlsError, remoteAddr: Addr) => void;
+}
+
+/**
+ * A TLS server socket: `accept()` or `for await` its connections.
+ *
+ * @example
+ * ```ts
+ * import { listen } from "@jsec/tls";
+ * const server = listen({ port: 8443, cert, key });
+ * for await (const conn of server) {
+ *   await conn.write(new TextEncoder().encode("hello\n"));
+ *   conn.close();
+ * }
+ * ```
+ */
+export class TlsListener implements AsyncIterable<TlsConn>, AsyncDisposable {
+  readonly #streams: StreamListener;
+  readonly #context: TlsContext;
+  readonly #options: ListenOptions;
+  readonly #ready: TlsConn[] = [];
+  #wake: (() => void) | null = null;
+  #closed = false;
+
+  /** @internal Use {@link listen}. */
+  constructor(streams: StreamListener, context: TlsContext, options: ListenOptions) {
+    this.#streams = streams;
+    this.#context = context;
+    this.#options = options;
+    this.#acceptLoop();
+  }
+
+  async #acceptLoop(): Promise<void> {
+    for (;;) {
+      const stream = await this.#streams.accept();
+      if (stream === null) break;
+      stream.setNoDelay(true);
+      const conn = serverConn(stream, this.#context, this.#options);
+      conn.handshake().then(
+        () => {
+          if (this.#closed) return conn.close();
+          this.#ready.push(conn);
+          this.#wakeAcceptor();
+        },
+        (error: TlsError) => this.#options.onHandshakeError?.(error, stream.remoteAddr),
+      );
+    }
+  }
+
+  #wakeAcceptor(): void {
+    const wake = this.#wake;
+    this.#wake = null;
+    wake?.();
+  }
+
+  /** The address we listen on (with the chosen port when `port` was 0). */
+  get addr(): Addr {
+    return this.#streams.addr;
+  }
+
+  /** The next connection whose handshake succeeded. Rejects with `CLOSED` once the listener is closed. */
+  async accept(): Promise<TlsConn> {
+    while (this.#ready.length === 0) {
+      if (this.#closed) throw new TlsError("CLOSED", "the listener is closed");
+      await new Promise<void>((resolve) => (this.#wake = resolve));
+    }
+    return this.#ready.shift()!;
+  }
+
+  /** Stops listening. Established connections stay open; ones not yet accepted are closed. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#streams.close();
+    for (const conn of this.#ready.splice(0)) conn.close();
+    this.#context.free(); // for real once the last connection ends
+    this.#wakeAcceptor();
+  }
+
+  /** Closes; for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+    return Promise.resolve();
+  }
+
+  /** Keeps the process alive while listening (default). */
+  ref(): void {
+    this.#streams.ref();
+  }
+
+  /** Lets the process exit while listening. */
+  unref(): void {
+    this.#streams.unref();
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<TlsConn> {
+    for (;;) {
+      try {
+        yield await this.accept();
+      } catch (e) {
+        if (e instanceof TlsError && e.code === "CLOSED") return;
+        throw e;
+      }
+    }
+  }
+}
+
+/**
+ * Listens for TLS connections. Throws at once on bad options or a bad
+ * certificate/key; binding errors (address in use) throw too.
+ *
+ * @example
+ * ```ts
+ * import { listen } from "@jsec/tls";
+ * const server = listen({ hostname: "127.0.0.1", port: 0, cert, key, alpnProtocols: ["h2", "http/1.1"] });
+ * console.log("listening on", server.addr);
+ * const conn = await server.accept();
+ * ```
+ */
+export function listen(options: ListenOptions): TlsListener {
+  checkCommon(options);
+  if (options.path === undefined && (!Number.isInteger(options.port) || options.port! < 0 || options.port! > 65535)) {
+    invalid("port", "an integer from 0 to 65535", options.port);
+  }
+  if (options.onHandshakeError !== undefined && typeof options.onHandshakeError !== "function") {
+    invalid("onHandshakeError", "a function", options.onHandshakeError);
+  }
+  const contextOptions = serverContext(options);
+  validateContextOptions(contextOptions);
+  const context = new TlsContext(contextOptions);
+  let streams: StreamListener;
+  try {
+    streams = listenStreams(
+      options.path !== undefined ? { path: options.path } : { hostname: options.hostname ?? "0.0.0.0", port: options.port! },
+    );
+  } catch (e) {
+    context.free();
+    throw new TlsError("CONNECTION_FAILED", `cannot listen: ${(e as Error).message}`, { cause: e });
+  }
+  return new TlsListener(streams, context, options);
+}

@@ -1,0 +1,124 @@
+/**
+ * The options of `connect`, `listen` and `upgrade`, and their checks.
+ * Names follow `Deno.connectTls` / `Deno.listenTls` first, Node's `tls` for
+ * what Deno lacks.
+ *
+ * @module
+ */
+import type { ContextOptions, KeyPair, TlsVersion } from "../engine/context.ts";
+import { invalid } from "../engine/validate.ts";
+import { TlsError } from "../errors.ts";
+
+/** Options shared by clients and servers. */
+export interface TlsOptions {
+  /** Our certificate chain, PEM, leaf first. */
+  cert?: string;
+  /** The private key of `cert`, PEM. */
+  key?: string;
+  /** The passphrase of an encrypted `key`. */
+  passphrase?: string;
+  /** Extra trusted roots, PEM. Clients also trust the system roots; servers only these. */
+  caCerts?: string[];
+  /** ALPN protocols, in order of preference. */
+  alpnProtocols?: string[];
+  /** Lowest TLS version accepted. Default `"TLSv1.2"`. */
+  minVersion?: TlsVersion;
+  /** Highest TLS version accepted. Default `"TLSv1.3"`. */
+  maxVersion?: TlsVersion;
+  /** Cipher suites, OpenSSL syntax; `TLS_*` names are TLS 1.3 suites. */
+  ciphers?: string;
+  /** Key-exchange groups in order of preference, e.g. `"X25519MLKEM768:X25519"`. */
+  groups?: string | string[];
+  /** Milliseconds the handshake may take before it fails with `HANDSHAKE_TIMEOUT`. Default 30 000; 0 = none. */
+  handshakeTimeout?: number;
+}
+
+/** Options of a client connection. */
+export interface ClientOptions extends TlsOptions {
+  /** The name sent in SNI and checked against the certificate. Default: `hostname`. */
+  servername?: string;
+  /** Verify the server's certificate and name (default true). False accepts any certificate. */
+  rejectUnauthorized?: boolean;
+  /** Aborts the connection attempt and handshake. */
+  signal?: AbortSignal;
+}
+
+/** Options of {@link connect}. */
+export interface ConnectOptions extends ClientOptions {
+  /** Host to connect to. Default `"127.0.0.1"`. */
+  hostname?: string;
+  /** TCP port. */
+  port?: number;
+  /** A Unix socket path, instead of `hostname` and `port`. */
+  path?: string;
+  /** Disable Nagle's algorithm (default true: Nagle plus delayed ACK stall handshakes). */
+  noDelay?: boolean;
+}
+
+/** Options of a server. */
+export interface ServerOptions extends TlsOptions {
+  /** Ask clients for a certificate, verified against `caCerts`. */
+  requestCert?: boolean;
+  /** With `requestCert`: refuse clients without a valid certificate (default true). */
+  rejectUnauthorized?: boolean;
+  /** A certificate per server name, chosen by the client's SNI. */
+  sni?: Record<string, KeyPair>;
+}
+
+/** The fields every option bag must have right before any I/O. */
+export function checkCommon(o: TlsOptions & { signal?: AbortSignal; rejectUnauthorized?: boolean }): void {
+  if (typeof o !== "object" || o === null) invalid("options", "an object", o);
+  if (o.handshakeTimeout !== undefined && !(Number.isFinite(o.handshakeTimeout) && o.handshakeTimeout >= 0)) {
+    invalid("handshakeTimeout", "a number of milliseconds >= 0", o.handshakeTimeout);
+  }
+  if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) invalid("signal", "an AbortSignal", o.signal);
+  if (o.rejectUnauthorized !== undefined && typeof o.rejectUnauthorized !== "boolean") {
+    invalid("rejectUnauthorized", "a boolean", o.rejectUnauthorized);
+  }
+}
+
+/** Checks a client's own options (the context's are checked by `TlsContext`). */
+export function checkClient(o: ClientOptions & { hostname?: string }): void {
+  checkCommon(o);
+  for (const name of ["servername", "hostname"] as const) {
+    if (o[name] !== undefined && (typeof o[name] !== "string" || o[name] === "")) {
+      invalid(name, "a non-empty string", o[name]);
+    }
+  }
+}
+
+/** Checks where {@link connect} goes. */
+export function checkEndpoint(o: ConnectOptions): void {
+  if (o.path !== undefined) {
+    if (typeof o.path !== "string" || o.path === "") invalid("path", "a socket path", o.path);
+    return;
+  }
+  if (!Number.isInteger(o.port) || o.port! < 0 || o.port! > 65535) invalid("port", "an integer from 0 to 65535", o.port);
+}
+
+/** The context options of a client. */
+export function clientContext(o: ClientOptions): ContextOptions {
+  return { ...contextFields(o), verify: o.rejectUnauthorized === false ? "none" : "peer" };
+}
+
+/** The context options of a server. */
+export function serverContext(o: ServerOptions): ContextOptions {
+  if (o.cert === undefined || o.key === undefined) {
+    throw new TlsError("INVALID_OPTION", "a server needs `cert` and `key`");
+  }
+  const verify = !o.requestCert ? "none" : o.rejectUnauthorized === false ? "peer" : "require";
+  if (o.requestCert && o.rejectUnauthorized !== false && !o.caCerts?.length) {
+    throw new TlsError("INVALID_OPTION", "`requestCert` needs `caCerts` to verify client certificates against");
+  }
+  return { ...contextFields(o), isServer: true, verify, sni: o.sni };
+}
+
+function contextFields(o: TlsOptions): ContextOptions {
+  const { cert, key, passphrase, caCerts, alpnProtocols, minVersion, maxVersion, ciphers, groups } = o;
+  return { cert, key, passphrase, caCerts, alpnProtocols, minVersion, maxVersion, ciphers, groups };
+}
+
+/** The handshake timeout in ms (0 = none). */
+export function handshakeTimeoutOf(o: TlsOptions): number {
+  return o.handshakeTimeout ?? 30_000;
+}

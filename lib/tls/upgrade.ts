@@ -1,0 +1,59 @@
+/**
+ * `upgrade`: STARTTLS over a connection that began in plaintext, as the
+ * client (default) or as the server.
+ *
+ * @module
+ */
+import { TlsContext, validateContextOptions } from "../engine/context.ts";
+import { invalid } from "../engine/validate.ts";
+import { type PlainConn, wrapStream } from "../transport/open.ts";
+import type { TlsConn } from "./conn.ts";
+import { sharedContext } from "./contexts.ts";
+import { checkClient, checkCommon, type ClientOptions, clientContext, serverContext, type ServerOptions } from "./options.ts";
+import { clientConn, serverConn } from "./session.ts";
+
+/** Options of {@link upgrade}. */
+export interface UpgradeOptions extends ClientOptions, ServerOptions {
+  /** Take the server side of the handshake (needs `cert` and `key`). */
+  isServer?: boolean;
+  /** Client: the host name to verify (and send as SNI unless `servername` is given). */
+  hostname?: string;
+  /** Bytes already read from `conn` that belong to the TLS stream (e.g. a pipelined ClientHello). */
+  head?: Uint8Array;
+}
+
+/**
+ * Starts TLS on a connected plain socket (`Deno.Conn` or a Bun socket) and
+ * completes the handshake. The plain connection belongs to the result from
+ * now on: do not read or write it directly any more. Bytes that arrived
+ * after what the caller read stay in the socket for TLS; bytes the caller
+ * already read go in `head`.
+ *
+ * @example
+ * ```ts
+ * import { upgrade } from "@jsec/tls";
+ * const plain = await Deno.connect({ hostname: "mail.example", port: 25 });
+ * // … EHLO, STARTTLS, "220 Ready to start TLS" over `plain` …
+ * const tls = await upgrade(plain, { hostname: "mail.example" });
+ * ```
+ */
+export async function upgrade(conn: PlainConn, options: UpgradeOptions = {}): Promise<TlsConn> {
+  if (options.head !== undefined && !(options.head instanceof Uint8Array)) invalid("head", "a Uint8Array", options.head);
+  let tls: TlsConn;
+  if (options.isServer) {
+    checkCommon(options);
+    const contextOptions = serverContext(options);
+    validateContextOptions(contextOptions);
+    const context = new TlsContext(contextOptions);
+    tls = serverConn(wrapStream(conn, options.head), context, options);
+    context.free(); // freed for real when this session ends
+  } else {
+    checkClient(options);
+    const contextOptions = clientContext(options);
+    validateContextOptions(contextOptions);
+    const context = sharedContext(contextOptions);
+    tls = clientConn(wrapStream(conn, options.head), context, options.hostname ?? "127.0.0.1", options);
+  }
+  await tls.handshake();
+  return tls;
+}

@@ -1,0 +1,147 @@
+/**
+ * Opens, wraps and accepts {@link ByteStream}s with the running runtime's own
+ * sockets: `Deno.connect` / `Deno.listen` or `Bun.connect` / `Bun.listen`.
+ *
+ * @module
+ */
+import { TlsError } from "../errors.ts";
+import { bun, type BunSocket } from "./bun_api.ts";
+import { BunStream, bunStreamHandlers } from "./bun_stream.ts";
+import { DenoStream } from "./deno_stream.ts";
+import type { Addr, ByteStream } from "./stream.ts";
+
+const isBun = "Bun" in globalThis;
+
+/** Where to connect: TCP host and port, or a Unix socket path. */
+export type Endpoint = { hostname: string; port: number } | { path: string };
+
+/** Connects to `endpoint`; `CONNECTION_FAILED` when it cannot. */
+export async function openStream(endpoint: Endpoint): Promise<ByteStream> {
+  try {
+    if (isBun) {
+      const where = "path" in endpoint ? { unix: endpoint.path } : endpoint;
+      let stream: BunStream | undefined;
+      const socket = await bun().connect<BunStream>({
+        ...where,
+        socket: {
+          ...bunStreamHandlers,
+          open: (s) => {
+            stream = s.data = new BunStream(s);
+          },
+        },
+      });
+      return stream ?? (socket.data = new BunStream(socket));
+    }
+    const conn = "path" in endpoint
+      ? await Deno.connect({ transport: "unix", path: endpoint.path })
+      : await Deno.connect({ hostname: endpoint.hostname, port: endpoint.port });
+    return new DenoStream(conn);
+  } catch (e) {
+    const where = "path" in endpoint ? endpoint.path : `${endpoint.hostname}:${endpoint.port}`;
+    throw new TlsError("CONNECTION_FAILED", `cannot connect to ${where}: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+/** A plain connection of the runtime: a `Deno.Conn` or a Bun socket. */
+export type PlainConn = Deno.Conn | BunSocket;
+
+/**
+ * Takes over a connected plain socket. `head` is bytes already read from it
+ * that belong to what follows. On Bun the socket's handlers are replaced.
+ */
+export function wrapStream(conn: PlainConn, head?: Uint8Array): ByteStream {
+  if (isBun && "reload" in conn) {
+    const socket = conn as BunSocket<BunStream>;
+    const stream = new BunStream(socket, head);
+    socket.data = stream;
+    socket.reload({ socket: bunStreamHandlers });
+    return stream;
+  }
+  if (typeof (conn as Deno.Conn).read !== "function") {
+    throw new TlsError("INVALID_OPTION", "upgrade() needs a Deno.Conn or a Bun socket");
+  }
+  return new DenoStream(conn as Deno.Conn, head);
+}
+
+/** A source of accepted streams. */
+export interface StreamListener {
+  readonly addr: Addr;
+  /** The next accepted stream, or null once closed. */
+  accept(): Promise<ByteStream | null>;
+  close(): void;
+  ref(): void;
+  unref(): void;
+}
+
+/** Listens on TCP `hostname:port` (port 0 picks a free one) or a Unix socket `path`. */
+export function listenStreams(where: { hostname: string; port: number } | { path: string }): StreamListener {
+  return isBun ? listenBun(where) : listenDeno(where);
+}
+
+function listenDeno(where: { hostname: string; port: number } | { path: string }): StreamListener {
+  const listener = "path" in where
+    ? Deno.listen({ transport: "unix", path: where.path })
+    : Deno.listen({ hostname: where.hostname, port: where.port });
+  let closed = false;
+  return {
+    addr: listener.addr as Addr,
+    async accept() {
+      for (;;) {
+        if (closed) return null;
+        try {
+          return new DenoStream(await listener.accept());
+        } catch (e) {
+          if (closed || e instanceof Deno.errors.BadResource) return null;
+          // A connection that died in the accept queue must not stop the listener.
+        }
+      }
+    },
+    close() {
+      if (closed) return;
+      closed = true;
+      listener.close();
+    },
+    ref: () => listener.ref(),
+    unref: () => listener.unref(),
+  };
+}
+
+function listenBun(where: { hostname: string; port: number } | { path: string }): StreamListener {
+  const queue: ByteStream[] = [];
+  let wake: (() => void) | null = null;
+  let closed = false;
+  const listener = bun().listen<BunStream>({
+    ...("path" in where ? { unix: where.path } : where),
+    socket: {
+      ...bunStreamHandlers,
+      open: (socket) => {
+        socket.data = new BunStream(socket);
+        queue.push(socket.data);
+        wake?.();
+      },
+    },
+  });
+  const addr: Addr = "path" in where
+    ? { transport: "unix", path: where.path }
+    : { transport: "tcp", hostname: listener.hostname, port: listener.port };
+  return {
+    addr,
+    async accept() {
+      while (queue.length === 0) {
+        if (closed) return null;
+        await new Promise<void>((resolve) => (wake = resolve));
+        wake = null;
+      }
+      return queue.shift()!;
+    },
+    close() {
+      if (closed) return;
+      closed = true;
+      listener.stop(false);
+      for (const stream of queue.splice(0)) stream.close();
+      wake?.();
+    },
+    ref: () => listener.ref(),
+    unref: () => listener.unref(),
+  };
+}

@@ -1,0 +1,16 @@
+/**
+ * Turns a runtime's socket error into a {@link TlsError}.
+ *
+ * @module
+ */
+import { TlsError } from "../errors.ts";
+
+/** A transport failure: reset, broken pipe, or a socket closed under us. */
+export function socketError(e: unknown): TlsError {
+  if (e instanceof TlsError) return e;
+  const name = (e as { name?: string; code?: string })?.code ?? (e as Error)?.name ?? "";
+  if (/BadResource|Interrupted|ERR_SOCKET_CLOSED|EBADF/.test(name)) {
+    return new TlsError("CLOSED", "the connection is closed", { cause: e });
+  }
+  return new TlsError("CONNECTION_RESET", `the connection failed: ${(e as Error)?.message ?? e}`, { cause: e });
+}
