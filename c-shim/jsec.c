@@ -434,18 +434,22 @@ int jsec_info(jsec_session *s, int field, char *buf, int cap) {
 }
 
 int jsec_peer_cert(jsec_session *s, int index, uint8_t *buf, int cap) {
+  /* The leaf, then the chain without it: whether SSL_get_peer_cert_chain()
+   * holds the leaf differs between client and server and across versions. */
+  X509 *leaf = SSL_get_peer_certificate(s->ssl), *cert = NULL;
   STACK_OF(X509) *chain = SSL_get_peer_cert_chain(s->ssl);
-  X509 *cert;
-  /* A client's chain starts with the leaf; a server's leaves it out. */
-  int offset = SSL_is_server(s->ssl) ? 1 : 0;
-  if (index == 0 && offset) {
-    cert = SSL_get_peer_certificate(s->ssl);
-    if (cert) X509_free(cert); /* the session still holds a reference */
+  if (!leaf) return -1;
+  X509_free(leaf); /* the session keeps its own reference */
+  if (index == 0) {
+    cert = leaf;
   } else {
-    if (!chain || index - offset >= sk_X509_num(chain)) return -1;
-    cert = sk_X509_value(chain, index - offset);
+    int seen = 0;
+    for (int i = 0; chain && i < sk_X509_num(chain) && !cert; i++) {
+      X509 *c = sk_X509_value(chain, i);
+      if (X509_cmp(c, leaf) != 0 && ++seen == index) cert = c;
+    }
+    if (!cert) return -1;
   }
-  if (!cert) return -1;
   int len = i2d_X509(cert, NULL);
   if (buf && len > 0 && len <= cap) {
     unsigned char *p = buf;

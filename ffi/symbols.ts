@@ -52,6 +52,38 @@ export const symbols = {
   jsec_info: { parameters: ["handle", "i32", "buffer", "i32"], result: "i32" },
   jsec_peer_cert: { parameters: ["handle", "i32", "buffer", "i32"], result: "i32" },
   jsec_verify_result: { parameters: ["handle"], result: "i32" },
+
+  // CA (c-shim/jsec_ca.c)
+  jsec_ca_result: { parameters: ["buffer", "i32"], result: "i32" },
+  jsec_ca_key_generate: { parameters: ["i32", "i32"], result: "i32" },
+  jsec_ca_key_export: { parameters: ["buffer", "i32", "buffer", "i32", "buffer"], result: "i32" },
+  jsec_ca_key_info: { parameters: ["buffer", "i32", "buffer"], result: "i32" },
+  jsec_ca_p12_export: {
+    parameters: ["buffer", "i32", "buffer", "buffer", "i32", "buffer", "buffer"],
+    result: "i32",
+  },
+  jsec_ca_p12_import: { parameters: ["buffer", "i32", "buffer"], result: "i32" },
+  jsec_ca_cert_build: {
+    parameters: ["buffer", "buffer", "i32", "buffer", "i32", "buffer", "i32", "buffer"],
+    result: "i32",
+  },
+  jsec_ca_csr_build: { parameters: ["buffer", "buffer", "i32", "buffer"], result: "i32" },
+  jsec_ca_cert_parse: { parameters: ["buffer", "i32"], result: "i32" },
+  jsec_ca_csr_parse: { parameters: ["buffer", "i32"], result: "i32" },
+  jsec_ca_verify: {
+    parameters: ["buffer", "i32", "buffer", "i32", "buffer", "i32", "buffer"],
+    result: "i32",
+  },
+  jsec_ca_crl_build: { parameters: ["buffer", "buffer", "i32", "buffer", "i32", "buffer"], result: "i32" },
+  jsec_ca_crl_parse: { parameters: ["buffer", "i32", "buffer", "i32"], result: "i32" },
+  jsec_ca_ocsp_request: { parameters: ["buffer", "i32", "buffer", "i32", "i32"], result: "i32" },
+  jsec_ca_ocsp_request_parse: { parameters: ["buffer", "i32", "buffer", "i32"], result: "i32" },
+  jsec_ca_ocsp_respond: {
+    parameters: ["buffer", "buffer", "i32", "buffer", "i32", "buffer", "i32", "buffer"],
+    result: "i32",
+  },
+  jsec_ca_ocsp_error: { parameters: ["i32"], result: "i32" },
+  jsec_ca_ocsp_response_parse: { parameters: ["buffer", "i32", "buffer", "i32"], result: "i32" },
 } as const satisfies Record<string, FfiSymbol>;
 
 /** The symbol table's type. */

@@ -33,6 +33,11 @@
  * | `INVALID_PEM` | a certificate or key is not valid PEM or is not what it claims |
  * | `BAD_PASSPHRASE` | an encrypted key could not be decrypted with the passphrase |
  * | `KEY_MISMATCH` | the private key does not belong to the certificate |
+ * | `BAD_SIGNATURE` | a signed object (CSR, CRL, OCSP response) fails its signature check |
+ * | `NOT_FOUND` | the CA has no certificate with that serial (or no such file) |
+ * | `CA_CORRUPT` | a CA directory is missing files, unreadable or not a jsec CA |
+ * | `CA_EXISTS` | `ca init` on a directory that already holds a CA |
+ * | `CA_LOCKED` | another process holds the CA directory's lock for too long |
  * | `SHIM_UNAVAILABLE` | the native shim could not be found, built or loaded |
  * | `INTERNAL` | a bug in @jsec/tls: please report it |
  */
@@ -61,6 +66,11 @@ export type TlsErrorCode =
   | "INVALID_PEM"
   | "BAD_PASSPHRASE"
   | "KEY_MISMATCH"
+  | "BAD_SIGNATURE"
+  | "NOT_FOUND"
+  | "CA_CORRUPT"
+  | "CA_EXISTS"
+  | "CA_LOCKED"
   | "SHIM_UNAVAILABLE"
   | "INTERNAL";
 

@@ -175,11 +175,12 @@ function useKeyPair(h: Handle, pair: KeyPair): void {
   }
 }
 
+/** A failed configuration call: the options were wrong, unless the input was bad PEM. */
 function check(status: number): void {
   if (status < 0) {
     const error = tlsErrorFrom(lastError());
-    if (error.code === "PROTOCOL_ERROR") throw new TlsError("INVALID_OPTION", error.message, { reason: error.reason });
-    throw error;
+    if (error.code === "INVALID_PEM") throw error;
+    throw new TlsError("INVALID_OPTION", error.message, { reason: error.reason });
   }
 }
 

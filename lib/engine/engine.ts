@@ -10,7 +10,7 @@ import type { Handle } from "../../ffi/mod.ts";
 import { TlsError } from "../errors.ts";
 import type { TlsContext } from "./context.ts";
 import { tlsErrorFrom } from "./failure.ts";
-import { type HandshakeInfo, type PeerCertificate, toPem } from "./info.ts";
+import { groupName, type HandshakeInfo, type PeerCertificate, toPem } from "./info.ts";
 
 /** Where an engine is: `init → handshake → ready → shutdown → closed`, any → `error`. */
 export type EngineState = "init" | "handshake" | "ready" | "shutdown" | "closed" | "error";
@@ -53,6 +53,7 @@ export class TlsEngine {
   #handle: Handle | null;
   #state: EngineState = "init";
   #ended = false; // the transport ended
+  #closeSent = false;
   #error: TlsError | null = null;
   #info: HandshakeInfo | null = null;
 
@@ -157,8 +158,9 @@ export class TlsEngine {
   /** Encrypts all of `data` into pending output; returns `data.length`. */
   write(data: Uint8Array): number {
     const h = this.#live();
-    if (this.#state !== "ready") {
-      throw new TlsError(this.#state === "shutdown" ? "CLOSED" : "INTERNAL", `cannot write in state ${this.#state}`);
+    // After the peer's close_notify we may still write (half-close); after ours, not.
+    if (this.#closeSent || (this.#state !== "ready" && this.#state !== "shutdown")) {
+      throw new TlsError(this.#closeSent ? "CLOSED" : "INTERNAL", `cannot write: ${this.#closeSent ? "close_notify sent" : this.#state}`);
     }
     let done = 0;
     while (done < data.length) {
@@ -177,6 +179,7 @@ export class TlsEngine {
   close(): boolean {
     const h = this.#live();
     const status = shim.jsec_shutdown(h);
+    this.#closeSent = true;
     if (status === OK) {
       this.#state = "closed";
       return true;
@@ -208,7 +211,7 @@ export class TlsEngine {
     const info: HandshakeInfo = {
       protocol: get(INFO.protocol),
       cipher: get(INFO.cipher),
-      group: get(INFO.group) || null,
+      group: groupName(get(INFO.group)),
       alpnProtocol: get(INFO.alpn) || null,
       servername: get(INFO.servername) || null,
       peerCertificates,

@@ -47,3 +47,18 @@ export function toPem(der: Uint8Array, label = "CERTIFICATE"): string {
   const lines = btoa(binary).match(/.{1,64}/g) ?? [];
   return `-----BEGIN ${label}-----\n${lines.join("\n")}\n-----END ${label}-----\n`;
 }
+
+/** OpenSSL's names for groups differ by version ("x25519", "secp256r1"); these are the IANA ones. */
+const groupNames: Record<string, string> = {
+  x25519: "X25519",
+  x448: "X448",
+  secp256r1: "P-256",
+  prime256v1: "P-256",
+  secp384r1: "P-384",
+  secp521r1: "P-521",
+};
+
+/** The stable name of a key-exchange group as the libssl reported it. */
+export function groupName(reported: string): string | null {
+  return reported === "" ? null : groupNames[reported] ?? reported;
+}

@@ -25,8 +25,13 @@ export class BunStream implements ByteStream {
   #wakeWriter: (() => void) | null = null;
   #closed = false;
 
-  constructor(socket: BunSocket<BunStream>, head?: Uint8Array) {
+  readonly #unixPath: string | undefined;
+
+  /** `unixPath`: the socket path, for a Unix socket (Bun reports no address for those). */
+  constructor(socket: BunSocket<BunStream>, options: { head?: Uint8Array; unixPath?: string } = {}) {
+    const { head, unixPath } = options;
     this.#socket = socket;
+    this.#unixPath = unixPath;
     if (head?.length) this.#push(head);
   }
 
@@ -113,10 +118,12 @@ export class BunStream implements ByteStream {
   }
 
   get localAddr(): Addr {
+    if (this.#unixPath !== undefined) return { transport: "unix", path: this.#unixPath };
     return { transport: "tcp", hostname: this.#socket.localAddress ?? "", port: this.#socket.localPort ?? 0 };
   }
 
   get remoteAddr(): Addr {
+    if (this.#unixPath !== undefined) return { transport: "unix", path: this.#unixPath };
     return { transport: "tcp", hostname: this.#socket.remoteAddress ?? "", port: this.#socket.remotePort ?? 0 };
   }
 

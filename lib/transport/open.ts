@@ -20,17 +20,18 @@ export async function openStream(endpoint: Endpoint): Promise<ByteStream> {
   try {
     if (isBun) {
       const where = "path" in endpoint ? { unix: endpoint.path } : endpoint;
+      const unixPath = "path" in endpoint ? endpoint.path : undefined;
       let stream: BunStream | undefined;
       const socket = await bun().connect<BunStream>({
         ...where,
         socket: {
           ...bunStreamHandlers,
           open: (s) => {
-            stream = s.data = new BunStream(s);
+            stream = s.data = new BunStream(s, { unixPath });
           },
         },
       });
-      return stream ?? (socket.data = new BunStream(socket));
+      return stream ?? (socket.data = new BunStream(socket, { unixPath }));
     }
     const conn = "path" in endpoint
       ? await Deno.connect({ transport: "unix", path: endpoint.path })
@@ -52,7 +53,7 @@ export type PlainConn = Deno.Conn | BunSocket;
 export function wrapStream(conn: PlainConn, head?: Uint8Array): ByteStream {
   if (isBun && "reload" in conn) {
     const socket = conn as BunSocket<BunStream>;
-    const stream = new BunStream(socket, head);
+    const stream = new BunStream(socket, { head });
     socket.data = stream;
     socket.reload({ socket: bunStreamHandlers });
     return stream;
@@ -115,7 +116,7 @@ function listenBun(where: { hostname: string; port: number } | { path: string })
     socket: {
       ...bunStreamHandlers,
       open: (socket) => {
-        socket.data = new BunStream(socket);
+        socket.data = new BunStream(socket, { unixPath: "path" in where ? where.path : undefined });
         queue.push(socket.data);
         wake?.();
       },

@@ -1,0 +1,63 @@
+/**
+ * PEM armour: splitting, wrapping and unwrapping blocks.
+ *
+ * @module
+ */
+import { Buffer } from "node:buffer";
+import { TlsError } from "../errors.ts";
+
+/** One PEM block: its label ("CERTIFICATE") and DER bytes. */
+export interface PemBlock {
+  label: string;
+  der: Uint8Array;
+  /** The block's text, armour included. */
+  text: string;
+}
+
+const blockPattern = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END \1-----/g;
+
+/**
+ * Every PEM block in `text`, in order.
+ *
+ * @example
+ * ```ts
+ * const certs = pemBlocks(chainPem).filter((b) => b.label === "CERTIFICATE");
+ * ```
+ */
+export function pemBlocks(text: string): PemBlock[] {
+  const blocks: PemBlock[] = [];
+  for (const m of text.matchAll(blockPattern)) {
+    const body = m[2].split("\n").filter((l) => !l.includes(":")).join("");
+    blocks.push({ label: m[1], der: new Uint8Array(Buffer.from(body.replace(/\s+/g, ""), "base64")), text: m[0] + "\n" });
+  }
+  return blocks;
+}
+
+/**
+ * Wraps DER bytes as PEM with `label`.
+ *
+ * @example
+ * ```ts
+ * const pem = toPem(der, "CERTIFICATE");
+ * ```
+ */
+export function toPem(der: Uint8Array, label: string): string {
+  const b64 = Buffer.from(der).toString("base64");
+  return `-----BEGIN ${label}-----\n${b64.replace(/(.{64})/g, "$1\n").replace(/\n$/, "")}\n-----END ${label}-----\n`;
+}
+
+/**
+ * The DER bytes of the first `label` block of a PEM string, or the bytes themselves when given DER.
+ * Throws `INVALID_PEM` when there is no such block.
+ *
+ * @example
+ * ```ts
+ * const der = toDer(certPem, "CERTIFICATE");
+ * ```
+ */
+export function toDer(input: string | Uint8Array, label: string): Uint8Array {
+  if (typeof input !== "string") return input;
+  const block = pemBlocks(input).find((b) => b.label === label);
+  if (!block) throw new TlsError("INVALID_PEM", `not a PEM ${label.toLowerCase()}`);
+  return block.der;
+}

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs what @jsec/tls needs on a fresh Debian/Ubuntu machine: a C compiler,
+# OpenSSL headers and CLI (apt), and the pinned Deno and Bun (npm).
+# Idempotent and quiet when everything is there. Source it or run it.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+missing=()
+command -v cc >/dev/null || missing+=(gcc libc6-dev)
+[ -f /usr/include/openssl/ssl.h ] || missing+=(libssl-dev)
+command -v openssl >/dev/null || missing+=(openssl)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}" >&2
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+if [ ! -x "$root/node_modules/.bin/deno" ] || [ ! -x "$root/node_modules/.bin/bun" ] ||
+  [ "$root/package-lock.json" -nt "$root/node_modules/.package-lock.json" ]; then
+  echo "setup: installing Deno and Bun from npm" >&2
+  (cd "$root" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+fi
