@@ -14,3 +14,4 @@ export { type ContextOptions, type KeyPair, TlsContext, type TlsVersion } from "
 export { type EngineOptions, type EngineState, TlsEngine } from "./lib/engine/engine.ts";
 export { type HandshakeInfo, type PeerCertificate, toPem } from "./lib/engine/info.ts";
 export { TlsError, type TlsErrorCode } from "./lib/errors.ts";
+export type { Handle } from "./ffi/symbols.ts";

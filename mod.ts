@@ -18,5 +18,6 @@ export type { ClientOptions, ConnectOptions, ServerOptions, TlsOptions } from ".
 export type { HandshakeInfo, PeerCertificate } from "./lib/engine/info.ts";
 export type { KeyPair, TlsVersion } from "./lib/engine/context.ts";
 export type { Addr } from "./lib/transport/stream.ts";
+export type { BunTcpSocket, PlainConn } from "./lib/transport/open.ts";
 export { TlsError, type TlsErrorCode, type TlsErrorDetails } from "./lib/errors.ts";
 export { builtAgainst, opensslVersion } from "./ffi/mod.ts";

@@ -41,8 +41,11 @@ export function locateShim(runtime: "deno" | "bun"): ShimLocation {
   const hash = createHash("sha256");
   for (const f of sources) hash.update(f).update(readFileSync(join(sourceDir, f)));
   const version = opensslHeaderVersion(prefix);
-  const key = `${hash.digest("hex").slice(0, 16)}-openssl${version}-${runtime}${prefix ? "-" + hashOf(prefix) : ""}`;
-  const dir = process.env.JSEC_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "jsec");
+  const key = `${hash.digest("hex").slice(0, 16)}-openssl${version}-${runtime}${
+    prefix ? "-" + hashOf(prefix) : ""
+  }`;
+  const dir = process.env.JSEC_CACHE_DIR ??
+    join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "jsec");
   const path = join(dir, `libjsec-${key}.so`);
   if (!existsSync(path)) build(sources, path, prefix);
   return { path, opensslVersion: version };

@@ -105,6 +105,7 @@ export class TlsError extends Error {
   /** The X.509 verification result when certificate verification failed. */
   readonly verifyResult?: number;
 
+  /** Makes an error with a code from the closed list; `details` adds OpenSSL's reason and more. */
   constructor(code: TlsErrorCode, message: string, details: TlsErrorDetails = {}) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
     this.name = "TlsError";

@@ -3,7 +3,7 @@
  * real OpenSSL on both sides, no sockets.
  */
 import assert from "node:assert/strict";
-import { TlsContext, TlsEngine, TlsError } from "../engine.ts";
+import { TlsContext, TlsEngine, type TlsError } from "../engine.ts";
 import { certs } from "./support/certs.ts";
 import { test } from "./harness.ts";
 
@@ -131,7 +131,12 @@ test("engine: a flipped bit in a record is caught (bad record MAC)", () => {
 
 test("engine: info reports protocol, cipher, group, ALPN, SNI and the peer chain", () => {
   const c = certs();
-  const serverContext = new TlsContext({ isServer: true, cert: c.rsa.cert, key: c.rsa.key, alpnProtocols: ["h2", "http/1.1"] });
+  const serverContext = new TlsContext({
+    isServer: true,
+    cert: c.rsa.cert,
+    key: c.rsa.key,
+    alpnProtocols: ["h2", "http/1.1"],
+  });
   const clientContext = new TlsContext({
     caCerts: [c.ca.cert],
     alpnProtocols: ["http/1.1"],

@@ -24,7 +24,10 @@ test("a certificate from an unknown CA is CERT_UNTRUSTED, and the server hears w
   const server = startServer({ cert: c.stranger.cert, key: c.stranger.key });
   try {
     const refused = server.nextError();
-    const e = await rejectsWith(connect({ hostname: "localhost", port: server.port, caCerts: [c.ca.cert] }), "CERT_UNTRUSTED");
+    const e = await rejectsWith(
+      connect({ hostname: "localhost", port: server.port, caCerts: [c.ca.cert] }),
+      "CERT_UNTRUSTED",
+    );
     assert.equal(e.verifyResult, 20); // X509_V_ERR_UNABLE_TO_GET_LOCAL_ISSUER_CERT
     assert.equal((await refused).code, "CERT_REJECTED"); // our client sent "unknown ca"
   } finally {
@@ -36,7 +39,10 @@ test("an expired certificate is CERT_EXPIRED", async () => {
   const c = certs();
   const server = startServer({ cert: c.expired.cert, key: c.expired.key });
   try {
-    await rejectsWith(connect({ hostname: "localhost", port: server.port, caCerts: [c.ca.cert] }), "CERT_EXPIRED");
+    await rejectsWith(
+      connect({ hostname: "localhost", port: server.port, caCerts: [c.ca.cert] }),
+      "CERT_EXPIRED",
+    );
   } finally {
     server.close();
   }
@@ -108,10 +114,15 @@ test("no common ALPN protocol is ALPN_MISMATCH", async () => {
 
 test("garbage instead of a handshake is PROTOCOL_ERROR, and our server keeps serving", async () => {
   const c = certs();
-  const garbage = await plainServer((socket) => socket.end("HTTP/1.1 400 Bad Request\r\n\r\nnot TLS at all\r\n"));
+  const garbage = await plainServer((socket) =>
+    socket.end("HTTP/1.1 400 Bad Request\r\n\r\nnot TLS at all\r\n")
+  );
   const server = startServer();
   try {
-    await rejectsWith(connect({ hostname: "localhost", port: garbage.port, caCerts: [c.ca.cert] }), "PROTOCOL_ERROR");
+    await rejectsWith(
+      connect({ hostname: "localhost", port: garbage.port, caCerts: [c.ca.cert] }),
+      "PROTOCOL_ERROR",
+    );
     // A client that sends garbage to our server: the listener reports it and goes on.
     const serverSide = server.nextError();
     const { connect: tcpConnect } = await import("node:net");
@@ -134,7 +145,10 @@ test("a peer that closes mid-handshake is UNEXPECTED_EOF", async () => {
   const c = certs();
   const quitter = await plainServer((socket) => socket.once("data", () => socket.end()));
   try {
-    await rejectsWith(connect({ hostname: "localhost", port: quitter.port, caCerts: [c.ca.cert] }), "UNEXPECTED_EOF");
+    await rejectsWith(
+      connect({ hostname: "localhost", port: quitter.port, caCerts: [c.ca.cert] }),
+      "UNEXPECTED_EOF",
+    );
   } finally {
     await quitter.close();
   }
@@ -258,6 +272,10 @@ test("a second concurrent read is BUSY and leaves the connection intact", async 
     await conn.write(new TextEncoder().encode("ok"));
     assert.equal(await first, 2);
     assert.equal(new TextDecoder().decode(buf.subarray(0, 2)), "ok");
+    // A write that waits for the socket (past the high-water mark) makes a second one BUSY.
+    const big = conn.write(new Uint8Array(1 << 20));
+    await rejectsWith(conn.write(new Uint8Array(1)), "BUSY");
+    assert.equal(await big, 1 << 20);
     conn.close();
     await rejectsWith(conn.read(buf), "CLOSED");
     await rejectsWith(conn.write(buf), "CLOSED");

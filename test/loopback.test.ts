@@ -147,13 +147,21 @@ test("IPv6 loopback, verified against the certificate's IP SAN", async () => {
 test("SNI picks the certificate for the name the client asks for", async () => {
   const c = certs();
   const names: (string | null)[] = [];
-  const server = startServer({ sni: { "other.test": { cert: c.other.cert, key: c.other.key } } }, async (conn) => {
-    names.push((await conn.handshake()).servername);
-    conn.close();
-  });
+  const server = startServer(
+    { sni: { "other.test": { cert: c.other.cert, key: c.other.key } } },
+    async (conn) => {
+      names.push((await conn.handshake()).servername);
+      conn.close();
+    },
+  );
   try {
     for (const servername of ["other.test", "localhost"]) {
-      const conn = await connect({ hostname: "127.0.0.1", port: server.port, servername, caCerts: [c.ca.cert] });
+      const conn = await connect({
+        hostname: "127.0.0.1",
+        port: server.port,
+        servername,
+        caCerts: [c.ca.cert],
+      });
       const info = await conn.handshake();
       assert.equal(info.verified, true);
       assert.equal(info.peerCertificates[0].pem, servername === "other.test" ? c.other.cert : c.ecdsa.cert);
@@ -176,14 +184,30 @@ test("protocol version, ciphers and groups are what we asked for", async () => {
     ] as const;
     const seen = [];
     for (const options of cases) {
-      const conn = await connect({ hostname: "localhost", port: server.port, caCerts: [c.ca.cert], alpnProtocols: ["http/1.1"], ...options });
+      const conn = await connect({
+        hostname: "localhost",
+        port: server.port,
+        caCerts: [c.ca.cert],
+        alpnProtocols: ["http/1.1"],
+        ...options,
+      });
       const { protocol, cipher, group, alpnProtocol } = await conn.handshake();
       seen.push({ protocol, cipher, group, alpnProtocol });
       conn.close();
     }
     assert.deepEqual(seen, [
-      { protocol: "TLSv1.2", cipher: "ECDHE-RSA-CHACHA20-POLY1305", group: "P-384", alpnProtocol: "http/1.1" },
-      { protocol: "TLSv1.3", cipher: "TLS_CHACHA20_POLY1305_SHA256", group: "X25519", alpnProtocol: "http/1.1" },
+      {
+        protocol: "TLSv1.2",
+        cipher: "ECDHE-RSA-CHACHA20-POLY1305",
+        group: "P-384",
+        alpnProtocol: "http/1.1",
+      },
+      {
+        protocol: "TLSv1.3",
+        cipher: "TLS_CHACHA20_POLY1305_SHA256",
+        group: "X25519",
+        alpnProtocol: "http/1.1",
+      },
     ]);
   } finally {
     server.close();
@@ -195,7 +219,10 @@ test("a listener accepts concurrent handshakes and serves each", async () => {
   const server = startServer();
   try {
     const clients = await Promise.all(
-      Array.from({ length: 20 }, () => connect({ hostname: "localhost", port: server.port, caCerts: [c.ca.cert] })),
+      Array.from(
+        { length: 20 },
+        () => connect({ hostname: "localhost", port: server.port, caCerts: [c.ca.cert] }),
+      ),
     );
     const replies = await Promise.all(clients.map(async (conn, i) => {
       await conn.write(new TextEncoder().encode(`client ${i}`));

@@ -51,7 +51,11 @@ test("unknown ciphers and groups are INVALID_OPTION", async () => {
 
 test("malformed PEM is INVALID_PEM", async () => {
   const c = certs();
-  await fails("INVALID_PEM", () => connect({ port, caCerts: ["-----BEGIN CERTIFICATE-----\nnot base64!\n-----END CERTIFICATE-----\n"] }));
+  await fails(
+    "INVALID_PEM",
+    () =>
+      connect({ port, caCerts: ["-----BEGIN CERTIFICATE-----\nnot base64!\n-----END CERTIFICATE-----\n"] }),
+  );
   await fails("INVALID_PEM", () => connect({ port, caCerts: ["hello"] }));
   await fails("INVALID_PEM", () => listen({ port: 0, cert: "garbage", key: c.ecdsa.key }));
   await fails("INVALID_PEM", () => listen({ port: 0, cert: c.ecdsa.cert, key: c.ecdsa.cert }));
@@ -66,18 +70,36 @@ test("a key that does not match the certificate is KEY_MISMATCH", async () => {
 
 test("an encrypted key needs the right passphrase", async () => {
   const c = certs();
-  await fails("BAD_PASSPHRASE", () => listen({ port: 0, cert: c.ecdsa.cert, key: c.encryptedKey, passphrase: "wrong" }));
+  await fails(
+    "BAD_PASSPHRASE",
+    () => listen({ port: 0, cert: c.ecdsa.cert, key: c.encryptedKey, passphrase: "wrong" }),
+  );
   await fails("BAD_PASSPHRASE", () => listen({ port: 0, cert: c.ecdsa.cert, key: c.encryptedKey }));
-  const server = listen({ hostname: "127.0.0.1", port: 0, cert: c.ecdsa.cert, key: c.encryptedKey, passphrase: "secret" });
+  const server = listen({
+    hostname: "127.0.0.1",
+    port: 0,
+    cert: c.ecdsa.cert,
+    key: c.encryptedKey,
+    passphrase: "secret",
+  });
   server.close();
 });
 
 test("a server needs a certificate; requestCert needs CAs to check against", async () => {
   const c = certs();
   await fails("INVALID_OPTION", () => listen({ port: 0 } as never));
-  await fails("INVALID_OPTION", () => listen({ port: 0, cert: c.ecdsa.cert, key: c.ecdsa.key, requestCert: true }));
+  await fails(
+    "INVALID_OPTION",
+    () => listen({ port: 0, cert: c.ecdsa.cert, key: c.ecdsa.key, requestCert: true }),
+  );
   await fails("INVALID_OPTION", () => listen({ port: -1, cert: c.ecdsa.cert, key: c.ecdsa.key }));
-  await fails("INVALID_OPTION", () => new TlsContext({ sni: { "a.test": { cert: c.other.cert, key: c.other.key } } }));
-  await fails("INVALID_OPTION", () => upgrade({} as never, { isServer: true, cert: c.ecdsa.cert, key: c.ecdsa.key }));
+  await fails(
+    "INVALID_OPTION",
+    () => new TlsContext({ sni: { "a.test": { cert: c.other.cert, key: c.other.key } } }),
+  );
+  await fails(
+    "INVALID_OPTION",
+    () => upgrade({} as never, { isServer: true, cert: c.ecdsa.cert, key: c.ecdsa.key }),
+  );
   await fails("INVALID_OPTION", () => upgrade({} as never, { head: "x" as never }));
 });

@@ -3,7 +3,7 @@
  * for what a user forgot. The shim counts its live contexts and sessions.
  */
 import assert from "node:assert/strict";
-import { connect, TlsError } from "../mod.ts";
+import { connect, type TlsError } from "../mod.ts";
 import { TlsContext, TlsEngine } from "../engine.ts";
 import { shim } from "../ffi/mod.ts";
 import { clearSharedContexts } from "../lib/tls/contexts.ts";

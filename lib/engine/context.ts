@@ -81,6 +81,7 @@ export class TlsContext {
   #freeRequested = false;
   #children: TlsContext[] = [];
 
+  /** Builds the context; bad options throw `INVALID_OPTION` / `INVALID_PEM` before any native call. */
   constructor(options: ContextOptions = {}) {
     validateContextOptions(options);
     this.isServer = options.isServer ?? false;
@@ -133,7 +134,9 @@ export class TlsContext {
 
   /** The native handle, for {@link TlsEngine}. Throws `CLOSED` after {@link free}. */
   get handle(): Handle {
-    if (this.#handle === null || this.#freeRequested) throw new TlsError("CLOSED", "the TLS context is freed");
+    if (this.#handle === null || this.#freeRequested) {
+      throw new TlsError("CLOSED", "the TLS context is freed");
+    }
     return this.#handle;
   }
 
@@ -170,7 +173,9 @@ function useKeyPair(h: Handle, pair: KeyPair): void {
   if (status < 0) {
     const error = tlsErrorFrom(lastError());
     // Without a more specific reason, a bad cert/key pair is bad input.
-    if (error.code === "PROTOCOL_ERROR") throw new TlsError("INVALID_PEM", error.message, { reason: error.reason });
+    if (error.code === "PROTOCOL_ERROR") {
+      throw new TlsError("INVALID_PEM", error.message, { reason: error.reason });
+    }
     throw error;
   }
 }
@@ -216,7 +221,9 @@ export function validateContextOptions(o: ContextOptions): void {
     invalid("verify", '"none", "peer" or "require"', o.verify);
   }
   for (const name of ["minVersion", "maxVersion"] as const) {
-    if (o[name] !== undefined && !(o[name]! in versionNumbers)) invalid(name, '"TLSv1.2" or "TLSv1.3"', o[name]);
+    if (o[name] !== undefined && !(o[name]! in versionNumbers)) {
+      invalid(name, '"TLSv1.2" or "TLSv1.3"', o[name]);
+    }
   }
   if (o.minVersion && o.maxVersion && versionNumbers[o.minVersion] > versionNumbers[o.maxVersion]) {
     throw new TlsError("INVALID_OPTION", `minVersion ${o.minVersion} is above maxVersion ${o.maxVersion}`);

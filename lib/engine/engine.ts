@@ -57,6 +57,7 @@ export class TlsEngine {
   #error: TlsError | null = null;
   #info: HandshakeInfo | null = null;
 
+  /** Starts a session of `context`; a client's `options` name the peer to verify. */
   constructor(context: TlsContext, options: EngineOptions = {}) {
     this.#context = context;
     const handle = shim.jsec_new(context.handle);
@@ -125,10 +126,14 @@ export class TlsEngine {
       return true;
     }
     if (status === WANT_READ || status === WANT_WRITE) {
-      if (status === WANT_READ && this.#ended) this.#fail(new TlsError("UNEXPECTED_EOF", "the peer closed the connection during the handshake"));
+      if (status === WANT_READ && this.#ended) {
+        this.#fail(new TlsError("UNEXPECTED_EOF", "the peer closed the connection during the handshake"));
+      }
       return false;
     }
-    if (status === CLOSED) this.#fail(new TlsError("UNEXPECTED_EOF", "the peer closed the connection during the handshake"));
+    if (status === CLOSED) {
+      this.#fail(new TlsError("UNEXPECTED_EOF", "the peer closed the connection during the handshake"));
+    }
     return this.#fail();
   }
 
@@ -144,7 +149,12 @@ export class TlsEngine {
     if (n > 0) return n;
     if (n === WANT_READ || n === WANT_WRITE) {
       if (n === WANT_READ && this.#ended) {
-        this.#fail(new TlsError("UNEXPECTED_EOF", "the peer closed the connection without close_notify (possible truncation)"));
+        this.#fail(
+          new TlsError(
+            "UNEXPECTED_EOF",
+            "the peer closed the connection without close_notify (possible truncation)",
+          ),
+        );
       }
       return 0;
     }
@@ -160,7 +170,10 @@ export class TlsEngine {
     const h = this.#live();
     // After the peer's close_notify we may still write (half-close); after ours, not.
     if (this.#closeSent || (this.#state !== "ready" && this.#state !== "shutdown")) {
-      throw new TlsError(this.#closeSent ? "CLOSED" : "INTERNAL", `cannot write: ${this.#closeSent ? "close_notify sent" : this.#state}`);
+      throw new TlsError(
+        this.#closeSent ? "CLOSED" : "INTERNAL",
+        `cannot write: ${this.#closeSent ? "close_notify sent" : this.#state}`,
+      );
     }
     let done = 0;
     while (done < data.length) {

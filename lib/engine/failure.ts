@@ -25,15 +25,27 @@ const verifyCodes: Record<number, TlsErrorCode> = {
 /** Reason fragments, most specific first. */
 const reasonCodes: [RegExp, TlsErrorCode][] = [
   [/unexpected eof/, "UNEXPECTED_EOF"],
-  [/alert protocol version|unsupported protocol|no protocols available|version too low|unsupported version/, "PROTOCOL_VERSION"],
-  [/alert (unknown ca|bad certificate|certificate unknown|certificate required|certificate expired|certificate revoked|unsupported certificate|access denied)/, "CERT_REJECTED"],
+  [
+    /alert protocol version|unsupported protocol|no protocols available|version too low|unsupported version/,
+    "PROTOCOL_VERSION",
+  ],
+  [
+    /alert (unknown ca|bad certificate|certificate unknown|certificate required|certificate expired|certificate revoked|unsupported certificate|access denied)/,
+    "CERT_REJECTED",
+  ],
   [/alert no application protocol/, "ALPN_MISMATCH"],
-  [/no shared cipher|no cipher match|no suitable key share|no shared groups|no shared signature algorithms|insufficient security/, "NO_SHARED_CIPHER"],
+  [
+    /no shared cipher|no cipher match|no suitable key share|no shared groups|no shared signature algorithms|insufficient security/,
+    "NO_SHARED_CIPHER",
+  ],
   [/peer did not return a certificate|certificate required/, "CERT_REQUIRED"],
   [/alert handshake failure/, "HANDSHAKE_FAILED"],
   [/bad decrypt|maybe wrong password|bad password/, "BAD_PASSPHRASE"],
   [/key values mismatch|key does not match/, "KEY_MISMATCH"],
-  [/no start line|bad base64|no certificate in|cannot read key|asn1|header too long|bad end line/i, "INVALID_PEM"],
+  [
+    /no start line|bad base64|no certificate in|cannot read key|asn1|header too long|bad end line/i,
+    "INVALID_PEM",
+  ],
 ];
 
 /**
@@ -45,10 +57,14 @@ const reasonCodes: [RegExp, TlsErrorCode][] = [
 export function tlsErrorFrom(text: string, verifyResult = 0): TlsError {
   if (verifyResult !== 0 && /certificate verify failed/.test(text)) {
     const code = verifyCodes[verifyResult] ?? "CERT_INVALID";
-    return new TlsError(code, `certificate verification failed: ${text.replace(/^certificate verify failed: /, "")}`, {
-      reason: text,
-      verifyResult,
-    });
+    return new TlsError(
+      code,
+      `certificate verification failed: ${text.replace(/^certificate verify failed: /, "")}`,
+      {
+        reason: text,
+        verifyResult,
+      },
+    );
   }
   for (const [pattern, code] of reasonCodes) {
     if (pattern.test(text)) return new TlsError(code, text, { reason: text, verifyResult });

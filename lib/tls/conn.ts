@@ -59,12 +59,14 @@ export class TlsConn implements AsyncDisposable, Disposable {
     const stop = new Promise<never>((_, reject) => {
       if (limits.timeout > 0) {
         timer = setTimeout(
-          () => reject(new TlsError("HANDSHAKE_TIMEOUT", `the handshake took more than ${limits.timeout} ms`)),
+          () =>
+            reject(new TlsError("HANDSHAKE_TIMEOUT", `the handshake took more than ${limits.timeout} ms`)),
           limits.timeout,
         );
       }
       if (limits.signal) {
-        onAbort = () => reject(new TlsError("ABORTED", "the handshake was aborted", { cause: limits.signal!.reason }));
+        onAbort = () =>
+          reject(new TlsError("ABORTED", "the handshake was aborted", { cause: limits.signal!.reason }));
         if (limits.signal.aborted) onAbort();
         else limits.signal.addEventListener("abort", onAbort, { once: true });
       }

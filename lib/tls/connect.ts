@@ -30,10 +30,14 @@ export async function connect(options: ConnectOptions): Promise<TlsConn> {
   checkEndpoint(options);
   const contextOptions = clientContext(options);
   validateContextOptions(contextOptions);
-  if (options.signal?.aborted) throw new TlsError("ABORTED", "aborted before connecting", { cause: options.signal.reason });
+  if (options.signal?.aborted) {
+    throw new TlsError("ABORTED", "aborted before connecting", { cause: options.signal.reason });
+  }
   const context = sharedContext(contextOptions);
   const hostname = options.hostname ?? "127.0.0.1";
-  const stream = await openStream(options.path !== undefined ? { path: options.path } : { hostname, port: options.port! });
+  const stream = await openStream(
+    options.path !== undefined ? { path: options.path } : { hostname, port: options.port! },
+  );
   if (options.path === undefined) stream.setNoDelay(options.noDelay ?? true);
   const conn = clientConn(stream, context, options.path !== undefined ? "localhost" : hostname, options);
   await conn.handshake();

@@ -118,6 +118,7 @@ export class TlsListener implements AsyncIterable<TlsConn>, AsyncDisposable {
     this.#streams.unref();
   }
 
+  /** Yields each accepted connection until the listener is closed. */
   async *[Symbol.asyncIterator](): AsyncIterator<TlsConn> {
     for (;;) {
       try {
@@ -144,7 +145,10 @@ export class TlsListener implements AsyncIterable<TlsConn>, AsyncDisposable {
  */
 export function listen(options: ListenOptions): TlsListener {
   checkCommon(options);
-  if (options.path === undefined && (!Number.isInteger(options.port) || options.port! < 0 || options.port! > 65535)) {
+  if (
+    options.path === undefined &&
+    (!Number.isInteger(options.port) || options.port! < 0 || options.port! > 65535)
+  ) {
     invalid("port", "an integer from 0 to 65535", options.port);
   }
   if (options.onHandshakeError !== undefined && typeof options.onHandshakeError !== "function") {
@@ -156,7 +160,9 @@ export function listen(options: ListenOptions): TlsListener {
   let streams: StreamListener;
   try {
     streams = listenStreams(
-      options.path !== undefined ? { path: options.path } : { hostname: options.hostname ?? "0.0.0.0", port: options.port! },
+      options.path !== undefined
+        ? { path: options.path }
+        : { hostname: options.hostname ?? "0.0.0.0", port: options.port! },
     );
   } catch (e) {
     context.free();

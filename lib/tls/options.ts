@@ -71,7 +71,9 @@ export function checkCommon(o: TlsOptions & { signal?: AbortSignal; rejectUnauth
   if (o.handshakeTimeout !== undefined && !(Number.isFinite(o.handshakeTimeout) && o.handshakeTimeout >= 0)) {
     invalid("handshakeTimeout", "a number of milliseconds >= 0", o.handshakeTimeout);
   }
-  if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) invalid("signal", "an AbortSignal", o.signal);
+  if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) {
+    invalid("signal", "an AbortSignal", o.signal);
+  }
   if (o.rejectUnauthorized !== undefined && typeof o.rejectUnauthorized !== "boolean") {
     invalid("rejectUnauthorized", "a boolean", o.rejectUnauthorized);
   }
@@ -93,7 +95,9 @@ export function checkEndpoint(o: ConnectOptions): void {
     if (typeof o.path !== "string" || o.path === "") invalid("path", "a socket path", o.path);
     return;
   }
-  if (!Number.isInteger(o.port) || o.port! < 0 || o.port! > 65535) invalid("port", "an integer from 0 to 65535", o.port);
+  if (!Number.isInteger(o.port) || o.port! < 0 || o.port! > 65535) {
+    invalid("port", "an integer from 0 to 65535", o.port);
+  }
 }
 
 /** The context options of a client. */
@@ -108,7 +112,10 @@ export function serverContext(o: ServerOptions): ContextOptions {
   }
   const verify = !o.requestCert ? "none" : o.rejectUnauthorized === false ? "peer" : "require";
   if (o.requestCert && o.rejectUnauthorized !== false && !o.caCerts?.length) {
-    throw new TlsError("INVALID_OPTION", "`requestCert` needs `caCerts` to verify client certificates against");
+    throw new TlsError(
+      "INVALID_OPTION",
+      "`requestCert` needs `caCerts` to verify client certificates against",
+    );
   }
   return { ...contextFields(o), isServer: true, verify, sni: o.sni };
 }

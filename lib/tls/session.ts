@@ -15,7 +15,11 @@ import { type ClientOptions, handshakeTimeoutOf, type TlsOptions } from "./optio
 export function clientConn(stream: ByteStream, context: TlsContext, host: string, o: ClientOptions): TlsConn {
   const servername = o.servername ?? host;
   const verifyHost = o.rejectUnauthorized === false ? undefined : servername;
-  return start(stream, () => new TlsEngine(context, { servername: isIp(servername) ? "" : servername, verifyHost }), o);
+  return start(
+    stream,
+    () => new TlsEngine(context, { servername: isIp(servername) ? "" : servername, verifyHost }),
+    o,
+  );
 }
 
 /** A server session over `stream`. */
@@ -23,7 +27,11 @@ export function serverConn(stream: ByteStream, context: TlsContext, o: TlsOption
   return start(stream, () => new TlsEngine(context), o);
 }
 
-function start(stream: ByteStream, makeEngine: () => TlsEngine, o: TlsOptions & { signal?: AbortSignal }): TlsConn {
+function start(
+  stream: ByteStream,
+  makeEngine: () => TlsEngine,
+  o: TlsOptions & { signal?: AbortSignal },
+): TlsConn {
   let engine: TlsEngine;
   try {
     engine = makeEngine();

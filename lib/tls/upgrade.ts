@@ -9,7 +9,14 @@ import { invalid } from "../engine/validate.ts";
 import { type PlainConn, wrapStream } from "../transport/open.ts";
 import type { TlsConn } from "./conn.ts";
 import { sharedContext } from "./contexts.ts";
-import { checkClient, checkCommon, type ClientOptions, clientContext, serverContext, type ServerOptions } from "./options.ts";
+import {
+  checkClient,
+  checkCommon,
+  clientContext,
+  type ClientOptions,
+  serverContext,
+  type ServerOptions,
+} from "./options.ts";
 import { clientConn, serverConn } from "./session.ts";
 
 /** Options of {@link upgrade}. */
@@ -38,7 +45,9 @@ export interface UpgradeOptions extends ClientOptions, ServerOptions {
  * ```
  */
 export async function upgrade(conn: PlainConn, options: UpgradeOptions = {}): Promise<TlsConn> {
-  if (options.head !== undefined && !(options.head instanceof Uint8Array)) invalid("head", "a Uint8Array", options.head);
+  if (options.head !== undefined && !(options.head instanceof Uint8Array)) {
+    invalid("head", "a Uint8Array", options.head);
+  }
   let tls: TlsConn;
   if (options.isServer) {
     checkCommon(options);

@@ -124,7 +124,11 @@ export class BunStream implements ByteStream {
 
   get remoteAddr(): Addr {
     if (this.#unixPath !== undefined) return { transport: "unix", path: this.#unixPath };
-    return { transport: "tcp", hostname: this.#socket.remoteAddress ?? "", port: this.#socket.remotePort ?? 0 };
+    return {
+      transport: "tcp",
+      hostname: this.#socket.remoteAddress ?? "",
+      port: this.#socket.remotePort ?? 0,
+    };
   }
 
   setNoDelay(enable: boolean): void {

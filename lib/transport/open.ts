@@ -39,12 +39,23 @@ export async function openStream(endpoint: Endpoint): Promise<ByteStream> {
     return new DenoStream(conn);
   } catch (e) {
     const where = "path" in endpoint ? endpoint.path : `${endpoint.hostname}:${endpoint.port}`;
-    throw new TlsError("CONNECTION_FAILED", `cannot connect to ${where}: ${(e as Error).message}`, { cause: e });
+    throw new TlsError("CONNECTION_FAILED", `cannot connect to ${where}: ${(e as Error).message}`, {
+      cause: e,
+    });
   }
 }
 
+/**
+ * A connected socket from `Bun.connect` / `Bun.listen`, typed by the one
+ * method we rely on so that this module needs no Bun types.
+ */
+export interface BunTcpSocket {
+  /** Replaces the socket's callbacks (we install ours). */
+  reload(handlers: never): void;
+}
+
 /** A plain connection of the runtime: a `Deno.Conn` or a Bun socket. */
-export type PlainConn = Deno.Conn | BunSocket;
+export type PlainConn = Deno.Conn | BunTcpSocket;
 
 /**
  * Takes over a connected plain socket. `head` is bytes already read from it
@@ -52,7 +63,7 @@ export type PlainConn = Deno.Conn | BunSocket;
  */
 export function wrapStream(conn: PlainConn, head?: Uint8Array): ByteStream {
   if (isBun && "reload" in conn) {
-    const socket = conn as BunSocket<BunStream>;
+    const socket = conn as unknown as BunSocket<BunStream>;
     const stream = new BunStream(socket, { head });
     socket.data = stream;
     socket.reload({ socket: bunStreamHandlers });

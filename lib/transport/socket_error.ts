@@ -12,5 +12,7 @@ export function socketError(e: unknown): TlsError {
   if (/BadResource|Interrupted|ERR_SOCKET_CLOSED|EBADF/.test(name)) {
     return new TlsError("CLOSED", "the connection is closed", { cause: e });
   }
-  return new TlsError("CONNECTION_RESET", `the connection failed: ${(e as Error)?.message ?? e}`, { cause: e });
+  return new TlsError("CONNECTION_RESET", `the connection failed: ${(e as Error)?.message ?? e}`, {
+    cause: e,
+  });
 }

@@ -50,34 +50,125 @@ function files(dir: string, name: string): CertFiles {
 }
 
 function makeCa(dir: string, name: string, cn: string): void {
-  openssl(dir, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-    "-keyout", `${name}.key`, "-out", `${name}.pem`, "-subj", `/CN=${cn}`, "-days", "30",
-    "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign");
+  openssl(
+    dir,
+    "req",
+    "-x509",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:P-256",
+    "-nodes",
+    "-keyout",
+    `${name}.key`,
+    "-out",
+    `${name}.pem`,
+    "-subj",
+    `/CN=${cn}`,
+    "-days",
+    "30",
+    "-addext",
+    "basicConstraints=critical,CA:TRUE",
+    "-addext",
+    "keyUsage=critical,keyCertSign,cRLSign",
+  );
 }
 
-function makeLeaf(dir: string, ca: string, name: string, keyArgs: string[], cn: string, san: string, dates?: [string, string]): void {
-  openssl(dir, "req", "-new", ...keyArgs, "-nodes", "-keyout", `${name}.key`, "-subj", `/CN=${cn}`, "-out", `${name}.csr`);
-  writeFileSync(join(dir, `${name}.ext`), [
-    "basicConstraints=critical,CA:FALSE",
-    "keyUsage=critical,digitalSignature,keyEncipherment",
-    "extendedKeyUsage=serverAuth,clientAuth",
-    san ? `subjectAltName=${san}` : "",
-  ].join("\n"));
+function makeLeaf(
+  dir: string,
+  ca: string,
+  name: string,
+  keyArgs: string[],
+  cn: string,
+  san: string,
+  dates?: [string, string],
+): void {
+  openssl(
+    dir,
+    "req",
+    "-new",
+    ...keyArgs,
+    "-nodes",
+    "-keyout",
+    `${name}.key`,
+    "-subj",
+    `/CN=${cn}`,
+    "-out",
+    `${name}.csr`,
+  );
+  writeFileSync(
+    join(dir, `${name}.ext`),
+    [
+      "basicConstraints=critical,CA:FALSE",
+      "keyUsage=critical,digitalSignature,keyEncipherment",
+      "extendedKeyUsage=serverAuth,clientAuth",
+      san ? `subjectAltName=${san}` : "",
+    ].join("\n"),
+  );
   if (!dates) {
-    openssl(dir, "x509", "-req", "-in", `${name}.csr`, "-CA", `${ca}.pem`, "-CAkey", `${ca}.key`,
-      "-set_serial", String(Date.now() % 1e9 + name.length), "-days", "30", "-extfile", `${name}.ext`, "-out", `${name}.pem`);
+    openssl(
+      dir,
+      "x509",
+      "-req",
+      "-in",
+      `${name}.csr`,
+      "-CA",
+      `${ca}.pem`,
+      "-CAkey",
+      `${ca}.key`,
+      "-set_serial",
+      String(Date.now() % 1e9 + name.length),
+      "-days",
+      "30",
+      "-extfile",
+      `${name}.ext`,
+      "-out",
+      `${name}.pem`,
+    );
     return;
   }
   // Dates in the past need `openssl ca`, which wants a small database.
   writeFileSync(join(dir, "index.txt"), "");
-  writeFileSync(join(dir, "ca.cnf"), [
-    "[ca]", "default_ca=d", "[d]", "database=index.txt", `new_certs_dir=.`, "serial=serial.txt",
-    "default_md=sha256", "policy=p", "unique_subject=no", "copy_extensions=none", "[p]", "commonName=supplied",
-  ].join("\n"));
+  writeFileSync(
+    join(dir, "ca.cnf"),
+    [
+      "[ca]",
+      "default_ca=d",
+      "[d]",
+      "database=index.txt",
+      `new_certs_dir=.`,
+      "serial=serial.txt",
+      "default_md=sha256",
+      "policy=p",
+      "unique_subject=no",
+      "copy_extensions=none",
+      "[p]",
+      "commonName=supplied",
+    ].join("\n"),
+  );
   writeFileSync(join(dir, "serial.txt"), "1000\n");
-  openssl(dir, "ca", "-batch", "-config", "ca.cnf", "-cert", `${ca}.pem`, "-keyfile", `${ca}.key`,
-    "-in", `${name}.csr`, "-startdate", dates[0], "-enddate", dates[1], "-extfile", `${name}.ext`,
-    "-notext", "-out", `${name}.pem`);
+  openssl(
+    dir,
+    "ca",
+    "-batch",
+    "-config",
+    "ca.cnf",
+    "-cert",
+    `${ca}.pem`,
+    "-keyfile",
+    `${ca}.key`,
+    "-in",
+    `${name}.csr`,
+    "-startdate",
+    dates[0],
+    "-enddate",
+    dates[1],
+    "-extfile",
+    `${name}.ext`,
+    "-notext",
+    "-out",
+    `${name}.pem`,
+  );
 }
 
 function make(): TestCerts {
@@ -89,7 +180,10 @@ function make(): TestCerts {
   makeLeaf(dir, "ca", "ecdsa", ec, "localhost", "DNS:localhost,IP:127.0.0.1,IP:::1");
   makeLeaf(dir, "ca", "other", ec, "other.test", "DNS:other.test");
   makeLeaf(dir, "ca", "client", ec, "client", "");
-  makeLeaf(dir, "ca", "expired", ec, "localhost", "DNS:localhost,IP:127.0.0.1", ["20200101000000Z", "20200201000000Z"]);
+  makeLeaf(dir, "ca", "expired", ec, "localhost", "DNS:localhost,IP:127.0.0.1", [
+    "20200101000000Z",
+    "20200201000000Z",
+  ]);
   makeLeaf(dir, "stranger-ca", "stranger", ec, "localhost", "DNS:localhost,IP:127.0.0.1");
   openssl(dir, "pkey", "-in", "ecdsa.key", "-aes256", "-passout", "pass:secret", "-out", "ecdsa-enc.key");
   process.on("exit", () => rmSync(dir, { recursive: true, force: true }));

@@ -1,0 +1,524 @@
+/**
+ * Our client against `openssl s_server`, our server against `openssl s_client`:
+ * versions, key types, ALPN, SNI, client certificates, KeyUpdate from the
+ * peer during a read, and transfers checked by hash.
+ */
+import assert from "node:assert/strict";
+import { X509Certificate } from "node:crypto";
+import { connect, listen, type TlsConn, TlsError, type TlsListener } from "../mod.ts";
+import { type CertFiles, certs } from "./support/certs.ts";
+import { pattern, readAll, readExactly, sClient, sServer, sha256 } from "./support/openssl.ts";
+import { test } from "./harness.ts";
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+function subjectOf(info: { peerCertificates: { pem: string }[] }): string {
+  assert.ok(info.peerCertificates.length > 0, "no peer certificate");
+  return new X509Certificate(info.peerCertificates[0].pem).subject;
+}
+
+async function readText(conn: TlsConn, length: number): Promise<string> {
+  return dec.decode(await readExactly((p) => conn.read(p), length));
+}
+
+async function closeConn(conn: TlsConn | undefined): Promise<void> {
+  if (!conn) return;
+  conn.close();
+  await conn.closed;
+}
+
+async function closeServer(server: TlsListener): Promise<void> {
+  server.close();
+  await new Promise((r) => setTimeout(r, 0));
+}
+
+/** Runs `s_client` and accepts its connection on `server`, bounded. */
+async function acceptWithin(server: TlsListener, ms = 10_000): Promise<TlsConn> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      server.accept(),
+      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error("no connection accepted")), ms))),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+// ---------------------------------------------------------------- our client ↔ s_server
+
+const VERSIONS = [
+  { flag: "-tls1_3", protocol: "TLSv1.3", ciphers: { rsa: "TLS_AES_256_GCM_SHA384", ecdsa: "TLS_AES_256_GCM_SHA384" } },
+  {
+    flag: "-tls1_2",
+    protocol: "TLSv1.2",
+    ciphers: { rsa: "ECDHE-RSA-AES256-GCM-SHA384", ecdsa: "ECDHE-ECDSA-AES256-GCM-SHA384" },
+  },
+] as const;
+
+for (const v of VERSIONS) {
+  for (const kind of ["rsa", "ecdsa"] as const) {
+    test(`openssl s_server: our client, ${v.protocol}, ${kind.toUpperCase()} certificate, data both ways`, async () => {
+      const c = certs();
+      const leaf: CertFiles = c[kind];
+      const server = await sServer({ certFile: leaf.certFile, keyFile: leaf.keyFile, args: [v.flag] });
+      let conn: TlsConn | undefined;
+      try {
+        conn = await connect({ hostname: "127.0.0.1", port: server.port, servername: "localhost", caCerts: [c.ca.cert] });
+        const info = await conn.handshake();
+        assert.equal(info.protocol, v.protocol);
+        assert.equal(info.cipher, v.ciphers[kind]);
+        assert.equal(info.verified, true);
+        assert.equal(subjectOf(info), "CN=localhost");
+        const key = new X509Certificate(info.peerCertificates[0].pem).publicKey.asymmetricKeyType;
+        assert.equal(key, kind === "rsa" ? "rsa" : "ec");
+        // s_server's view of the same connection.
+        await server.waitFor(new RegExp(`CIPHER is ${v.ciphers[kind]}`), "stdout");
+
+        await conn.write(enc.encode("hello from jsec\n"));
+        await server.waitFor(/hello from jsec\n/, "stdout");
+        await server.write("hello from s_server\n");
+        assert.equal(await readText(conn, 20), "hello from s_server\n");
+      } finally {
+        await closeConn(conn);
+        await server.stop();
+      }
+    });
+  }
+}
+
+test("openssl s_server: ALPN, the server's choice among ours; none when nothing matches", async () => {
+  const c = certs();
+  for (
+    const [serverList, ours, expected] of [
+      ["h2,http/1.1", ["http/1.1", "h2"], "h2"],
+      ["h2,http/1.1", ["http/1.1"], "http/1.1"],
+      ["h2", ["spdy/1"], null],
+    ] as const
+  ) {
+    const server = await sServer({ certFile: c.ecdsa.certFile, keyFile: c.ecdsa.keyFile, args: ["-alpn", serverList] });
+    let conn: TlsConn | undefined;
+    try {
+      conn = await connect({
+        hostname: "127.0.0.1",
+        port: server.port,
+        servername: "localhost",
+        caCerts: [c.ca.cert],
+        alpnProtocols: [...ours],
+      });
+      assert.equal((await conn.handshake()).alpnProtocol, expected, `server ${serverList}, client ${ours}`);
+      await conn.write(enc.encode("alpn ok\n"));
+      await server.waitFor(/alpn ok\n/, "stdout");
+      if (expected) assert.match(server.stdout, new RegExp(`ALPN protocols advertised by the client: ${ours.join(", ")}`));
+    } finally {
+      await closeConn(conn);
+      await server.stop();
+    }
+  }
+});
+
+test("openssl s_server: SNI picks the certificate for the name we send", async () => {
+  const c = certs();
+  for (const [name, subject] of [["other.test", "CN=other.test"], ["localhost", "CN=localhost"]] as const) {
+    const server = await sServer({
+      certFile: c.ecdsa.certFile,
+      keyFile: c.ecdsa.keyFile,
+      args: ["-servername", "other.test", "-cert2", c.other.certFile, "-key2", c.other.keyFile],
+    });
+    let conn: TlsConn | undefined;
+    try {
+      conn = await connect({ hostname: "127.0.0.1", port: server.port, servername: name, caCerts: [c.ca.cert] });
+      const info = await conn.handshake();
+      assert.equal(subjectOf(info), subject);
+      assert.equal(info.verified, true);
+      await conn.write(enc.encode("sni ok\n"));
+      await server.waitFor(/sni ok\n/, "stdout");
+      if (name === "other.test") assert.match(server.stdout, /Switching server context/);
+      else assert.doesNotMatch(server.stdout, /Switching server context/);
+    } finally {
+      await closeConn(conn);
+      await server.stop();
+    }
+  }
+});
+
+test("openssl s_server: the SNI certificate is still checked against the name (HOSTNAME_MISMATCH)", async () => {
+  const c = certs();
+  // s_server answers "wrong.test" with its default certificate, made for localhost.
+  const server = await sServer({ certFile: c.ecdsa.certFile, keyFile: c.ecdsa.keyFile });
+  try {
+    await assert.rejects(
+      connect({ hostname: "127.0.0.1", port: server.port, servername: "wrong.test", caCerts: [c.ca.cert] }),
+      (e: unknown) => e instanceof TlsError && e.code === "HOSTNAME_MISMATCH",
+    );
+  } finally {
+    await server.stop();
+  }
+});
+
+for (const v of VERSIONS) {
+  test(`openssl s_server: client certificate (mTLS), ${v.protocol}`, async () => {
+    const c = certs();
+    const args = [v.flag, "-Verify", "1", "-CAfile", c.ca.certFile, "-verify_return_error"];
+    const server = await sServer({ certFile: c.rsa.certFile, keyFile: c.rsa.keyFile, args });
+    let conn: TlsConn | undefined;
+    try {
+      conn = await connect({
+        hostname: "127.0.0.1",
+        port: server.port,
+        servername: "localhost",
+        caCerts: [c.ca.cert],
+        cert: c.client.cert,
+        key: c.client.key,
+      });
+      assert.equal((await conn.handshake()).protocol, v.protocol);
+      await conn.write(enc.encode("mtls ok\n"));
+      await server.waitFor(/mtls ok\n/, "stdout");
+      // s_server saw and verified our certificate.
+      assert.match(server.stdout, /subject=CN ?= ?client/);
+      assert.match(server.stdout, /issuer=CN ?= ?jsec test CA/);
+      await server.write("welcome\n");
+      assert.equal(await readText(conn, 8), "welcome\n");
+    } finally {
+      await closeConn(conn);
+      await server.stop();
+    }
+  });
+
+  test(`openssl s_server: mTLS without our certificate fails with a TlsError, ${v.protocol}`, async () => {
+    const c = certs();
+    const args = [v.flag, "-Verify", "1", "-CAfile", c.ca.certFile, "-verify_return_error"];
+    const server = await sServer({ certFile: c.rsa.certFile, keyFile: c.rsa.keyFile, args });
+    let conn: TlsConn | undefined;
+    try {
+      // TLS 1.3: our handshake completes before the server judges us; the alert comes at the first read.
+      const error = await (async () => {
+        try {
+          conn = await connect({ hostname: "127.0.0.1", port: server.port, servername: "localhost", caCerts: [c.ca.cert] });
+          await conn.write(enc.encode("let me in\n"));
+          await readExactly((p) => conn!.read(p), 1);
+        } catch (e) {
+          return e;
+        }
+        assert.fail("the server let us in without a certificate");
+      })();
+      assert.ok(error instanceof TlsError, `not a TlsError: ${error}`);
+      // The alert is certificate_required (TLS 1.3) or handshake_failure (TLS 1.2).
+      assert.equal(error.code, v.protocol === "TLSv1.3" ? "CERT_REQUIRED" : "HANDSHAKE_FAILED", error.message);
+      assert.doesNotMatch(server.stdout, /let me in/);
+    } finally {
+      await closeConn(conn);
+      await server.stop();
+    }
+  });
+}
+
+for (const request of [true, false]) {
+  test(`openssl s_server: KeyUpdate (${request ? "update_requested" : "not requested"}) from the peer during our read`, async () => {
+    const c = certs();
+    const server = await sServer({ certFile: c.ecdsa.certFile, keyFile: c.ecdsa.keyFile, args: ["-tls1_3", "-msg"] });
+    let conn: TlsConn | undefined;
+    try {
+      conn = await connect({ hostname: "127.0.0.1", port: server.port, servername: "localhost", caCerts: [c.ca.cert] });
+      await conn.write(enc.encode("before\n"));
+      await server.waitFor(/before\n/, "stdout");
+      const reading = readText(conn, 15); // in flight while the KeyUpdate arrives
+      await server.write(request ? "K\n" : "k\n");
+      // s_server's -msg trace: the KeyUpdate it sent (request_update 1 or 0).
+      await server.waitFor(
+        new RegExp(`>>> TLS 1\\.3, Handshake \\[length 0005\\], KeyUpdate\\n\\s+18 00 00 01 0${request ? 1 : 0}`),
+        "stdout",
+      );
+      await server.write("after update 1\n");
+      assert.equal(await reading, "after update 1\n");
+      // Our next record goes out under new keys; when asked, our own KeyUpdate (not requesting) precedes it.
+      await conn.write(enc.encode("reply after update\n"));
+      await server.waitFor(/reply after update\n/, "stdout");
+      const out = server.stdout;
+      const ours = out.search(/<<< TLS 1\.3, Handshake \[length 0005\], KeyUpdate\n\s+18 00 00 01 00/);
+      if (request) {
+        assert.ok(ours > 0, `we sent no KeyUpdate\n${server.transcript()}`);
+        assert.ok(ours < out.indexOf("reply after update"), "our KeyUpdate came after our data");
+      } else {
+        assert.equal(ours, -1, "we sent a KeyUpdate nobody asked for");
+      }
+      // A second round, both ways.
+      await server.write("K\n");
+      await server.write("after update 2\n");
+      assert.equal(await readText(conn, 15), "after update 2\n");
+      await conn.write(enc.encode("still fine\n"));
+      await server.waitFor(/still fine\n/, "stdout");
+    } finally {
+      await closeConn(conn);
+      await server.stop();
+    }
+  });
+}
+
+test("openssl s_server: 16 MiB each way, checked by SHA-256, then close_notify both ways", async () => {
+  const c = certs();
+  const size = 16 * 1024 * 1024;
+  const up = pattern(size, 7), down = pattern(size, 11);
+  // -brief: s_server's stdout is exactly the data it received; its stdin is sent to us as is.
+  const server = await sServer({ certFile: c.ecdsa.certFile, keyFile: c.ecdsa.keyFile, brief: true });
+  let conn: TlsConn | undefined;
+  try {
+    conn = await connect({ hostname: "127.0.0.1", port: server.port, servername: "localhost", caCerts: [c.ca.cert] });
+    const tls = conn;
+    const sending = (async () => {
+      for (let at = 0; at < size; at += 1 << 20) await tls.write(up.subarray(at, at + (1 << 20)));
+    })();
+    const feeding = server.write(down).then(() => server.endInput()); // stdin end: s_server sends close_notify
+    const received = await readAll((p) => tls.read(p), size, 60_000);
+    await Promise.all([sending, feeding]);
+    assert.equal(received.length, size);
+    assert.equal(sha256(received), sha256(down));
+    const got = await server.waitForBytes(size, 60_000);
+    assert.equal(got.length, size);
+    assert.equal(sha256(got), sha256(up));
+    await server.waitFor(/Protocol version: TLSv1\.3/, "stderr");
+  } finally {
+    await closeConn(conn);
+    await server.stop();
+  }
+}, { timeout: 120_000 });
+
+// ---------------------------------------------------------------- our server ↔ s_client
+
+for (const v of VERSIONS) {
+  for (const kind of ["rsa", "ecdsa"] as const) {
+    test(`openssl s_client: our server, ${v.protocol}, ${kind.toUpperCase()} certificate, data both ways`, async () => {
+      const c = certs();
+      const server = listen({ hostname: "127.0.0.1", port: 0, cert: c[kind].cert, key: c[kind].key });
+      const port = (server.addr as { port: number }).port;
+      const client = sClient(port, [v.flag, "-servername", "localhost", "-CAfile", c.ca.certFile, "-verify_return_error", "-brief"]);
+      let conn: TlsConn | undefined;
+      try {
+        conn = await acceptWithin(server);
+        const info = await conn.handshake();
+        assert.equal(info.protocol, v.protocol);
+        assert.equal(info.cipher, v.ciphers[kind]);
+        assert.equal(info.servername, "localhost");
+        assert.deepEqual(info.peerCertificates, []);
+        await client.waitFor(new RegExp(`Protocol version: ${v.protocol.replace(".", "\\.")}`), "stderr");
+        await client.waitFor(new RegExp(`Ciphersuite: ${v.ciphers[kind]}`), "stderr");
+        await client.waitFor(/Peer certificate: CN ?= ?localhost/, "stderr");
+        await client.waitFor(/Verification: OK/, "stderr");
+
+        await client.write("ping from s_client\n");
+        assert.equal(await readText(conn, 19), "ping from s_client\n");
+        await conn.write(enc.encode("pong from jsec\n"));
+        await client.waitFor(/pong from jsec\n/, "stdout");
+      } finally {
+        await closeConn(conn);
+        await client.stop();
+        await closeServer(server);
+      }
+    });
+  }
+}
+
+test("openssl s_client: ALPN, our server picks by its own preference", async () => {
+  const c = certs();
+  const server = listen({ hostname: "127.0.0.1", port: 0, cert: c.ecdsa.cert, key: c.ecdsa.key, alpnProtocols: ["h2", "http/1.1"] });
+  const port = (server.addr as { port: number }).port;
+  try {
+    for (const [offered, expected] of [["http/1.1,h2", "h2"], ["http/1.1", "http/1.1"]] as const) {
+      const client = sClient(port, ["-alpn", offered, "-servername", "localhost", "-CAfile", c.ca.certFile, "-brief"]);
+      let conn: TlsConn | undefined;
+      try {
+        conn = await acceptWithin(server);
+        assert.equal((await conn.handshake()).alpnProtocol, expected);
+        await client.waitFor(new RegExp(`ALPN protocol: ${expected}`), "stderr");
+      } finally {
+        await closeConn(conn);
+        await client.stop();
+      }
+    }
+  } finally {
+    await closeServer(server);
+  }
+});
+
+test("openssl s_client: a client offering only protocols we lack fails with a no_application_protocol alert", async () => {
+  const c = certs();
+  const errors: TlsError[] = [];
+  const server = listen({
+    hostname: "127.0.0.1",
+    port: 0,
+    cert: c.ecdsa.cert,
+    key: c.ecdsa.key,
+    alpnProtocols: ["h2"],
+    onHandshakeError: (e) => errors.push(e),
+  });
+  const port = (server.addr as { port: number }).port;
+  const client = sClient(port, ["-alpn", "spdy/1", "-servername", "localhost", "-CAfile", c.ca.certFile, "-brief"]);
+  try {
+    const code = await client.waitExit();
+    assert.notEqual(code, 0);
+    assert.match(client.stderr, /no application protocol|alert number 120/i);
+    for (let i = 0; i < 100 && errors.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(errors[0]?.code, "ALPN_MISMATCH");
+  } finally {
+    await client.stop();
+    await closeServer(server);
+  }
+});
+
+test("openssl s_client: SNI selects our per-name certificate", async () => {
+  const c = certs();
+  const server = listen({
+    hostname: "127.0.0.1",
+    port: 0,
+    cert: c.ecdsa.cert,
+    key: c.ecdsa.key,
+    sni: { "other.test": { cert: c.other.cert, key: c.other.key } },
+  });
+  const port = (server.addr as { port: number }).port;
+  try {
+    for (const [name, cn] of [["other.test", "other.test"], ["localhost", "localhost"]] as const) {
+      const client = sClient(port, ["-servername", name, "-CAfile", c.ca.certFile, "-verify_return_error", "-brief"]);
+      let conn: TlsConn | undefined;
+      try {
+        conn = await acceptWithin(server);
+        assert.equal((await conn.handshake()).servername, name);
+        await client.waitFor(new RegExp(`Peer certificate: CN ?= ?${cn.replace(".", "\\.")}`), "stderr");
+        await client.waitFor(/Verification: OK/, "stderr");
+      } finally {
+        await closeConn(conn);
+        await client.stop();
+      }
+    }
+  } finally {
+    await closeServer(server);
+  }
+});
+
+test("openssl s_client: client certificates required by our server (mTLS)", async () => {
+  const c = certs();
+  const errors: TlsError[] = [];
+  const server = listen({
+    hostname: "127.0.0.1",
+    port: 0,
+    cert: c.ecdsa.cert,
+    key: c.ecdsa.key,
+    requestCert: true,
+    caCerts: [c.ca.cert],
+    onHandshakeError: (e) => errors.push(e),
+  });
+  const port = (server.addr as { port: number }).port;
+  try {
+    // With a certificate from our CA: accepted, and we see who it is.
+    const good = sClient(port, [
+      "-servername", "localhost", "-CAfile", c.ca.certFile, "-brief",
+      "-cert", c.client.certFile, "-key", c.client.keyFile,
+    ]);
+    let conn: TlsConn | undefined;
+    try {
+      conn = await acceptWithin(server);
+      const info = await conn.handshake();
+      assert.equal(subjectOf(info), "CN=client");
+      assert.equal(info.verified, true);
+      await good.write("authenticated\n");
+      assert.equal(await readText(conn, 14), "authenticated\n");
+    } finally {
+      await closeConn(conn);
+      await good.stop();
+    }
+
+    // Without one: refused, and the listener says why.
+    const bare = sClient(port, ["-servername", "localhost", "-CAfile", c.ca.certFile, "-brief"]);
+    try {
+      await bare.waitExit();
+      for (let i = 0; i < 100 && errors.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+      assert.equal(errors[0]?.code, "CERT_REQUIRED");
+    } finally {
+      await bare.stop();
+    }
+
+    // With a certificate from a CA we do not trust: refused too.
+    const stranger = sClient(port, [
+      "-servername", "localhost", "-CAfile", c.ca.certFile, "-brief",
+      "-cert", c.stranger.certFile, "-key", c.stranger.keyFile,
+    ]);
+    try {
+      await stranger.waitExit();
+      for (let i = 0; i < 100 && errors.length < 2; i++) await new Promise((r) => setTimeout(r, 20));
+      assert.equal(errors[1]?.code, "CERT_UNTRUSTED");
+    } finally {
+      await stranger.stop();
+    }
+  } finally {
+    await closeServer(server);
+  }
+});
+
+for (const request of [true, false]) {
+  test(`openssl s_client: KeyUpdate (${request ? "update_requested" : "not requested"}) from the peer during our server's read`, async () => {
+    const c = certs();
+    const server = listen({ hostname: "127.0.0.1", port: 0, cert: c.ecdsa.cert, key: c.ecdsa.key });
+    const port = (server.addr as { port: number }).port;
+    // No -brief / -quiet: stdin lines "k" / "K" are commands.
+    const client = sClient(port, ["-tls1_3", "-servername", "localhost", "-CAfile", c.ca.certFile, "-msg"]);
+    let conn: TlsConn | undefined;
+    try {
+      conn = await acceptWithin(server);
+      await client.waitFor(/Verify return code: 0/, "stdout");
+      const reading = readText(conn, 15);
+      await client.write(request ? "K\n" : "k\n");
+      await client.waitFor(
+        new RegExp(`>>> TLS 1\\.3, Handshake \\[length 0005\\], KeyUpdate\\n\\s+18 00 00 01 0${request ? 1 : 0}`),
+        "stdout",
+      );
+      await client.write("after update 1\n");
+      assert.equal(await reading, "after update 1\n");
+      await conn.write(enc.encode("server reply\n"));
+      await client.waitFor(/server reply\n/, "stdout");
+      const out = client.stdout;
+      const ours = out.search(/<<< TLS 1\.3, Handshake \[length 0005\], KeyUpdate\n\s+18 00 00 01 00/);
+      if (request) {
+        assert.ok(ours > 0, `we sent no KeyUpdate\n${client.transcript()}`);
+        assert.ok(ours < out.lastIndexOf("server reply"), "our KeyUpdate came after our data");
+      } else {
+        assert.equal(ours, -1, "we sent a KeyUpdate nobody asked for");
+      }
+    } finally {
+      await closeConn(conn);
+      await client.stop();
+      await closeServer(server);
+    }
+  });
+}
+
+test("openssl s_client: 16 MiB each way through our server, checked by SHA-256", async () => {
+  const c = certs();
+  const size = 16 * 1024 * 1024;
+  const up = pattern(size, 3), down = pattern(size, 5);
+  const server = listen({ hostname: "127.0.0.1", port: 0, cert: c.rsa.cert, key: c.rsa.key });
+  const port = (server.addr as { port: number }).port;
+  // -quiet: stdout is exactly what we send; stdin goes to us as is (its end is ignored).
+  const client = sClient(port, ["-servername", "localhost", "-CAfile", c.ca.certFile, "-verify_return_error", "-quiet"]);
+  let conn: TlsConn | undefined;
+  try {
+    conn = await acceptWithin(server);
+    const tls = conn;
+    const feeding = client.write(up);
+    const sending = (async () => {
+      for (let at = 0; at < size; at += 1 << 20) await tls.write(down.subarray(at, at + (1 << 20)));
+    })();
+    const received = await readExactly((p) => tls.read(p), size, 60_000);
+    await Promise.all([feeding, sending]);
+    assert.equal(sha256(received), sha256(up));
+    const got = await client.waitForBytes(size, 60_000);
+    assert.equal(got.length, size);
+    assert.equal(sha256(got), sha256(down));
+    // Our close_notify ends s_client cleanly.
+    await tls.closeWrite();
+    assert.equal(await client.waitExit(), 0, client.transcript());
+  } finally {
+    await closeConn(conn);
+    await client.stop();
+    await closeServer(server);
+  }
+}, { timeout: 120_000 });

@@ -1,0 +1,96 @@
+/**
+ * The native shim: bound to the system OpenSSL (not Bun's BoringSSL), built
+ * on demand, and failing with SHIM_UNAVAILABLE when it cannot be.
+ */
+import assert from "node:assert/strict";
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import process from "node:process";
+import { fileURLToPath } from "node:url";
+import { TlsContext, TlsEngine } from "../engine.ts";
+import { builtAgainst, opensslVersion } from "../mod.ts";
+import { certs } from "./support/certs.ts";
+import { test } from "./harness.ts";
+
+test("the shim runs on the system's OpenSSL, the one the openssl CLI reports", () => {
+  const cli = execFileSync("openssl", ["version"], { encoding: "utf8" }); // "OpenSSL 3.0.19 27 Jan 2026 (Library: ...)"
+  const library = /Library: (OpenSSL [^ ]+)/.exec(cli)?.[1] ?? cli.split(" ").slice(0, 2).join(" ");
+  assert.equal(opensslVersion.split(" ").slice(0, 2).join(" "), library);
+  assert.doesNotMatch(opensslVersion, /BoringSSL/);
+  assert.ok(
+    builtAgainst === "prebuilt" || opensslVersion.includes(builtAgainst),
+    `${builtAgainst} vs ${opensslVersion}`,
+  );
+});
+
+test("it negotiates what only OpenSSL offers (TLS_AES_128_CCM_SHA256, ffdhe2048): not BoringSSL", () => {
+  const c = certs();
+  const suite = "TLS_AES_128_CCM_SHA256";
+  const server = new TlsContext({
+    isServer: true,
+    cert: c.ecdsa.cert,
+    key: c.ecdsa.key,
+    ciphers: suite,
+    groups: "ffdhe2048",
+  });
+  const client = new TlsContext({ caCerts: [c.ca.cert], ciphers: suite, groups: "ffdhe2048" });
+  const a = new TlsEngine(client, { verifyHost: "localhost" }), b = new TlsEngine(server);
+  const buf = new Uint8Array(65536);
+  for (let i = 0; i < 10 && !(a.handshake() && b.handshake()); i++) {
+    b.receive(buf.subarray(0, a.takeOutput(buf)));
+    b.handshake();
+    a.receive(buf.subarray(0, b.takeOutput(buf)));
+  }
+  assert.equal(a.info().cipher, suite);
+  assert.equal(a.info().group, "ffdhe2048");
+  for (const x of [a, b, client, server]) x.free();
+});
+
+/** Runs a one-line program importing the shim in a child of this runtime. */
+function childLoad(env: Record<string, string>): { status: number | null; output: string } {
+  const modUrl = new URL("../ffi/mod.ts", import.meta.url).href;
+  const program = `await import(${
+    JSON.stringify(modUrl)
+  }).then(() => console.log("loaded"), (e) => { console.log(e.code + ": " + e.message); process.exit(3); });`;
+  const dir = mkdtempSync(join(tmpdir(), "jsec-child-"));
+  const file = join(dir, "child.mjs");
+  writeFileSync(file, `import process from "node:process";\n${program}\n`);
+  const isBun = "Bun" in globalThis;
+  const args = isBun ? [file] : ["run", "-A", file];
+  const result = spawnSync(process.execPath, args, {
+    env: { ...process.env, ...env },
+    encoding: "utf8",
+    cwd: fileURLToPath(new URL("..", import.meta.url)),
+  });
+  rmSync(dir, { recursive: true, force: true });
+  return { status: result.status, output: `${result.stdout}${result.stderr}` };
+}
+
+test("without a C compiler or OpenSSL headers, SHIM_UNAVAILABLE names the package to install", () => {
+  const cache = mkdtempSync(join(tmpdir(), "jsec-cache-"));
+  try {
+    const r = childLoad({ JSEC_CACHE_DIR: cache, CC: "/nonexistent/cc", JSEC_SHIM: "" });
+    assert.equal(r.status, 3, r.output);
+    assert.match(r.output, /SHIM_UNAVAILABLE: no C compiler .*apt-get install gcc/);
+    const h = childLoad({ JSEC_CACHE_DIR: cache, JSEC_OPENSSL_PREFIX: "/nonexistent", JSEC_SHIM: "" });
+    assert.equal(h.status, 3, h.output);
+    assert.match(h.output, /SHIM_UNAVAILABLE: no OpenSSL headers .*apt-get install libssl-dev/);
+  } finally {
+    rmSync(cache, { recursive: true, force: true });
+  }
+});
+
+test("JSEC_SHIM pointing nowhere is SHIM_UNAVAILABLE; a fresh cache builds and loads", () => {
+  const missing = childLoad({ JSEC_SHIM: "/nonexistent/libjsec.so" });
+  assert.equal(missing.status, 3, missing.output);
+  assert.match(missing.output, /SHIM_UNAVAILABLE: JSEC_SHIM points at \/nonexistent/);
+  const cache = mkdtempSync(join(tmpdir(), "jsec-cache-"));
+  try {
+    const fresh = childLoad({ JSEC_CACHE_DIR: cache, JSEC_SHIM: "" });
+    assert.match(fresh.output, /loaded/);
+  } finally {
+    rmSync(cache, { recursive: true, force: true });
+  }
+});
