@@ -7,8 +7,7 @@
  * @module
  */
 import { connect, listen, opensslVersion } from "../mod.ts";
-import { createRootCa, issueCertificate } from "../lib/ca/build.ts";
-import { parseCertificate } from "../lib/ca/parse.ts";
+import { createRootCa, issueCertificate, parseCertificate } from "../ca.ts";
 
 const runtime = "Bun" in globalThis
   ? `Bun ${(globalThis as { Bun?: { version: string } }).Bun!.version}`

@@ -1,15 +1,16 @@
 /**
- * Test certificates made with the `openssl` CLI: a CA and leaves signed by
- * it, an expired leaf, a client certificate, and an unrelated CA.
- * Made once per process into a temporary folder.
+ * Test certificates, made by our own CA code (lib/ca): a CA and leaves it
+ * signed, an expired leaf, a client certificate, and an unrelated CA. Made
+ * once per process and also written to a temporary folder for CLI peers.
  *
  * @module
  */
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
+import { type CertifiedKey, createRootCa, issueCertificate } from "../../lib/ca/build.ts";
+import { exportKey } from "../../lib/ca/keys.ts";
 
 /** A certificate and its key, PEM, plus where they are on disk (for CLI peers). */
 export interface CertFiles {
@@ -27,6 +28,8 @@ export interface TestCerts {
   rsa: CertFiles;
   /** ECDSA P-256 leaf for localhost, 127.0.0.1 and ::1. */
   ecdsa: CertFiles;
+  /** Ed25519 leaf for localhost and 127.0.0.1. */
+  ed25519: CertFiles;
   /** Leaf for other.test (SNI). */
   other: CertFiles;
   /** Leaf whose validity ended in 2020. */
@@ -35,168 +38,39 @@ export interface TestCerts {
   client: CertFiles;
   /** The ECDSA leaf's key encrypted with the passphrase "secret". */
   encryptedKey: string;
-  /** A CA and leaf nobody trusts. */
+  /** A leaf from a CA nobody trusts. */
   stranger: CertFiles;
-}
-
-function openssl(dir: string, ...args: string[]): void {
-  execFileSync("openssl", args, { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
-}
-
-function files(dir: string, name: string): CertFiles {
-  const certFile = join(dir, `${name}.pem`);
-  const keyFile = join(dir, `${name}.key`);
-  return { cert: readFileSync(certFile, "utf8"), key: readFileSync(keyFile, "utf8"), certFile, keyFile };
-}
-
-function makeCa(dir: string, name: string, cn: string): void {
-  openssl(
-    dir,
-    "req",
-    "-x509",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:P-256",
-    "-nodes",
-    "-keyout",
-    `${name}.key`,
-    "-out",
-    `${name}.pem`,
-    "-subj",
-    `/CN=${cn}`,
-    "-days",
-    "30",
-    "-addext",
-    "basicConstraints=critical,CA:TRUE",
-    "-addext",
-    "keyUsage=critical,keyCertSign,cRLSign",
-  );
-}
-
-function makeLeaf(
-  dir: string,
-  ca: string,
-  name: string,
-  keyArgs: string[],
-  cn: string,
-  san: string,
-  dates?: [string, string],
-): void {
-  openssl(
-    dir,
-    "req",
-    "-new",
-    ...keyArgs,
-    "-nodes",
-    "-keyout",
-    `${name}.key`,
-    "-subj",
-    `/CN=${cn}`,
-    "-out",
-    `${name}.csr`,
-  );
-  writeFileSync(
-    join(dir, `${name}.ext`),
-    [
-      "basicConstraints=critical,CA:FALSE",
-      "keyUsage=critical,digitalSignature,keyEncipherment",
-      "extendedKeyUsage=serverAuth,clientAuth",
-      san ? `subjectAltName=${san}` : "",
-    ].join("\n"),
-  );
-  if (!dates) {
-    openssl(
-      dir,
-      "x509",
-      "-req",
-      "-in",
-      `${name}.csr`,
-      "-CA",
-      `${ca}.pem`,
-      "-CAkey",
-      `${ca}.key`,
-      "-set_serial",
-      String(Date.now() % 1e9 + name.length),
-      "-days",
-      "30",
-      "-extfile",
-      `${name}.ext`,
-      "-out",
-      `${name}.pem`,
-    );
-    return;
-  }
-  // Dates in the past need `openssl ca`, which wants a small database.
-  writeFileSync(join(dir, "index.txt"), "");
-  writeFileSync(
-    join(dir, "ca.cnf"),
-    [
-      "[ca]",
-      "default_ca=d",
-      "[d]",
-      "database=index.txt",
-      `new_certs_dir=.`,
-      "serial=serial.txt",
-      "default_md=sha256",
-      "policy=p",
-      "unique_subject=no",
-      "copy_extensions=none",
-      "[p]",
-      "commonName=supplied",
-    ].join("\n"),
-  );
-  writeFileSync(join(dir, "serial.txt"), "1000\n");
-  openssl(
-    dir,
-    "ca",
-    "-batch",
-    "-config",
-    "ca.cnf",
-    "-cert",
-    `${ca}.pem`,
-    "-keyfile",
-    `${ca}.key`,
-    "-in",
-    `${name}.csr`,
-    "-startdate",
-    dates[0],
-    "-enddate",
-    dates[1],
-    "-extfile",
-    `${name}.ext`,
-    "-notext",
-    "-out",
-    `${name}.pem`,
-  );
 }
 
 function make(): TestCerts {
   const dir = mkdtempSync(join(tmpdir(), "jsec-certs-"));
-  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"];
-  makeCa(dir, "ca", "jsec test CA");
-  makeCa(dir, "stranger-ca", "stranger CA");
-  makeLeaf(dir, "ca", "rsa", ["-newkey", "rsa:2048"], "localhost", "DNS:localhost,IP:127.0.0.1");
-  makeLeaf(dir, "ca", "ecdsa", ec, "localhost", "DNS:localhost,IP:127.0.0.1,IP:::1");
-  makeLeaf(dir, "ca", "other", ec, "other.test", "DNS:other.test");
-  makeLeaf(dir, "ca", "client", ec, "client", "");
-  makeLeaf(dir, "ca", "expired", ec, "localhost", "DNS:localhost,IP:127.0.0.1", [
-    "20200101000000Z",
-    "20200201000000Z",
-  ]);
-  makeLeaf(dir, "stranger-ca", "stranger", ec, "localhost", "DNS:localhost,IP:127.0.0.1");
-  openssl(dir, "pkey", "-in", "ecdsa.key", "-aes256", "-passout", "pass:secret", "-out", "ecdsa-enc.key");
   process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
+  const save = (name: string, pair: CertifiedKey): CertFiles => {
+    const certFile = join(dir, `${name}.pem`), keyFile = join(dir, `${name}.key`);
+    writeFileSync(certFile, pair.cert);
+    writeFileSync(keyFile, pair.key, { mode: 0o600 });
+    return { ...pair, certFile, keyFile };
+  };
+  const ca = createRootCa({ subject: "jsec test CA", days: 30 });
+  const stranger = createRootCa({ subject: "stranger CA", days: 30 });
+  const local = ["localhost", "127.0.0.1"];
+  const leaf = (names: string[], more: Partial<Parameters<typeof issueCertificate>[0]> = {}) =>
+    issueCertificate({ issuer: ca, names, days: 30, usage: "both", ...more });
+  const ecdsa = leaf([...local, "::1"]);
   return {
     dir,
-    ca: files(dir, "ca"),
-    rsa: files(dir, "rsa"),
-    ecdsa: files(dir, "ecdsa"),
-    other: files(dir, "other"),
-    expired: files(dir, "expired"),
-    client: files(dir, "client"),
-    encryptedKey: readFileSync(join(dir, "ecdsa-enc.key"), "utf8"),
-    stranger: files(dir, "stranger"),
+    ca: save("ca", ca),
+    rsa: save("rsa", leaf(local, { keyType: { type: "rsa", bits: 2048 } })),
+    ecdsa: save("ecdsa", ecdsa),
+    ed25519: save("ed25519", leaf(local, { keyType: { type: "ed25519" } })),
+    other: save("other", leaf(["other.test"])),
+    expired: save(
+      "expired",
+      leaf(local, { notBefore: new Date("2020-01-01T00:00:00Z"), notAfter: new Date("2020-02-01T00:00:00Z") }),
+    ),
+    client: save("client", issueCertificate({ issuer: ca, subject: "client", names: [], days: 30, usage: "client" })),
+    encryptedKey: exportKey(ecdsa.key, { newPassphrase: "secret" }),
+    stranger: save("stranger", issueCertificate({ issuer: stranger, names: local, days: 30 })),
   };
 }
 
