@@ -16,7 +16,7 @@ export { upgrade, type UpgradeOptions } from "./lib/tls/upgrade.ts";
 export { type HandshakeLimits, TlsConn } from "./lib/tls/conn.ts";
 export type { ClientOptions, ConnectOptions, ServerOptions, TlsOptions } from "./lib/tls/options.ts";
 export type { HandshakeInfo, PeerCertificate } from "./lib/engine/info.ts";
-export type { KeyPair, TlsVersion } from "./lib/engine/context.ts";
+export type { KeyPair, OcspStapleSource, TlsVersion } from "./lib/engine/context.ts";
 export type { Addr } from "./lib/transport/stream.ts";
 export type { BunTcpSocket, PlainConn } from "./lib/transport/open.ts";
 export { TlsError, type TlsErrorCode, type TlsErrorDetails } from "./lib/errors.ts";

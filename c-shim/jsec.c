@@ -123,6 +123,7 @@ void jsec_ctx_free(jsec_ctx *ctx) {
   if (!ctx) return;
   for (int i = 0; i < ctx->sni_count; i++) free(ctx->sni_names[i]);
   SSL_CTX_free(ctx->ssl_ctx);
+  jsec_revocation_free(ctx);
   free(ctx->alpn);
   free(ctx);
   live--;
@@ -283,6 +284,7 @@ jsec_session *jsec_new(jsec_ctx *ctx) {
 
 void jsec_free(jsec_session *s) {
   if (!s) return;
+  free(s->deferred_error);
   SSL_free(s->ssl);
   free(s);
   live--;
@@ -317,6 +319,23 @@ int jsec_pending(jsec_session *s) { return (int)BIO_ctrl_pending(s->out); }
 int jsec_take(jsec_session *s, uint8_t *buf, int cap) {
   int n = BIO_read(s->out, buf, cap);
   return n > 0 ? n : 0;
+}
+
+/* SSL_free_buffers() could touch freed memory before OpenSSL 3.0.14, 3.1.6,
+ * 3.2.2 and 3.3.1 (CVE-2024-4741); 1.1.1 gets no fixed public release. */
+static int free_buffers_is_safe(void) {
+  unsigned long v = OpenSSL_version_num();
+  return (v >= 0x300000e0L && v < 0x30100000L) || (v >= 0x30100060L && v < 0x30200000L) ||
+         (v >= 0x30200020L && v < 0x30300000L) || v >= 0x30300010L;
+}
+
+void jsec_idle(jsec_session *s) {
+  static int safe = -1;
+  if (safe < 0) safe = free_buffers_is_safe();
+  if (!safe) return;
+  SSL_free_buffers(s->ssl); /* refuses (returns 0) while a record is partly read or written */
+  jsec_bio_trim(s->in, 64 * 1024);
+  jsec_bio_trim(s->out, 64 * 1024);
 }
 
 /* Turns an SSL_* return value into a status, keeping the reason on error. */
@@ -357,14 +376,50 @@ int jsec_handshake(jsec_session *s) {
   return ret == 1 ? JSEC_OK : status_of(s, ret);
 }
 
+/* Returns (once) the status a fused jsec_read met after it had read data. */
+static int take_deferred(jsec_session *s) {
+  int status = s->deferred;
+  s->deferred = 0;
+  if (s->deferred_error) {
+    snprintf(last_error, sizeof last_error, "%s", s->deferred_error);
+    free(s->deferred_error);
+    s->deferred_error = NULL;
+  }
+  return status;
+}
+
+/* Reads whole records for as long as they are there and `buf` has room: one
+ * call per buffer, not per 16 KiB record. A failure met after some data is
+ * kept and returned by the next call, so no data is lost before it. */
 int jsec_read(jsec_session *s, uint8_t *buf, int cap) {
+  if (s->deferred) return take_deferred(s);
   ERR_clear_error();
   int ret = SSL_read(s->ssl, buf, cap);
-  return ret > 0 ? ret : status_of(s, ret);
+  if (ret <= 0) return status_of(s, ret);
+  int total = ret;
+  while (total < cap && (SSL_pending(s->ssl) > 0 || BIO_ctrl_pending(s->in) > 0)) {
+    ret = SSL_read(s->ssl, buf + total, cap - total);
+    if (ret > 0) {
+      total += ret;
+      continue;
+    }
+    int status = status_of(s, ret);
+    if (status != JSEC_WANT_READ) {
+      s->deferred = status;
+      if (status == JSEC_ERROR) s->deferred_error = strdup(last_error);
+    }
+    break;
+  }
+  return total;
 }
 
 int jsec_write(jsec_session *s, const uint8_t *buf, int len) {
   ERR_clear_error();
+  /* A TLS 1.2 renegotiation the peer started is under way: jsec_read must
+   * drive it to its end. OpenSSL takes the application data the peer may send
+   * meanwhile only inside SSL_read; met inside SSL_write it is a fatal
+   * "unexpected record". */
+  if (SSL_in_init(s->ssl)) return JSEC_WANT_READ;
   int ret = SSL_write(s->ssl, buf, len);
   return ret > 0 ? ret : status_of(s, ret);
 }

@@ -63,6 +63,7 @@ int jsec_host(jsec_session *s, const char *servername, const char *verify_name);
 int jsec_feed(jsec_session *s, const uint8_t *buf, int len); /* len 0: the transport ended */
 int jsec_pending(jsec_session *s);                           /* ciphertext bytes waiting */
 int jsec_take(jsec_session *s, uint8_t *buf, int cap);
+void jsec_idle(jsec_session *s); /* frees the record buffers while they are empty */
 int jsec_handshake(jsec_session *s);
 int jsec_read(jsec_session *s, uint8_t *buf, int cap);
 int jsec_write(jsec_session *s, const uint8_t *buf, int len);

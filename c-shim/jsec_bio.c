@@ -120,3 +120,13 @@ BIO *jsec_bio_new(void) {
 }
 
 void jsec_bio_end(BIO *b) { ((queue *)BIO_get_data(b))->eof = 1; }
+
+/* Big queues (a bulk transfer) are kept: freeing them would cost a fresh
+ * large allocation, page faults included, at every wait for the peer. */
+void jsec_bio_trim(BIO *b, size_t keep) {
+  queue *q = BIO_get_data(b);
+  if (q->end != q->start || q->cap > keep) return;
+  free(q->data);
+  q->data = NULL;
+  q->start = q->end = q->cap = 0;
+}

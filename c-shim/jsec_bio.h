@@ -6,5 +6,6 @@
 
 BIO *jsec_bio_new(void);
 void jsec_bio_end(BIO *b); /* no more bytes will come: reads past the end return 0 */
+void jsec_bio_trim(BIO *b, size_t keep); /* frees the storage of an empty queue of at most `keep` bytes */
 
 #endif

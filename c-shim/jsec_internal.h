@@ -16,11 +16,14 @@ struct jsec_ctx {
   int sni_count;
   char *sni_names[JSEC_MAX_SNI];
   jsec_ctx *sni_ctx[JSEC_MAX_SNI];
+  struct jsec_revocation *revocation; /* OCSP/CRL state, jsec_revocation.c; NULL until used */
 };
 
 struct jsec_session {
   SSL *ssl;
   BIO *in, *out; /* ciphertext from and to the peer */
+  int deferred;         /* jsec_read: a status met after some data was read, returned on the next call */
+  char *deferred_error; /* and its error text (JSEC_ERROR only) */
 };
 
 /* Records the OpenSSL error queue (and `what`) as the last error; returns JSEC_ERROR. */
@@ -28,5 +31,8 @@ int jsec_fail(const char *what);
 
 /* Counts native objects for jsec_live(): +1 on create, -1 on free. */
 void jsec_count(int delta);
+
+/* Frees ctx->revocation (jsec_revocation.c); jsec_ctx_free calls it. */
+void jsec_revocation_free(jsec_ctx *ctx);
 
 #endif

@@ -43,6 +43,7 @@ export const symbols = {
   jsec_feed: { parameters: ["handle", "buffer", "i32"], result: "i32" },
   jsec_pending: { parameters: ["handle"], result: "i32" },
   jsec_take: { parameters: ["handle", "buffer", "i32"], result: "i32" },
+  jsec_idle: { parameters: ["handle"], result: "void" },
   jsec_handshake: { parameters: ["handle"], result: "i32" },
   jsec_read: { parameters: ["handle", "buffer", "i32"], result: "i32" },
   jsec_write: { parameters: ["handle", "buffer", "i32"], result: "i32" },
@@ -84,6 +85,12 @@ export const symbols = {
   },
   jsec_ca_ocsp_error: { parameters: ["i32"], result: "i32" },
   jsec_ca_ocsp_response_parse: { parameters: ["buffer", "i32", "buffer", "i32"], result: "i32" },
+
+  // Revocation in TLS (c-shim/jsec_revocation.c)
+  jsec_ctx_staple: { parameters: ["handle", "buffer", "i32"], result: "i32" },
+  jsec_ctx_ocsp: { parameters: ["handle", "i32"], result: "i32" },
+  jsec_ctx_crl: { parameters: ["handle", "buffer", "i32", "i32"], result: "i32" },
+  jsec_ocsp_response: { parameters: ["handle", "buffer", "i32"], result: "i32" },
 } as const satisfies Record<string, FfiSymbol>;
 
 /** The symbol table's type. */

@@ -5,9 +5,10 @@
  */
 import assert from "node:assert/strict";
 import { X509Certificate } from "node:crypto";
+import { Buffer } from "node:buffer";
 import { connect, listen, type TlsConn, TlsError, type TlsListener } from "../mod.ts";
 import { type CertFiles, certs } from "./support/certs.ts";
-import { pattern, readAll, readExactly, sClient, sServer, sha256 } from "./support/openssl.ts";
+import { pattern, readAll, readExactly, sClient, sha256, sServer } from "./support/openssl.ts";
 import { test } from "./harness.ts";
 
 const enc = new TextEncoder();
@@ -39,7 +40,10 @@ async function acceptWithin(server: TlsListener, ms = 10_000): Promise<TlsConn> 
   try {
     return await Promise.race([
       server.accept(),
-      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error("no connection accepted")), ms))),
+      new Promise<never>((
+        _,
+        reject,
+      ) => (timer = setTimeout(() => reject(new Error("no connection accepted")), ms))),
     ]);
   } finally {
     clearTimeout(timer);
@@ -49,7 +53,11 @@ async function acceptWithin(server: TlsListener, ms = 10_000): Promise<TlsConn> 
 // ---------------------------------------------------------------- our client ↔ s_server
 
 const VERSIONS = [
-  { flag: "-tls1_3", protocol: "TLSv1.3", ciphers: { rsa: "TLS_AES_256_GCM_SHA384", ecdsa: "TLS_AES_256_GCM_SHA384" } },
+  {
+    flag: "-tls1_3",
+    protocol: "TLSv1.3",
+    ciphers: { rsa: "TLS_AES_256_GCM_SHA384", ecdsa: "TLS_AES_256_GCM_SHA384" },
+  },
   {
     flag: "-tls1_2",
     protocol: "TLSv1.2",
@@ -65,7 +73,12 @@ for (const v of VERSIONS) {
       const server = await sServer({ certFile: leaf.certFile, keyFile: leaf.keyFile, args: [v.flag] });
       let conn: TlsConn | undefined;
       try {
-        conn = await connect({ hostname: "127.0.0.1", port: server.port, servername: "localhost", caCerts: [c.ca.cert] });
+        conn = await connect({
+          hostname: "127.0.0.1",
+          port: server.port,
+          servername: "localhost",
+          caCerts: [c.ca.cert],
+        });
         const info = await conn.handshake();
         assert.equal(info.protocol, v.protocol);
         assert.equal(info.cipher, v.ciphers[kind]);
@@ -88,16 +101,19 @@ for (const v of VERSIONS) {
   }
 }
 
-test("openssl s_server: ALPN, the server's choice among ours; none when nothing matches", async () => {
+test("openssl s_server: ALPN, the server's choice among ours", async () => {
   const c = certs();
   for (
     const [serverList, ours, expected] of [
       ["h2,http/1.1", ["http/1.1", "h2"], "h2"],
-      ["h2,http/1.1", ["http/1.1"], "http/1.1"],
-      ["h2", ["spdy/1"], null],
+      ["h2,http/1.1", ["spdy/1", "http/1.1"], "http/1.1"],
     ] as const
   ) {
-    const server = await sServer({ certFile: c.ecdsa.certFile, keyFile: c.ecdsa.keyFile, args: ["-alpn", serverList] });
+    const server = await sServer({
+      certFile: c.ecdsa.certFile,
+      keyFile: c.ecdsa.keyFile,
+      args: ["-alpn", serverList],
+    });
     let conn: TlsConn | undefined;
     try {
       conn = await connect({
@@ -110,11 +126,34 @@ test("openssl s_server: ALPN, the server's choice among ours; none when nothing 
       assert.equal((await conn.handshake()).alpnProtocol, expected, `server ${serverList}, client ${ours}`);
       await conn.write(enc.encode("alpn ok\n"));
       await server.waitFor(/alpn ok\n/, "stdout");
-      if (expected) assert.match(server.stdout, new RegExp(`ALPN protocols advertised by the client: ${ours.join(", ")}`));
+      assert.match(server.stdout, new RegExp(`ALPN protocols advertised by the client: ${ours.join(", ")}`));
     } finally {
       await closeConn(conn);
       await server.stop();
     }
+  }
+});
+
+test("openssl s_server: no common ALPN protocol is ALPN_MISMATCH (no_application_protocol alert)", async () => {
+  const c = certs();
+  const server = await sServer({
+    certFile: c.ecdsa.certFile,
+    keyFile: c.ecdsa.keyFile,
+    args: ["-alpn", "h2"],
+  });
+  try {
+    await assert.rejects(
+      connect({
+        hostname: "127.0.0.1",
+        port: server.port,
+        servername: "localhost",
+        caCerts: [c.ca.cert],
+        alpnProtocols: ["spdy/1"],
+      }),
+      (e: unknown) => e instanceof TlsError && e.code === "ALPN_MISMATCH",
+    );
+  } finally {
+    await server.stop();
   }
 });
 
@@ -128,7 +167,12 @@ test("openssl s_server: SNI picks the certificate for the name we send", async (
     });
     let conn: TlsConn | undefined;
     try {
-      conn = await connect({ hostname: "127.0.0.1", port: server.port, servername: name, caCerts: [c.ca.cert] });
+      conn = await connect({
+        hostname: "127.0.0.1",
+        port: server.port,
+        servername: name,
+        caCerts: [c.ca.cert],
+      });
       const info = await conn.handshake();
       assert.equal(subjectOf(info), subject);
       assert.equal(info.verified, true);
@@ -195,7 +239,12 @@ for (const v of VERSIONS) {
       // TLS 1.3: our handshake completes before the server judges us; the alert comes at the first read.
       const error = await (async () => {
         try {
-          conn = await connect({ hostname: "127.0.0.1", port: server.port, servername: "localhost", caCerts: [c.ca.cert] });
+          conn = await connect({
+            hostname: "127.0.0.1",
+            port: server.port,
+            servername: "localhost",
+            caCerts: [c.ca.cert],
+          });
           await conn.write(enc.encode("let me in\n"));
           await readExactly((p) => conn!.read(p), 1);
         } catch (e) {
@@ -204,8 +253,12 @@ for (const v of VERSIONS) {
         assert.fail("the server let us in without a certificate");
       })();
       assert.ok(error instanceof TlsError, `not a TlsError: ${error}`);
-      // The alert is certificate_required (TLS 1.3) or handshake_failure (TLS 1.2).
-      assert.equal(error.code, v.protocol === "TLSv1.3" ? "CERT_REQUIRED" : "HANDSHAKE_FAILED", error.message);
+      // The alert is certificate_required (TLS 1.3: the peer refused us) or handshake_failure (TLS 1.2).
+      assert.equal(
+        error.code,
+        v.protocol === "TLSv1.3" ? "CERT_REJECTED" : "HANDSHAKE_FAILED",
+        error.message,
+      );
       assert.doesNotMatch(server.stdout, /let me in/);
     } finally {
       await closeConn(conn);
@@ -217,17 +270,28 @@ for (const v of VERSIONS) {
 for (const request of [true, false]) {
   test(`openssl s_server: KeyUpdate (${request ? "update_requested" : "not requested"}) from the peer during our read`, async () => {
     const c = certs();
-    const server = await sServer({ certFile: c.ecdsa.certFile, keyFile: c.ecdsa.keyFile, args: ["-tls1_3", "-msg"] });
+    const server = await sServer({
+      certFile: c.ecdsa.certFile,
+      keyFile: c.ecdsa.keyFile,
+      args: ["-tls1_3", "-msg"],
+    });
     let conn: TlsConn | undefined;
     try {
-      conn = await connect({ hostname: "127.0.0.1", port: server.port, servername: "localhost", caCerts: [c.ca.cert] });
+      conn = await connect({
+        hostname: "127.0.0.1",
+        port: server.port,
+        servername: "localhost",
+        caCerts: [c.ca.cert],
+      });
       await conn.write(enc.encode("before\n"));
       await server.waitFor(/before\n/, "stdout");
       const reading = readText(conn, 15); // in flight while the KeyUpdate arrives
       await server.write(request ? "K\n" : "k\n");
       // s_server's -msg trace: the KeyUpdate it sent (request_update 1 or 0).
       await server.waitFor(
-        new RegExp(`>>> TLS 1\\.3, Handshake \\[length 0005\\], KeyUpdate\\n\\s+18 00 00 01 0${request ? 1 : 0}`),
+        new RegExp(
+          `>>> TLS 1\\.3, Handshake \\[length 0005\\], KeyUpdate\\n\\s+18 00 00 01 0${request ? 1 : 0}`,
+        ),
         "stdout",
       );
       await server.write("after update 1\n");
@@ -243,8 +307,12 @@ for (const request of [true, false]) {
       } else {
         assert.equal(ours, -1, "we sent a KeyUpdate nobody asked for");
       }
-      // A second round, both ways.
+      // A second round, both ways (one stdin line at a time: s_server takes "K\n" only as a whole read).
       await server.write("K\n");
+      await server.waitUntil(
+        "a second KeyUpdate",
+        () => server.stdout.split(">>> TLS 1.3, Handshake [length 0005], KeyUpdate").length > 2,
+      );
       await server.write("after update 2\n");
       assert.equal(await readText(conn, 15), "after update 2\n");
       await conn.write(enc.encode("still fine\n"));
@@ -256,33 +324,42 @@ for (const request of [true, false]) {
   });
 }
 
-test("openssl s_server: 16 MiB each way, checked by SHA-256, then close_notify both ways", async () => {
-  const c = certs();
-  const size = 16 * 1024 * 1024;
-  const up = pattern(size, 7), down = pattern(size, 11);
-  // -brief: s_server's stdout is exactly the data it received; its stdin is sent to us as is.
-  const server = await sServer({ certFile: c.ecdsa.certFile, keyFile: c.ecdsa.keyFile, brief: true });
-  let conn: TlsConn | undefined;
-  try {
-    conn = await connect({ hostname: "127.0.0.1", port: server.port, servername: "localhost", caCerts: [c.ca.cert] });
-    const tls = conn;
-    const sending = (async () => {
-      for (let at = 0; at < size; at += 1 << 20) await tls.write(up.subarray(at, at + (1 << 20)));
-    })();
-    const feeding = server.write(down).then(() => server.endInput()); // stdin end: s_server sends close_notify
-    const received = await readAll((p) => tls.read(p), size, 60_000);
-    await Promise.all([sending, feeding]);
-    assert.equal(received.length, size);
-    assert.equal(sha256(received), sha256(down));
-    const got = await server.waitForBytes(size, 60_000);
-    assert.equal(got.length, size);
-    assert.equal(sha256(got), sha256(up));
-    await server.waitFor(/Protocol version: TLSv1\.3/, "stderr");
-  } finally {
-    await closeConn(conn);
-    await server.stop();
-  }
-}, { timeout: 120_000 });
+test(
+  "openssl s_server: 64 MiB each way, checked by SHA-256, ending with the peer's close_notify",
+  async () => {
+    const c = certs();
+    const size = 64 * 1024 * 1024;
+    const up = pattern(size, 7), down = pattern(size, 11);
+    // -brief: s_server's stdout is exactly the data it received; its stdin is sent to us as is.
+    const server = await sServer({ certFile: c.ecdsa.certFile, keyFile: c.ecdsa.keyFile, brief: true });
+    let conn: TlsConn | undefined;
+    try {
+      conn = await connect({
+        hostname: "127.0.0.1",
+        port: server.port,
+        servername: "localhost",
+        caCerts: [c.ca.cert],
+      });
+      const tls = conn;
+      const sending = (async () => {
+        for (let at = 0; at < size; at += 1 << 20) await tls.write(up.subarray(at, at + (1 << 20)));
+      })();
+      const feeding = server.write(down).then(() => server.endInput()); // stdin end: s_server sends close_notify
+      const received = await readAll((p) => tls.read(p), size, 60_000);
+      await Promise.all([sending, feeding]);
+      assert.equal(received.length, size);
+      assert.equal(sha256(received), sha256(down));
+      const got = await server.waitForBytes(size, 60_000);
+      assert.equal(got.length, size);
+      assert.equal(sha256(got), sha256(up));
+      await server.waitFor(/Protocol version: TLSv1\.3/, "stderr");
+    } finally {
+      await closeConn(conn);
+      await server.stop();
+    }
+  },
+  { timeout: 120_000 },
+);
 
 // ---------------------------------------------------------------- our server ↔ s_client
 
@@ -292,7 +369,15 @@ for (const v of VERSIONS) {
       const c = certs();
       const server = listen({ hostname: "127.0.0.1", port: 0, cert: c[kind].cert, key: c[kind].key });
       const port = (server.addr as { port: number }).port;
-      const client = sClient(port, [v.flag, "-servername", "localhost", "-CAfile", c.ca.certFile, "-verify_return_error", "-brief"]);
+      const client = sClient(port, [
+        v.flag,
+        "-servername",
+        "localhost",
+        "-CAfile",
+        c.ca.certFile,
+        "-verify_return_error",
+        "-brief",
+      ]);
       let conn: TlsConn | undefined;
       try {
         conn = await acceptWithin(server);
@@ -321,16 +406,22 @@ for (const v of VERSIONS) {
 
 test("openssl s_client: ALPN, our server picks by its own preference", async () => {
   const c = certs();
-  const server = listen({ hostname: "127.0.0.1", port: 0, cert: c.ecdsa.cert, key: c.ecdsa.key, alpnProtocols: ["h2", "http/1.1"] });
+  const server = listen({
+    hostname: "127.0.0.1",
+    port: 0,
+    cert: c.ecdsa.cert,
+    key: c.ecdsa.key,
+    alpnProtocols: ["h2", "http/1.1"],
+  });
   const port = (server.addr as { port: number }).port;
   try {
     for (const [offered, expected] of [["http/1.1,h2", "h2"], ["http/1.1", "http/1.1"]] as const) {
-      const client = sClient(port, ["-alpn", offered, "-servername", "localhost", "-CAfile", c.ca.certFile, "-brief"]);
+      const client = sClient(port, ["-alpn", offered, "-servername", "localhost", "-CAfile", c.ca.certFile]);
       let conn: TlsConn | undefined;
       try {
         conn = await acceptWithin(server);
         assert.equal((await conn.handshake()).alpnProtocol, expected);
-        await client.waitFor(new RegExp(`ALPN protocol: ${expected}`), "stderr");
+        await client.waitFor(new RegExp(`ALPN protocol: ${expected}\\n`), "stdout");
       } finally {
         await closeConn(conn);
         await client.stop();
@@ -353,13 +444,21 @@ test("openssl s_client: a client offering only protocols we lack fails with a no
     onHandshakeError: (e) => errors.push(e),
   });
   const port = (server.addr as { port: number }).port;
-  const client = sClient(port, ["-alpn", "spdy/1", "-servername", "localhost", "-CAfile", c.ca.certFile, "-brief"]);
+  const client = sClient(port, [
+    "-alpn",
+    "spdy/1",
+    "-servername",
+    "localhost",
+    "-CAfile",
+    c.ca.certFile,
+    "-brief",
+  ]);
   try {
     const code = await client.waitExit();
     assert.notEqual(code, 0);
     assert.match(client.stderr, /no application protocol|alert number 120/i);
     for (let i = 0; i < 100 && errors.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
-    assert.equal(errors[0]?.code, "ALPN_MISMATCH");
+    assert.equal(errors[0]?.code, "ALPN_MISMATCH", errors[0]?.message);
   } finally {
     await client.stop();
     await closeServer(server);
@@ -378,7 +477,14 @@ test("openssl s_client: SNI selects our per-name certificate", async () => {
   const port = (server.addr as { port: number }).port;
   try {
     for (const [name, cn] of [["other.test", "other.test"], ["localhost", "localhost"]] as const) {
-      const client = sClient(port, ["-servername", name, "-CAfile", c.ca.certFile, "-verify_return_error", "-brief"]);
+      const client = sClient(port, [
+        "-servername",
+        name,
+        "-CAfile",
+        c.ca.certFile,
+        "-verify_return_error",
+        "-brief",
+      ]);
       let conn: TlsConn | undefined;
       try {
         conn = await acceptWithin(server);
@@ -411,8 +517,15 @@ test("openssl s_client: client certificates required by our server (mTLS)", asyn
   try {
     // With a certificate from our CA: accepted, and we see who it is.
     const good = sClient(port, [
-      "-servername", "localhost", "-CAfile", c.ca.certFile, "-brief",
-      "-cert", c.client.certFile, "-key", c.client.keyFile,
+      "-servername",
+      "localhost",
+      "-CAfile",
+      c.ca.certFile,
+      "-brief",
+      "-cert",
+      c.client.certFile,
+      "-key",
+      c.client.keyFile,
     ]);
     let conn: TlsConn | undefined;
     try {
@@ -439,8 +552,15 @@ test("openssl s_client: client certificates required by our server (mTLS)", asyn
 
     // With a certificate from a CA we do not trust: refused too.
     const stranger = sClient(port, [
-      "-servername", "localhost", "-CAfile", c.ca.certFile, "-brief",
-      "-cert", c.stranger.certFile, "-key", c.stranger.keyFile,
+      "-servername",
+      "localhost",
+      "-CAfile",
+      c.ca.certFile,
+      "-brief",
+      "-cert",
+      c.stranger.certFile,
+      "-key",
+      c.stranger.keyFile,
     ]);
     try {
       await stranger.waitExit();
@@ -468,7 +588,9 @@ for (const request of [true, false]) {
       const reading = readText(conn, 15);
       await client.write(request ? "K\n" : "k\n");
       await client.waitFor(
-        new RegExp(`>>> TLS 1\\.3, Handshake \\[length 0005\\], KeyUpdate\\n\\s+18 00 00 01 0${request ? 1 : 0}`),
+        new RegExp(
+          `>>> TLS 1\\.3, Handshake \\[length 0005\\], KeyUpdate\\n\\s+18 00 00 01 0${request ? 1 : 0}`,
+        ),
         "stdout",
       );
       await client.write("after update 1\n");
@@ -491,14 +613,21 @@ for (const request of [true, false]) {
   });
 }
 
-test("openssl s_client: 16 MiB each way through our server, checked by SHA-256", async () => {
+test("openssl s_client: 64 MiB each way through our server, checked by SHA-256", async () => {
   const c = certs();
-  const size = 16 * 1024 * 1024;
+  const size = 64 * 1024 * 1024;
   const up = pattern(size, 3), down = pattern(size, 5);
   const server = listen({ hostname: "127.0.0.1", port: 0, cert: c.rsa.cert, key: c.rsa.key });
   const port = (server.addr as { port: number }).port;
   // -quiet: stdout is exactly what we send; stdin goes to us as is (its end is ignored).
-  const client = sClient(port, ["-servername", "localhost", "-CAfile", c.ca.certFile, "-verify_return_error", "-quiet"]);
+  const client = sClient(port, [
+    "-servername",
+    "localhost",
+    "-CAfile",
+    c.ca.certFile,
+    "-verify_return_error",
+    "-quiet",
+  ]);
   let conn: TlsConn | undefined;
   try {
     conn = await acceptWithin(server);
@@ -522,3 +651,344 @@ test("openssl s_client: 16 MiB each way through our server, checked by SHA-256",
     await closeServer(server);
   }
 }, { timeout: 120_000 });
+
+test(
+  "openssl s_client: KeyUpdates between pieces of a 4 MiB upload; ours follow; the hash matches",
+  async () => {
+    const c = certs();
+    const server = listen({ hostname: "127.0.0.1", port: 0, cert: c.ecdsa.cert, key: c.ecdsa.key });
+    const port = (server.addr as { port: number }).port;
+    // Not -quiet: "K" alone on stdin is a command. The data is hex text so no piece starts with one.
+    const client = sClient(port, ["-tls1_3", "-servername", "localhost", "-CAfile", c.ca.certFile, "-msg"]);
+    let conn: TlsConn | undefined;
+    let reader: Promise<void> | undefined;
+    try {
+      conn = await acceptWithin(server);
+      await client.waitFor(/Verify return code: 0/, "stdout");
+      const data = enc.encode(Buffer.from(pattern(2 * 1024 * 1024, 17)).toString("hex"));
+      const pieces = 8, pieceSize = data.length / pieces;
+      const received = new Uint8Array(data.length);
+      let got = 0;
+      const tls = conn;
+      reader = (async () => {
+        while (got < data.length) {
+          const n = await tls.read(received.subarray(got));
+          if (n === null) throw new Error(`end of stream after ${got} bytes`);
+          got += n;
+        }
+      })();
+      reader.catch(() => {});
+      for (let i = 0; i < pieces; i++) {
+        await client.write(data.subarray(i * pieceSize, (i + 1) * pieceSize));
+        // s_client must have read the whole piece before "K\n" goes in, or it would be data.
+        for (let t = 0; got < (i + 1) * pieceSize; t++) {
+          if (t > 1000) throw new Error(`stuck at ${got} bytes after piece ${i}`);
+          await new Promise((r) => setTimeout(r, 10));
+        }
+        await tls.write(enc.encode(`ack ${i}\n`)); // after a KeyUpdate request: our KeyUpdate, then this
+        await client.waitFor(new RegExp(`ack ${i}\\n`), "stdout");
+        if (i === pieces - 1) break;
+        await client.write("K\n");
+        await client.waitUntil(
+          `KeyUpdate ${i + 1}`,
+          () => client.stdout.split(">>> TLS 1.3, Handshake [length 0005], KeyUpdate").length > i + 1,
+        );
+      }
+      await reader;
+      assert.equal(sha256(received), sha256(data));
+      const ours =
+        client.stdout.split(/<<< TLS 1\.3, Handshake \[length 0005\], KeyUpdate\n\s+18 00 00 01 00/).length -
+        1;
+      assert.equal(ours, pieces - 1, "one KeyUpdate of ours per request");
+    } finally {
+      await closeConn(conn);
+      await reader?.catch(() => {});
+      await client.stop();
+      await closeServer(server);
+    }
+  },
+  { timeout: 60_000 },
+);
+
+test("openssl s_server: a TLS 1.2 renegotiation from the peer; our write during it waits for its end", async () => {
+  const c = certs();
+  const server = await sServer({
+    certFile: c.ecdsa.certFile,
+    keyFile: c.ecdsa.keyFile,
+    args: ["-tls1_2", "-msg"],
+  });
+  let conn: TlsConn | undefined;
+  try {
+    conn = await connect({
+      hostname: "127.0.0.1",
+      port: server.port,
+      servername: "localhost",
+      caCerts: [c.ca.cert],
+    });
+    const tls = conn;
+    // The HelloRequest and then data wait in our socket, unread.
+    await server.write("r\n");
+    await server.waitFor(/>>> TLS 1\.2, Handshake \[length 0004\], HelloRequest/, "stdout");
+    await server.write("during\n");
+    await new Promise((r) => setTimeout(r, 100));
+    // Our read answers the HelloRequest with a ClientHello and returns the data behind it...
+    assert.equal(await readText(tls, 7), "during\n");
+    // ...so this write comes while our renegotiation waits for the server's answer, and a
+    // read waits for the same bytes at the same time.
+    const next = readText(tls, 6);
+    await tls.write(enc.encode("reply in the middle\n"));
+    await server.waitFor(/reply in the middle\n/, "stdout");
+    const finished = server.stdout.split("<<< TLS 1.2, Handshake [length 0010], Finished").length - 1;
+    assert.equal(finished, 2, "the renegotiation did not complete");
+    // And on it goes, both ways.
+    await server.write("after\n");
+    assert.equal(await next, "after\n");
+    await tls.write(enc.encode("still here\n"));
+    await server.waitFor(/still here\n/, "stdout");
+  } finally {
+    await closeConn(conn);
+    await server.stop();
+  }
+});
+
+test("openssl s_client: a TLS 1.2 renegotiation request to our server is refused; s_client gives up (HANDSHAKE_FAILED)", async () => {
+  const c = certs();
+  const server = listen({ hostname: "127.0.0.1", port: 0, cert: c.ecdsa.cert, key: c.ecdsa.key });
+  const port = (server.addr as { port: number }).port;
+  const client = sClient(port, ["-tls1_2", "-servername", "localhost", "-CAfile", c.ca.certFile, "-msg"]);
+  let conn: TlsConn | undefined;
+  try {
+    conn = await acceptWithin(server);
+    await client.waitFor(/Verify return code: 0/, "stdout");
+    const tls = conn;
+    const reading = readExactly((p) => tls.read(p), 1).then(() => null, (e: unknown) => e);
+    await client.write("R\n");
+    await client.waitFor(/<<< TLS 1\.2, Alert \[length 0002\], warning no_renegotiation/, "stdout");
+    const error = await reading;
+    assert.ok(error instanceof TlsError, `not a TlsError: ${error}`);
+    assert.equal(error.code, "HANDSHAKE_FAILED", error.message);
+  } finally {
+    await closeConn(conn);
+    await client.stop();
+    await closeServer(server);
+  }
+});
+
+test("openssl s_server: our ciphers and groups are what gets negotiated", async () => {
+  const c = certs();
+  const cases = [
+    {
+      args: ["-tls1_3"],
+      options: { ciphers: "TLS_CHACHA20_POLY1305_SHA256", groups: ["P-384"] },
+      protocol: "TLSv1.3",
+      cipher: "TLS_CHACHA20_POLY1305_SHA256",
+      group: "P-384",
+      offered: "secp384r1",
+    },
+    {
+      // TLS 1.2: the groups also bound the server certificate's curve (P-256), so offer it too.
+      args: ["-tls1_2"],
+      options: {
+        ciphers: "ECDHE-ECDSA-CHACHA20-POLY1305",
+        groups: "P-384:P-256",
+        maxVersion: "TLSv1.2" as const,
+      },
+      protocol: "TLSv1.2",
+      cipher: "ECDHE-ECDSA-CHACHA20-POLY1305",
+      group: "P-384",
+      offered: "secp384r1:secp256r1",
+    },
+  ];
+  for (const k of cases) {
+    const server = await sServer({ certFile: c.ecdsa.certFile, keyFile: c.ecdsa.keyFile, args: k.args });
+    let conn: TlsConn | undefined;
+    try {
+      conn = await connect({
+        hostname: "127.0.0.1",
+        port: server.port,
+        servername: "localhost",
+        caCerts: [c.ca.cert],
+        ...k.options,
+      });
+      const info = await conn.handshake();
+      assert.equal(info.protocol, k.protocol);
+      assert.equal(info.cipher, k.cipher);
+      assert.equal(info.group, k.group);
+      await conn.write(enc.encode("chosen\n"));
+      await server.waitFor(/chosen\n/, "stdout");
+      assert.match(server.stdout, new RegExp(`Supported groups: ${k.offered}\\n`));
+      assert.match(server.stdout, new RegExp(`CIPHER is ${k.cipher}\\n`));
+    } finally {
+      await closeConn(conn);
+      await server.stop();
+    }
+  }
+});
+
+test("openssl s_server: no common version is PROTOCOL_VERSION; no common cipher is the peer's HANDSHAKE_FAILED", async () => {
+  const c = certs();
+  const cases = [
+    { args: ["-tls1_2"], options: { minVersion: "TLSv1.3" as const }, codes: ["PROTOCOL_VERSION"] },
+    { args: ["-tls1_3"], options: { maxVersion: "TLSv1.2" as const }, codes: ["PROTOCOL_VERSION"] },
+    {
+      args: ["-tls1_2", "-cipher", "ECDHE-ECDSA-AES128-GCM-SHA256"],
+      options: { maxVersion: "TLSv1.2" as const, ciphers: "ECDHE-ECDSA-CHACHA20-POLY1305" },
+      // s_server answers "no shared cipher" with a handshake_failure alert: that is all we learn.
+      codes: ["HANDSHAKE_FAILED"],
+    },
+  ];
+  for (const k of cases) {
+    const server = await sServer({ certFile: c.ecdsa.certFile, keyFile: c.ecdsa.keyFile, args: k.args });
+    try {
+      await assert.rejects(
+        connect({
+          hostname: "127.0.0.1",
+          port: server.port,
+          servername: "localhost",
+          caCerts: [c.ca.cert],
+          ...k.options,
+        }),
+        (e: unknown) => e instanceof TlsError && k.codes.includes(e.code),
+      );
+    } finally {
+      await server.stop();
+    }
+  }
+});
+
+test("openssl s_client: our server with an encrypted key and a TLS 1.2 cipher list; s_client outside it is refused", async () => {
+  const c = certs();
+  const errors: TlsError[] = [];
+  const server = listen({
+    hostname: "127.0.0.1",
+    port: 0,
+    cert: c.ecdsa.cert,
+    key: c.encryptedKey,
+    passphrase: "secret",
+    ciphers: "ECDHE-ECDSA-AES128-GCM-SHA256",
+    maxVersion: "TLSv1.2",
+    onHandshakeError: (e) => errors.push(e),
+  });
+  const port = (server.addr as { port: number }).port;
+  try {
+    const good = sClient(port, [
+      "-servername",
+      "localhost",
+      "-CAfile",
+      c.ca.certFile,
+      "-verify_return_error",
+      "-brief",
+    ]);
+    let conn: TlsConn | undefined;
+    try {
+      conn = await acceptWithin(server);
+      const info = await conn.handshake();
+      assert.equal(info.protocol, "TLSv1.2");
+      assert.equal(info.cipher, "ECDHE-ECDSA-AES128-GCM-SHA256");
+      await good.waitFor(/Ciphersuite: ECDHE-ECDSA-AES128-GCM-SHA256/, "stderr");
+      await good.waitFor(/Verification: OK/, "stderr");
+    } finally {
+      await closeConn(conn);
+      await good.stop();
+    }
+    const bad = sClient(port, [
+      "-tls1_2",
+      "-cipher",
+      "ECDHE-ECDSA-CHACHA20-POLY1305",
+      "-servername",
+      "localhost",
+      "-brief",
+    ]);
+    try {
+      assert.notEqual(await bad.waitExit(), 0);
+      for (let i = 0; i < 100 && errors.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+      assert.equal(errors[0]?.code, "NO_SHARED_CIPHER", errors[0]?.message);
+    } finally {
+      await bad.stop();
+    }
+  } finally {
+    await closeServer(server);
+  }
+});
+
+test("openssl peers over IPv6 loopback: the certificate's IP address ::1 is verified both ways", async () => {
+  const c = certs();
+  const server = await sServer({ certFile: c.ecdsa.certFile, keyFile: c.ecdsa.keyFile, ipv6: true });
+  let conn: TlsConn | undefined;
+  try {
+    conn = await connect({ hostname: "::1", port: server.port, caCerts: [c.ca.cert] });
+    const info = await conn.handshake();
+    assert.equal(info.verified, true);
+    assert.equal(conn.remoteAddr.transport === "tcp" && conn.remoteAddr.hostname, "::1");
+    await conn.write(enc.encode("over ipv6\n"));
+    await server.waitFor(/over ipv6\n/, "stdout");
+  } finally {
+    await closeConn(conn);
+    await server.stop();
+  }
+  // The RSA leaf names 127.0.0.1 but not ::1.
+  const rsa = await sServer({ certFile: c.rsa.certFile, keyFile: c.rsa.keyFile, ipv6: true });
+  try {
+    await assert.rejects(
+      connect({ hostname: "::1", port: rsa.port, caCerts: [c.ca.cert] }),
+      (e: unknown) => e instanceof TlsError && e.code === "HOSTNAME_MISMATCH",
+    );
+  } finally {
+    await rsa.stop();
+  }
+  // Our server on ::1, s_client checking the IP.
+  const ours = listen({ hostname: "::1", port: 0, cert: c.ecdsa.cert, key: c.ecdsa.key });
+  const client = sClient(
+    (ours.addr as { port: number }).port,
+    ["-CAfile", c.ca.certFile, "-verify_ip", "::1", "-verify_return_error", "-brief"],
+    "::1",
+  );
+  let accepted: TlsConn | undefined;
+  try {
+    accepted = await acceptWithin(ours);
+    await client.waitFor(/Verification: OK/, "stderr");
+    await client.write("hello ::1\n");
+    assert.equal(await readText(accepted, 10), "hello ::1\n");
+  } finally {
+    await closeConn(accepted);
+    await client.stop();
+    await closeServer(ours);
+  }
+});
+
+test("openssl s_server: data the peer sends during its renegotiation, before its handshake answer, waits for our next read", async () => {
+  const c = certs();
+  const server = await sServer({
+    certFile: c.ecdsa.certFile,
+    keyFile: c.ecdsa.keyFile,
+    args: ["-tls1_2", "-msg"],
+  });
+  let conn: TlsConn | undefined;
+  try {
+    conn = await connect({
+      hostname: "127.0.0.1",
+      port: server.port,
+      servername: "localhost",
+      caCerts: [c.ca.cert],
+    });
+    const tls = conn;
+    await server.write("r\n");
+    await server.waitFor(/>>> TLS 1\.2, Handshake \[length 0004\], HelloRequest/, "stdout");
+    await server.write("one\n");
+    await new Promise((r) => setTimeout(r, 100));
+    await server.write("two\n"); // sent before s_server sees our ClientHello: it lies ahead of the ServerHello
+    await new Promise((r) => setTimeout(r, 100));
+    // This read answers the HelloRequest and takes "one" only; "two" stays behind.
+    assert.equal(await readText(tls, 4), "one\n");
+    // The write must finish the renegotiation by reading: "two" is kept, not fatal ("unexpected record").
+    await tls.write(enc.encode("written past two\n"));
+    await server.waitFor(/written past two\n/, "stdout");
+    assert.equal(server.stdout.split("<<< TLS 1.2, Handshake [length 0010], Finished").length - 1, 2);
+    assert.equal(await readText(tls, 4), "two\n");
+    await server.write("three\n");
+    assert.equal(await readText(tls, 6), "three\n");
+  } finally {
+    await closeConn(conn);
+    await server.stop();
+  }
+});

@@ -38,7 +38,8 @@ async function liveSettles(expected: number, collect = false): Promise<number> {
 
 test(`${CYCLES} connect/close cycles and ${CYCLES} failed handshakes leave no native object`, async () => {
   const c = certs();
-  const before = shim.jsec_live();
+  clearSharedContexts(); // count from a clean slate: earlier tests' cached client contexts go
+  const before = await liveSettles(0);
   const server = startServer({}, async (conn) => {
     await conn.read(new Uint8Array(16)).catch(() => null);
     conn.close();
@@ -61,8 +62,8 @@ test(`${CYCLES} connect/close cycles and ${CYCLES} failed handshakes leave no na
     server.close();
   }
   assert.equal(failures, CYCLES);
-  clearSharedContexts();
-  assert.equal(await liveSettles(before), before);
+  clearSharedContexts(); // the client contexts that connect() keeps for reuse
+  assert.ok(await liveSettles(0) <= before, `${shim.jsec_live()} native objects left, ${before} before`);
 }, { timeout: 300_000 });
 
 test("contexts and sessions a user forgot are freed by the garbage collector", async () => {

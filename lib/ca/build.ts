@@ -10,7 +10,7 @@ import { TlsError } from "../errors.ts";
 import { exportKey, generateKey, keyBytes, keyInfo, type KeySpec } from "./keys.ts";
 import { nameEntries, type NameInput, type SubjectAltName, toSan } from "./names.ts";
 import { bytesOf, callText, type PemOrDer, spec } from "./native.ts";
-import { type CertificateInfo, certificateDer, type KeyUsage, keyUsages, parseCertificate } from "./parse.ts";
+import { certificateDer, type CertificateInfo, type KeyUsage, keyUsages, parseCertificate } from "./parse.ts";
 
 /** A CA that signs: its certificate and private key. */
 export interface Issuer {
@@ -24,7 +24,9 @@ export interface Issuer {
 
 /** A certificate with its private key, both PEM. */
 export interface CertifiedKey {
+  /** The certificate, PEM. */
   cert: string;
+  /** Its private key, PEM. */
   key: string;
 }
 
@@ -120,11 +122,35 @@ export function createCertificate(options: CertificateOptions): string {
     const pub = bytesOf(exportKey(subjectKey, { format: "public-der", passphrase: o.passphrase }));
     const issuerCert = certificateDer(o.issuer.cert, "issuer.cert");
     const issuerKey = keyBytes(o.issuer.key, "issuer.key");
-    return callText("cannot create the certificate", () =>
-      shim.jsec_ca_cert_build(text, pub, pub.length, issuerCert, issuerCert.length, issuerKey, issuerKey.length, cString(o.issuer!.passphrase)));
+    return callText(
+      "cannot create the certificate",
+      () =>
+        shim.jsec_ca_cert_build(
+          text,
+          pub,
+          pub.length,
+          issuerCert,
+          issuerCert.length,
+          issuerKey,
+          issuerKey.length,
+          cString(o.issuer!.passphrase),
+        ),
+    );
   }
-  return callText("cannot create the certificate", () =>
-    shim.jsec_ca_cert_build(text, subjectKey, subjectKey.length, null, 0, subjectKey, subjectKey.length, cString(o.passphrase)));
+  return callText(
+    "cannot create the certificate",
+    () =>
+      shim.jsec_ca_cert_build(
+        text,
+        subjectKey,
+        subjectKey.length,
+        null,
+        0,
+        subjectKey,
+        subjectKey.length,
+        cString(o.passphrase),
+      ),
+  );
 }
 
 /** Options of {@link createRootCa}. */
@@ -133,6 +159,7 @@ export interface RootCaOptions {
   subject?: NameInput;
   /** The CA's key; generated (with `keyType`) when absent. */
   key?: string;
+  /** The passphrase of an encrypted `key`. */
   passphrase?: string;
   /** What key to generate. Default EC P-256. */
   keyType?: KeySpec;
@@ -166,6 +193,7 @@ export function createRootCa(options: RootCaOptions = {}): CertifiedKey {
 
 /** Options of {@link createIntermediateCa}. */
 export interface IntermediateCaOptions extends Omit<RootCaOptions, "days" | "pathLength"> {
+  /** The CA that signs. */
   issuer: Issuer;
   /** Default 0: it may sign leaves only. */
   pathLength?: number;
@@ -197,6 +225,7 @@ export function createIntermediateCa(options: IntermediateCaOptions): CertifiedK
 
 /** Options of {@link issueCertificate}. */
 export interface LeafOptions extends Omit<CertificateOptions, "key" | "ca" | "issuer"> {
+  /** The CA that signs. */
   issuer: Issuer;
   /** The leaf's key (private: returned as is; public: `key` in the result is empty). Generated when absent. */
   key?: string;
@@ -220,15 +249,21 @@ export function issueCertificate(options: LeafOptions): CertifiedKey {
   const { key: given, keyType, usage = "server", ...rest } = options;
   if (!["server", "client", "both"].includes(usage)) bad('`usage` must be "server", "client" or "both"');
   const key = given ?? generateKey(keyType);
-  const extKeyUsage = rest.extKeyUsage ??
-    (usage === "both" ? ["serverAuth", "clientAuth"] : [usage === "server" ? "serverAuth" : "clientAuth"]);
+  const extKeyUsage = rest.extKeyUsage ?? extKeyUsageFor(usage);
   const cert = createCertificate({ ...rest, key, extKeyUsage });
   return { cert, key: keyInfo(key, rest.passphrase).isPrivate ? key : "" };
 }
 
+/** The extended key usages of a leaf for a server, a client, or both. */
+export function extKeyUsageFor(usage: "server" | "client" | "both"): string[] {
+  return usage === "both" ? ["serverAuth", "clientAuth"] : [usage === "server" ? "serverAuth" : "clientAuth"];
+}
+
 /** Options of {@link createSelfSigned}. */
 export interface SelfSignedOptions extends Omit<CertificateOptions, "key" | "ca" | "issuer"> {
+  /** The key to certify; generated when absent. */
   key?: string;
+  /** What key to generate. Default EC P-256. */
   keyType?: KeySpec;
 }
 
@@ -254,14 +289,23 @@ function checkIssuer(issuer: Issuer, ca: boolean, pathLength: number | undefined
   if (typeof issuer !== "object" || issuer === null) bad("`issuer` must be { cert, key }");
   const info = parseCertificate(certificateDer(issuer.cert, "issuer.cert"));
   if (!info.isCa) bad("the issuer certificate is not a CA (basicConstraints CA:TRUE)");
-  if (info.keyUsage.length > 0 && !info.keyUsage.includes("keyCertSign")) bad("the issuer may not sign certificates (no keyCertSign)");
-  if (ca && info.pathLength !== undefined && (info.pathLength === 0 || (pathLength ?? Infinity) >= info.pathLength)) {
+  if (info.keyUsage.length > 0 && !info.keyUsage.includes("keyCertSign")) {
+    bad("the issuer may not sign certificates (no keyCertSign)");
+  }
+  if (
+    ca && info.pathLength !== undefined &&
+    (info.pathLength === 0 || (pathLength ?? Infinity) >= info.pathLength)
+  ) {
     bad(`the issuer's path length (${info.pathLength}) allows no such intermediate CA`);
   }
   return info;
 }
 
-function validity(o: CertificateOptions, ca: boolean, issuer: CertificateInfo | undefined): Array<[string, string]> {
+function validity(
+  o: CertificateOptions,
+  ca: boolean,
+  issuer: CertificateInfo | undefined,
+): Array<[string, string]> {
   const notBefore = o.notBefore ?? new Date(Date.now() - 60_000);
   const days = o.days ?? (ca ? 3650 : 397);
   if (!(notBefore instanceof Date) || isNaN(notBefore.getTime())) bad("`notBefore` must be a valid Date");
@@ -284,13 +328,21 @@ function extensions(
     bad("`pathLength` must be a whole number >= 0");
   }
   const ku = o.keyUsage ??
-    (ca ? ["keyCertSign", "cRLSign", "digitalSignature"] : keyType === "RSA" ? ["digitalSignature", "keyEncipherment"] : ["digitalSignature"]);
+    (ca
+      ? ["keyCertSign", "cRLSign", "digitalSignature"]
+      : keyType === "RSA"
+      ? ["digitalSignature", "keyEncipherment"]
+      : ["digitalSignature"]);
   for (const u of ku) if (!keyUsages.includes(u)) bad(`unknown key usage "${u}"`);
   if (!ca && ku.includes("keyCertSign")) bad("a leaf certificate cannot have keyCertSign");
   const eku = o.extKeyUsage ?? [];
-  for (const u of eku) if (!extKeyUsages.has(u) && !/^\d+(\.\d+)+$/.test(u)) bad(`unknown extended key usage "${u}"`);
+  for (const u of eku) {
+    if (!extKeyUsages.has(u) && !/^\d+(\.\d+)+$/.test(u)) bad(`unknown extended key usage "${u}"`);
+  }
   const ext: string[] = [
-    `basicConstraints=critical,CA:${ca ? "TRUE" : "FALSE"}${ca && pathLength !== undefined ? `,pathlen:${pathLength}` : ""}`,
+    `basicConstraints=critical,CA:${ca ? "TRUE" : "FALSE"}${
+      ca && pathLength !== undefined ? `,pathlen:${pathLength}` : ""
+    }`,
   ];
   if (ku.length) ext.push(`keyUsage=critical,${ku.join(",")}`);
   if (eku.length) ext.push(`extendedKeyUsage=${eku.join(",")}`);
@@ -323,7 +375,9 @@ export function randomSerial(): string {
 /** Normalises a hex serial ("0a:1B" → "0A1B"); throws `INVALID_OPTION` when it is not one. */
 export function checkSerial(serial: string): string {
   const hex = typeof serial === "string" ? serial.replace(/[:\s]/g, "").toUpperCase() : "";
-  if (!/^[0-9A-F]{1,40}$/.test(hex) || /^0+$/.test(hex)) bad("a serial must be 1 to 20 bytes of non-zero hex");
+  if (!/^[0-9A-F]{1,40}$/.test(hex) || /^0+$/.test(hex)) {
+    bad("a serial must be 1 to 20 bytes of non-zero hex");
+  }
   const trimmed = hex.replace(/^0+/, "");
   return trimmed.length % 2 ? "0" + trimmed : trimmed;
 }

@@ -17,6 +17,7 @@ import { reasonCode, reasonName, type RevocationReason } from "./revocation.ts";
 export interface RevokedEntry {
   /** Hex serial. */
   serial: string;
+  /** When it was revoked. */
   revokedAt: Date;
   /** Omitted: no reason code in the CRL entry. */
   reason?: RevocationReason;
@@ -24,7 +25,9 @@ export interface RevokedEntry {
 
 /** Options of {@link createCrl}. */
 export interface CrlOptions {
+  /** The CA that signs the CRL. */
   issuer: Issuer;
+  /** The revoked certificates. */
   revoked: RevokedEntry[];
   /** The CRL number (monotonic per issuer), a number or hex string. */
   number: number | string;
@@ -34,16 +37,21 @@ export interface CrlOptions {
   nextUpdate?: Date;
   /** Default 7. */
   days?: number;
+  /** The signature digest (ignored for Ed25519). Default sha256. */
   digest?: "sha256" | "sha384" | "sha512";
 }
 
 /** A parsed CRL. */
 export interface CrlInfo {
+  /** Who issued the CRL. */
   issuer: DistinguishedName;
   /** Hex CRL number, when present. */
   number?: string;
+  /** When it was issued. */
   thisUpdate: Date;
+  /** When the next CRL is due. */
   nextUpdate?: Date;
+  /** The revoked certificates. */
   revoked: RevokedEntry[];
   /** With an issuer given to {@link parseCrl}: whether it signed this CRL. */
   signatureValid?: boolean;
@@ -62,11 +70,15 @@ export interface CrlInfo {
  * ```
  */
 export function createCrl(options: CrlOptions): string {
-  if (typeof options !== "object" || options === null) throw new TlsError("INVALID_OPTION", "options must be an object");
+  if (typeof options !== "object" || options === null) {
+    throw new TlsError("INVALID_OPTION", "options must be an object");
+  }
   const o = options;
   const thisUpdate = o.thisUpdate ?? new Date();
   const nextUpdate = o.nextUpdate ?? new Date(thisUpdate.getTime() + (o.days ?? 7) * 86_400_000);
-  if (nextUpdate <= thisUpdate) throw new TlsError("INVALID_OPTION", "`nextUpdate` must be later than `thisUpdate`");
+  if (nextUpdate <= thisUpdate) {
+    throw new TlsError("INVALID_OPTION", "`nextUpdate` must be later than `thisUpdate`");
+  }
   if (!Array.isArray(o.revoked)) throw new TlsError("INVALID_OPTION", "`revoked` must be an array");
   const number = typeof o.number === "number" ? o.number.toString(16) : o.number;
   if (typeof o.number === "number" && !(Number.isInteger(o.number) && o.number >= 0)) {
@@ -76,14 +88,23 @@ export function createCrl(options: CrlOptions): string {
     ["number", number === "0" ? "0" : checkSerial(String(number))],
     ["thisUpdate", seconds(thisUpdate)],
     ["nextUpdate", seconds(nextUpdate)],
-    ...o.revoked.map((r) => ["revoked", `${checkSerial(r.serial)} ${seconds(r.revokedAt)} ${r.reason === undefined ? -1 : reasonCode(r.reason)}`] as [string, string]),
+    ...o.revoked.map((r) =>
+      [
+        "revoked",
+        `${checkSerial(r.serial)} ${seconds(r.revokedAt)} ${
+          r.reason === undefined ? -1 : reasonCode(r.reason)
+        }`,
+      ] as [string, string]
+    ),
   ];
   if (o.digest) lines.push(["md", o.digest]);
   const text = spec(lines);
   const cert = certificateDer(o.issuer.cert, "issuer.cert");
   const key = keyBytes(o.issuer.key, "issuer.key");
-  return callText("cannot create the CRL", () =>
-    shim.jsec_ca_crl_build(text, cert, cert.length, key, key.length, cString(o.issuer.passphrase)));
+  return callText(
+    "cannot create the CRL",
+    () => shim.jsec_ca_crl_build(text, cert, cert.length, key, key.length, cString(o.issuer.passphrase)),
+  );
 }
 
 /**
@@ -104,8 +125,10 @@ export function parseCrl(crl: PemOrDer, issuer?: PemOrDer): CrlInfo {
     der = block.der;
   } else der = crl;
   const issuerDer = issuer === undefined ? null : certificateDer(issuer, "issuer");
-  const lines = callLines("cannot parse the CRL", () =>
-    shim.jsec_ca_crl_parse(der, der.length, issuerDer, issuerDer?.length ?? 0));
+  const lines = callLines(
+    "cannot parse the CRL",
+    () => shim.jsec_ca_crl_parse(der, der.length, issuerDer, issuerDer?.length ?? 0),
+  );
   const info: CrlInfo = {
     issuer: readName(lines, "issuer"),
     thisUpdate: new Date(Number(first(lines, "thisUpdate")) * 1000),
@@ -117,7 +140,9 @@ export function parseCrl(crl: PemOrDer, issuer?: PemOrDer): CrlInfo {
       return entry;
     }),
   };
-  const number = first(lines, "number"), next = first(lines, "nextUpdate"), sig = first(lines, "signatureValid");
+  const number = first(lines, "number"),
+    next = first(lines, "nextUpdate"),
+    sig = first(lines, "signatureValid");
   if (number !== undefined) info.number = number;
   if (next !== undefined) info.nextUpdate = new Date(Number(next) * 1000);
   if (sig !== undefined) info.signatureValid = sig === "1";

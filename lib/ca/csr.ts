@@ -5,7 +5,7 @@
  */
 import { cString, shim } from "../../ffi/mod.ts";
 import { TlsError } from "../errors.ts";
-import { createCertificate, type CertificateOptions, type Issuer } from "./build.ts";
+import { type CertificateOptions, createCertificate, type Issuer } from "./build.ts";
 import { keyBytes } from "./keys.ts";
 import { nameEntries, type NameInput, toSan } from "./names.ts";
 import { callText, type PemOrDer, spec } from "./native.ts";
@@ -15,6 +15,7 @@ import { parseCsr } from "./parse.ts";
 export interface CsrOptions {
   /** The requester's private key. */
   key: PemOrDer;
+  /** The passphrase of an encrypted `key`. */
   passphrase?: string;
   /** The subject. Default: the first of `names`, as CN. */
   subject?: NameInput;
@@ -35,23 +36,32 @@ export interface CsrOptions {
  * ```
  */
 export function createCsr(options: CsrOptions): string {
-  if (typeof options !== "object" || options === null) throw new TlsError("INVALID_OPTION", "options must be an object");
+  if (typeof options !== "object" || options === null) {
+    throw new TlsError("INVALID_OPTION", "options must be an object");
+  }
   const key = keyBytes(options.key);
   const sans = (options.names ?? []).map(toSan);
-  const subject = nameEntries(options.subject ?? (sans[0] && sans[0].type !== "IP" ? sans[0].value : undefined));
+  const subject = nameEntries(
+    options.subject ?? (sans[0] && sans[0].type !== "IP" ? sans[0].value : undefined),
+  );
   const lines: Array<[string, string]> = [
     ...subject.map(([k, v]) => ["subject", `${k}=${v}`] as [string, string]),
     ...sans.map((s) => ["san", `${s.type}:${s.value}`] as [string, string]),
   ];
   if (options.digest) lines.push(["md", options.digest]);
   const text = spec(lines);
-  return callText("cannot create the CSR", () => shim.jsec_ca_csr_build(text, key, key.length, cString(options.passphrase)));
+  return callText(
+    "cannot create the CSR",
+    () => shim.jsec_ca_csr_build(text, key, key.length, cString(options.passphrase)),
+  );
 }
 
 /** Options of {@link signCsr}. */
-export interface SignCsrOptions extends Omit<CertificateOptions, "key" | "passphrase" | "issuer" | "subject" | "names"> {
+export interface SignCsrOptions
+  extends Omit<CertificateOptions, "key" | "passphrase" | "issuer" | "subject" | "names"> {
   /** The CSR, PEM or DER. */
   csr: PemOrDer;
+  /** The CA that signs. */
   issuer: Issuer;
   /** Copy the CSR's requested SANs into the certificate. Default false: only `names` are used. */
   copySans?: boolean;
@@ -74,16 +84,23 @@ export interface SignCsrOptions extends Omit<CertificateOptions, "key" | "passph
  * ```
  */
 export function signCsr(options: SignCsrOptions): string {
-  if (typeof options !== "object" || options === null) throw new TlsError("INVALID_OPTION", "options must be an object");
+  if (typeof options !== "object" || options === null) {
+    throw new TlsError("INVALID_OPTION", "options must be an object");
+  }
   const { csr, copySans = false, names = [], subject, ...rest } = options;
   const info = parseCsr(csr);
   if (!info.signatureValid) throw new TlsError("BAD_SIGNATURE", "the CSR's signature does not match its key");
-  const copied = copySans ? info.sans.filter((s) => ["DNS", "IP", "email", "URI"].includes(s.type)).map((s) => `${s.type}:${s.value}`) : [];
+  const copied = copySans
+    ? info.sans.filter((s) => ["DNS", "IP", "email", "URI"].includes(s.type)).map((s) =>
+      `${s.type}:${s.value}`
+    )
+    : [];
   const all = [...new Set([...copied, ...names])];
   return createCertificate({
     ...rest,
     key: info.publicKey.pem,
-    subject: subject ?? (info.subject.entries.length ? Object.fromEntries(groupFields(info.subject.entries)) : undefined),
+    subject: subject ??
+      (info.subject.entries.length ? Object.fromEntries(groupFields(info.subject.entries)) : undefined),
     names: all,
   });
 }

@@ -76,7 +76,9 @@ export function generateKey(spec: KeySpec = { type: "ec" }): string {
   } else {
     return bad('`type` must be "rsa", "ec" or "ed25519"');
   }
-  return new TextDecoder().decode(call("cannot generate the key", () => shim.jsec_ca_key_generate(type, param)).out);
+  return new TextDecoder().decode(
+    call("cannot generate the key", () => shim.jsec_ca_key_generate(type, param)).out,
+  );
 }
 
 /**
@@ -92,7 +94,11 @@ export function generateKey(spec: KeySpec = { type: "ec" }): string {
  * const pub = exportKey(key, { format: "public-pem" });
  * ```
  */
-export function exportKey(key: PemOrDer, options: ExportKeyOptions & { format: "pkcs8-der" | "public-der" }): Uint8Array;
+export function exportKey(
+  key: PemOrDer,
+  options: ExportKeyOptions & { format: "pkcs8-der" | "public-der" },
+): Uint8Array;
+/** PEM forms come back as strings. */
 export function exportKey(key: PemOrDer, options?: ExportKeyOptions): string;
 export function exportKey(key: PemOrDer, options: ExportKeyOptions = {}): string | Uint8Array {
   const format = options.format ?? "pkcs8-pem";
@@ -152,7 +158,9 @@ export function publicKeyOf(key: PemOrDer, passphrase?: string): string {
 
 /** The bytes of a key argument, checked. */
 export function keyBytes(key: unknown, name = "key"): Uint8Array {
-  if (typeof key !== "string" && !(key instanceof Uint8Array)) bad(`\`${name}\` must be a PEM string or DER bytes`);
+  if (typeof key !== "string" && !(key instanceof Uint8Array)) {
+    bad(`\`${name}\` must be a PEM string or DER bytes`);
+  }
   const bytes = bytesOf(key as PemOrDer);
   if (bytes.length === 0) throw new TlsError("INVALID_PEM", `\`${name}\` is empty`);
   return bytes;

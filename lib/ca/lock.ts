@@ -25,17 +25,25 @@ export interface LockOptions {
  * await withLock("/srv/ca", async () => { ... read, change, write the index ... });
  * ```
  */
-export async function withLock<T>(dir: string, fn: () => Promise<T> | T, options: LockOptions = {}): Promise<T> {
+export async function withLock<T>(
+  dir: string,
+  fn: () => Promise<T> | T,
+  options: LockOptions = {},
+): Promise<T> {
   const path = join(dir, ".lock");
   const deadline = Date.now() + (options.timeout ?? 10_000);
   for (;;) {
     if (tryLock(path)) break;
-    if (isStale(path)) {
-      rmSync(path, { force: true });
+    const stale = staleHolder(path);
+    if (stale !== undefined) {
+      if (readOrEmpty(path) === stale) rmSync(path, { force: true }); // still the dead holder's
       continue;
     }
     if (Date.now() > deadline) {
-      throw new TlsError("CA_LOCKED", `the CA directory ${dir} is locked by another process (${path}); remove it if no CA command is running`);
+      throw new TlsError(
+        "CA_LOCKED",
+        `the CA directory ${dir} is locked by another process (${path}); remove it if no CA command is running`,
+      );
     }
     await new Promise((r) => setTimeout(r, 25 + Math.random() * 25));
   }
@@ -62,27 +70,34 @@ function tryLock(path: string): boolean {
   return true;
 }
 
-/** A lock whose holder process on this host is gone, or that is empty and older than a minute. */
-function isStale(path: string): boolean {
-  let text: string;
+function readOrEmpty(path: string): string | undefined {
   try {
-    text = readFileSync(path, "utf8");
+    return readFileSync(path, "utf8");
   } catch {
-    return false; // just released
+    return undefined; // just released
   }
+}
+
+/**
+ * The contents of a lock whose holder on this host is gone (or that stayed
+ * empty for a minute); undefined while the holder lives.
+ */
+function staleHolder(path: string): string | undefined {
+  const text = readOrEmpty(path);
+  if (text === undefined) return undefined;
   const [pid, host] = text.trim().split(" ");
   if (!pid) {
     try {
-      return Date.now() - statSync(path).mtimeMs > 60_000;
+      return Date.now() - statSync(path).mtimeMs > 60_000 ? text : undefined;
     } catch {
-      return false;
+      return undefined;
     }
   }
-  if (host !== hostname()) return false;
+  if (host !== hostname()) return undefined;
   try {
     process.kill(Number(pid), 0);
-    return false;
+    return undefined;
   } catch (e) {
-    return (e as { code?: string }).code === "ESRCH";
+    return (e as { code?: string }).code === "ESRCH" ? text : undefined;
   }
 }

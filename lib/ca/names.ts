@@ -27,7 +27,9 @@ export interface DistinguishedName {
 
 /** A subject alternative name. */
 export interface SubjectAltName {
+  /** The kind of name. */
   type: "DNS" | "IP" | "email" | "URI" | "dirName" | "other";
+  /** The name; an IP in its usual text form. */
   value: string;
 }
 
@@ -38,14 +40,18 @@ export function nameEntries(input: NameInput | undefined, what = "subject"): Arr
     if (!input.includes("=")) return [["CN", input]];
     return input.split(/(?<!\\),/).map((part) => {
       const eq = part.indexOf("=");
-      if (eq < 1) throw new TlsError("INVALID_OPTION", `\`${what}\` part "${part.trim()}" is not FIELD=value`);
+      if (eq < 1) {
+        throw new TlsError("INVALID_OPTION", `\`${what}\` part "${part.trim()}" is not FIELD=value`);
+      }
       return [part.slice(0, eq).trim(), part.slice(eq + 1).trim().replace(/\\,/g, ",")] as [string, string];
     });
   }
   if (typeof input !== "object" || input === null) {
     throw new TlsError("INVALID_OPTION", `\`${what}\` must be a string or an object of fields`);
   }
-  return Object.entries(input).flatMap(([k, v]) => (Array.isArray(v) ? v : [v]).map((x) => [k, String(x)] as [string, string]));
+  return Object.entries(input).flatMap(([k, v]) =>
+    (Array.isArray(v) ? v : [v]).map((x) => [k, String(x)] as [string, string])
+  );
 }
 
 /** Reads a parsed name from description lines named `name`. */
@@ -57,7 +63,9 @@ export function readName(lines: Lines, name: string): DistinguishedName {
   const dn: DistinguishedName = { text: lines.find(([n]) => n === `${name}Text`)?.[1] ?? "", entries };
   const cn = entries.filter(([k]) => k === "CN").pop();
   if (cn) dn.commonName = cn[1];
-  if (!dn.text) dn.text = entries.map(([k, v]) => `${k}=${v.replace(/([,+"\\<>;])/g, "\\$1")}`).reverse().join(",");
+  if (!dn.text) {
+    dn.text = entries.map(([k, v]) => `${k}=${v.replace(/([,+"\\<>;])/g, "\\$1")}`).reverse().join(",");
+  }
   return dn;
 }
 
@@ -97,7 +105,7 @@ function check(type: SubjectAltName["type"], value: string): string {
   if (type === "DNS") {
     const wildcard = value.startsWith("*.");
     let host = wildcard ? value.slice(2) : value;
-    if (/[^\x00-\x7f]/.test(host)) {
+    if (/[^ -~]/.test(host)) {
       try {
         host = new URL(`http://${host}`).hostname;
       } catch {
@@ -105,7 +113,9 @@ function check(type: SubjectAltName["type"], value: string): string {
       }
     }
     host = host.replace(/\.$/, "");
-    if (host.length > 253 || !/^(?!-)[a-z0-9_-]{1,63}(?<!-)(\.(?!-)[a-z0-9_-]{1,63}(?<!-))*$/i.test(host)) fail("not a host name");
+    if (host.length > 253 || !/^(?!-)[a-z0-9_-]{1,63}(?<!-)(\.(?!-)[a-z0-9_-]{1,63}(?<!-))*$/i.test(host)) {
+      fail("not a host name");
+    }
     return (wildcard ? "*." : "") + host.toLowerCase();
   }
   if (/[^\x21-\x7e]/.test(value)) fail("only printable ASCII is allowed");

@@ -61,7 +61,10 @@ export function parseLines(text: string): Lines {
   for (const line of text.split("\n")) {
     if (!line) continue;
     const eq = line.indexOf("=");
-    const value = line.slice(eq + 1).replace(/\\x([0-9a-f]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
+    const value = line.slice(eq + 1).replace(
+      /\\x([0-9a-f]{2})/g,
+      (_, h: string) => String.fromCharCode(parseInt(h, 16)),
+    );
     lines.push([line.slice(0, eq), value]);
   }
   return lines;
@@ -86,7 +89,9 @@ export function all(lines: Lines, name: string): string[] {
 export function spec(entries: ReadonlyArray<readonly [string, string | number | bigint]>): Uint8Array {
   const text = entries.map(([name, value]) => {
     const v = String(value);
-    if (/[\r\n\0]/.test(v)) throw new TlsError("INVALID_OPTION", `a ${name} value must not contain line breaks`);
+    if (/[\r\n\0]/.test(v)) {
+      throw new TlsError("INVALID_OPTION", `a ${name} value must not contain line breaks`);
+    }
     return `${name}=${v}`;
   }).join("\n");
   return encoder.encode(text + "\0");

@@ -25,9 +25,11 @@ export interface OcspRequestInfo {
 
 /** What to answer for one requested certificate. */
 export interface OcspAnswer {
+  /** The certificate's status. */
   status: CertStatus;
   /** For `revoked`. */
   revokedAt?: Date;
+  /** For `revoked`: the reason, if any. */
   reason?: RevocationReason;
 }
 
@@ -43,16 +45,23 @@ export interface OcspResponseOptions {
   thisUpdate?: Date;
   /** Default: `thisUpdate` plus one day. Pass `null` for none. */
   nextUpdate?: Date | null;
+  /** The signature digest (ignored for Ed25519). Default sha256. */
   digest?: "sha256" | "sha384" | "sha512";
 }
 
 /** One SingleResponse. */
 export interface OcspSingle {
+  /** The certificate's hex serial. */
   serial: string;
+  /** Its status. */
   status: CertStatus;
+  /** When the status was known to be right. */
   thisUpdate: Date;
+  /** When newer information will be available. */
   nextUpdate?: Date;
+  /** For `revoked`: when. */
   revokedAt?: Date;
+  /** For `revoked`: why, if the responder said. */
   reason?: RevocationReason;
 }
 
@@ -60,8 +69,11 @@ export interface OcspSingle {
 export interface OcspResponseInfo {
   /** "successful", or the error status ("malformedRequest", "unauthorized", ...). */
   responseStatus: OcspResponseStatus;
+  /** When the responder signed it. */
   producedAt?: Date;
+  /** The nonce (hex), when the response carries one. */
   nonce?: string;
+  /** One entry per certificate asked about. */
   responses: OcspSingle[];
   /** With an issuer given to {@link parseOcspResponse}: whether the issuer (or its delegate) signed it. */
   verified?: boolean;
@@ -97,10 +109,16 @@ const responseStatuses: Record<OcspResponseStatus, number> = {
  * const res = await fetch("http://127.0.0.1:8888/", { method: "POST", body: der, headers: { "content-type": "application/ocsp-request" } });
  * ```
  */
-export function createOcspRequest(cert: PemOrDer, issuer: PemOrDer, options: { nonce?: boolean } = {}): Uint8Array {
+export function createOcspRequest(
+  cert: PemOrDer,
+  issuer: PemOrDer,
+  options: { nonce?: boolean } = {},
+): Uint8Array {
   const c = certificateDer(cert), i = certificateDer(issuer, "issuer");
-  return call("cannot create the OCSP request", () =>
-    shim.jsec_ca_ocsp_request(c, c.length, i, i.length, options.nonce === false ? 0 : 1)).out;
+  return call(
+    "cannot create the OCSP request",
+    () => shim.jsec_ca_ocsp_request(c, c.length, i, i.length, options.nonce === false ? 0 : 1),
+  ).out;
 }
 
 /**
@@ -116,8 +134,10 @@ export function createOcspRequest(cert: PemOrDer, issuer: PemOrDer, options: { n
 export function parseOcspRequest(der: Uint8Array, issuer?: PemOrDer): OcspRequestInfo {
   if (!(der instanceof Uint8Array)) throw new TlsError("INVALID_OPTION", "an OCSP request must be DER bytes");
   const i = issuer === undefined ? null : certificateDer(issuer, "issuer");
-  const lines = callLines("cannot parse the OCSP request", () =>
-    shim.jsec_ca_ocsp_request_parse(der, der.length, i, i?.length ?? 0));
+  const lines = callLines(
+    "cannot parse the OCSP request",
+    () => shim.jsec_ca_ocsp_request_parse(der, der.length, i, i?.length ?? 0),
+  );
   const info: OcspRequestInfo = {
     certs: all(lines, "id").map((v) => {
       const [serial, match] = v.split(" ");
@@ -139,7 +159,9 @@ export function parseOcspRequest(der: Uint8Array, issuer?: PemOrDer): OcspReques
  * ```
  */
 export function createOcspResponse(options: OcspResponseOptions): Uint8Array {
-  if (typeof options !== "object" || options === null) throw new TlsError("INVALID_OPTION", "options must be an object");
+  if (typeof options !== "object" || options === null) {
+    throw new TlsError("INVALID_OPTION", "options must be an object");
+  }
   const o = options;
   const thisUpdate = o.thisUpdate ?? new Date();
   const nextUpdate = o.nextUpdate === undefined ? new Date(thisUpdate.getTime() + 86_400_000) : o.nextUpdate;
@@ -147,7 +169,10 @@ export function createOcspResponse(options: OcspResponseOptions): Uint8Array {
   if (nextUpdate) lines.push(["nextUpdate", seconds(nextUpdate)]);
   for (const a of o.answers) {
     if (a.status === "revoked") {
-      lines.push(["status", `revoked ${seconds(a.revokedAt ?? thisUpdate)} ${a.reason === undefined ? -1 : reasonCode(a.reason)}`]);
+      lines.push([
+        "status",
+        `revoked ${seconds(a.revokedAt ?? thisUpdate)} ${a.reason === undefined ? -1 : reasonCode(a.reason)}`,
+      ]);
     } else if (a.status === "good" || a.status === "unknown") lines.push(["status", a.status]);
     else throw new TlsError("INVALID_OPTION", "an answer's status must be good, revoked or unknown");
   }
@@ -155,8 +180,21 @@ export function createOcspResponse(options: OcspResponseOptions): Uint8Array {
   const text = spec(lines);
   const cert = certificateDer(o.signer.cert, "signer.cert");
   const key = keyBytes(o.signer.key, "signer.key");
-  return call("cannot create the OCSP response", () =>
-    shim.jsec_ca_ocsp_respond(text, o.request, o.request.length, cert, cert.length, key, key.length, cString(o.signer.passphrase)), "INVALID_OPTION").out;
+  return call(
+    "cannot create the OCSP response",
+    () =>
+      shim.jsec_ca_ocsp_respond(
+        text,
+        o.request,
+        o.request.length,
+        cert,
+        cert.length,
+        key,
+        key.length,
+        cString(o.signer.passphrase),
+      ),
+    "INVALID_OPTION",
+  ).out;
 }
 
 /**
@@ -185,16 +223,23 @@ export function ocspErrorResponse(status: Exclude<OcspResponseStatus, "successfu
  * ```
  */
 export function parseOcspResponse(der: Uint8Array, issuer?: PemOrDer): OcspResponseInfo {
-  if (!(der instanceof Uint8Array)) throw new TlsError("INVALID_OPTION", "an OCSP response must be DER bytes");
+  if (!(der instanceof Uint8Array)) {
+    throw new TlsError("INVALID_OPTION", "an OCSP response must be DER bytes");
+  }
   const i = issuer === undefined ? null : certificateDer(issuer, "issuer");
-  const lines = callLines("cannot parse the OCSP response", () =>
-    shim.jsec_ca_ocsp_response_parse(der, der.length, i, i?.length ?? 0));
+  const lines = callLines(
+    "cannot parse the OCSP response",
+    () => shim.jsec_ca_ocsp_response_parse(der, der.length, i, i?.length ?? 0),
+  );
   const status = Number(first(lines, "responseStatus"));
   const info: OcspResponseInfo = {
-    responseStatus: (Object.entries(responseStatuses).find(([, c]) => c === status)?.[0] ?? "internalError") as OcspResponseStatus,
+    responseStatus: (Object.entries(responseStatuses).find(([, c]) => c === status)?.[0] ??
+      "internalError") as OcspResponseStatus,
     responses: all(lines, "single").map(single),
   };
-  const produced = first(lines, "producedAt"), nonce = first(lines, "nonce"), verified = first(lines, "verified");
+  const produced = first(lines, "producedAt"),
+    nonce = first(lines, "nonce"),
+    verified = first(lines, "verified");
   if (produced !== undefined) info.producedAt = new Date(Number(produced) * 1000);
   if (nonce) info.nonce = nonce;
   if (verified !== undefined) info.verified = verified === "1";
@@ -205,7 +250,11 @@ export function parseOcspResponse(der: Uint8Array, issuer?: PemOrDer): OcspRespo
 
 function single(v: string): OcspSingle {
   const [serial, status, thisUpdate, nextUpdate, revokedAt, reason] = v.split(" ");
-  const s: OcspSingle = { serial, status: status as CertStatus, thisUpdate: new Date(Number(thisUpdate) * 1000) };
+  const s: OcspSingle = {
+    serial,
+    status: status as CertStatus,
+    thisUpdate: new Date(Number(thisUpdate) * 1000),
+  };
   if (nextUpdate !== "-1") s.nextUpdate = new Date(Number(nextUpdate) * 1000);
   if (revokedAt !== "-1") s.revokedAt = new Date(Number(revokedAt) * 1000);
   const name = reasonName(Number(reason));

@@ -11,7 +11,15 @@ import { all, callLines, first, type Lines, type PemOrDer } from "./native.ts";
 import { pemBlocks, toPem } from "./pem.ts";
 import { Buffer } from "node:buffer";
 
-/** The key usages of RFC 5280 section 4.2.1.3, in bit order. */
+/**
+ * The key usages of RFC 5280 section 4.2.1.3, in bit order.
+ *
+ * @example
+ * ```ts
+ * import { keyUsages } from "@jsec/tls/ca";
+ * keyUsages.includes("keyCertSign"); // true
+ * ```
+ */
 export const keyUsages = [
   "digitalSignature",
   "nonRepudiation",
@@ -31,6 +39,7 @@ export type KeyUsage = typeof keyUsages[number];
 export interface PublicKeyInfo {
   /** "RSA", "EC", "Ed25519", ... */
   type: string;
+  /** The key size in bits. */
   bits: number;
   /** The NIST curve of an EC key ("P-256"). */
   curve?: string;
@@ -40,9 +49,11 @@ export interface PublicKeyInfo {
 
 /** One extension, as OpenSSL prints it. */
 export interface ExtensionInfo {
+  /** The dotted OID, e.g. "2.5.29.19". */
   oid: string;
   /** OpenSSL's short name ("basicConstraints"), or the OID. */
   name: string;
+  /** Whether the extension is marked critical. */
   critical: boolean;
   /** The value as `openssl x509 -text` shows it. */
   value: string;
@@ -50,38 +61,55 @@ export interface ExtensionInfo {
 
 /** What a certificate and a CSR both carry. */
 export interface RequestedFields {
+  /** The subject name. */
   subject: DistinguishedName;
+  /** The subject alternative names. */
   sans: SubjectAltName[];
+  /** The subject's public key. */
   publicKey: PublicKeyInfo;
   /** Whether basicConstraints says CA:TRUE. */
   isCa: boolean;
   /** basicConstraints pathlen, when set. */
   pathLength?: number;
+  /** Key usages (empty when the extension is absent). */
   keyUsage: KeyUsage[];
   /** Extended key usages: short names ("serverAuth") or dotted OIDs. */
   extKeyUsage: string[];
+  /** Every extension, as OpenSSL prints it. */
   extensions: ExtensionInfo[];
+  /** OpenSSL's long name of the signature algorithm, e.g. "ecdsa-with-SHA256". */
   signatureAlgorithm: string;
 }
 
 /** A parsed X.509 certificate. */
 export interface CertificateInfo extends RequestedFields {
+  /** The X.509 version (3 for v3). */
   version: number;
   /** Uppercase hex, as `openssl x509 -serial` shows it. */
   serial: string;
+  /** The issuer name. */
   issuer: DistinguishedName;
+  /** Start of validity. */
   notBefore: Date;
+  /** End of validity. */
   notAfter: Date;
   /** Whether subject and issuer are the same name. */
   selfIssued: boolean;
+  /** Subject key identifier, uppercase hex. */
   subjectKeyId?: string;
+  /** Authority key identifier (key id), uppercase hex. */
   authorityKeyId?: string;
+  /** OCSP responder URLs (Authority Information Access). */
   ocspUrls: string[];
+  /** CRL distribution point URLs. */
   crlUrls: string[];
+  /** Issuer certificate URLs (Authority Information Access). */
   caIssuerUrls: string[];
   /** Colon-separated uppercase hex, as `openssl x509 -fingerprint` shows them. */
   fingerprints: { sha256: string; sha1: string };
+  /** The certificate, PEM. */
   pem: string;
+  /** The certificate, DER. */
   der: Uint8Array;
 }
 
@@ -89,6 +117,7 @@ export interface CertificateInfo extends RequestedFields {
 export interface CsrInfo extends RequestedFields {
   /** Whether the CSR is signed by the key it carries (proof of possession). */
   signatureValid: boolean;
+  /** The CSR, PEM. */
   pem: string;
 }
 
@@ -146,13 +175,19 @@ export function parseCsr(csr: PemOrDer): CsrInfo {
     der = block.der;
   } else der = csr;
   const lines = callLines("cannot parse the CSR", () => shim.jsec_ca_csr_parse(der, der.length));
-  return { signatureValid: first(lines, "signatureValid") === "1", pem: toPem(der, "CERTIFICATE REQUEST"), ...requested(lines) };
+  return {
+    signatureValid: first(lines, "signatureValid") === "1",
+    pem: toPem(der, "CERTIFICATE REQUEST"),
+    ...requested(lines),
+  };
 }
 
 /** The DER of a certificate argument (the first certificate of a PEM chain). */
 export function certificateDer(cert: PemOrDer, name = "certificate"): Uint8Array {
   if (cert instanceof Uint8Array) return cert;
-  if (typeof cert !== "string") throw new TlsError("INVALID_OPTION", `\`${name}\` must be a PEM string or DER bytes`);
+  if (typeof cert !== "string") {
+    throw new TlsError("INVALID_OPTION", `\`${name}\` must be a PEM string or DER bytes`);
+  }
   const block = pemBlocks(cert).find((b) => b.label === "CERTIFICATE" || b.label === "TRUSTED CERTIFICATE");
   if (!block) throw new TlsError("INVALID_PEM", `\`${name}\` is not a PEM certificate`);
   return block.der;

@@ -28,7 +28,11 @@ export function pemBlocks(text: string): PemBlock[] {
   const blocks: PemBlock[] = [];
   for (const m of text.matchAll(blockPattern)) {
     const body = m[2].split("\n").filter((l) => !l.includes(":")).join("");
-    blocks.push({ label: m[1], der: new Uint8Array(Buffer.from(body.replace(/\s+/g, ""), "base64")), text: m[0] + "\n" });
+    blocks.push({
+      label: m[1],
+      der: new Uint8Array(Buffer.from(body.replace(/\s+/g, ""), "base64")),
+      text: m[0] + "\n",
+    });
   }
   return blocks;
 }
@@ -43,7 +47,9 @@ export function pemBlocks(text: string): PemBlock[] {
  */
 export function toPem(der: Uint8Array, label: string): string {
   const b64 = Buffer.from(der).toString("base64");
-  return `-----BEGIN ${label}-----\n${b64.replace(/(.{64})/g, "$1\n").replace(/\n$/, "")}\n-----END ${label}-----\n`;
+  return `-----BEGIN ${label}-----\n${
+    b64.replace(/(.{64})/g, "$1\n").replace(/\n$/, "")
+  }\n-----END ${label}-----\n`;
 }
 
 /**

@@ -43,13 +43,28 @@ export interface Pkcs12Contents {
  * ```
  */
 export function toPkcs12(options: Pkcs12Options): Uint8Array {
-  if (typeof options !== "object" || options === null) throw new TlsError("INVALID_OPTION", "options must be an object");
-  if (typeof options.passphrase !== "string") throw new TlsError("INVALID_OPTION", "`passphrase` must be a string");
+  if (typeof options !== "object" || options === null) {
+    throw new TlsError("INVALID_OPTION", "options must be an object");
+  }
+  if (typeof options.passphrase !== "string") {
+    throw new TlsError("INVALID_OPTION", "`passphrase` must be a string");
+  }
   if (typeof options.cert !== "string") throw new TlsError("INVALID_OPTION", "`cert` must be a PEM string");
   const key = keyBytes(options.key);
   const cert = bytesOf(options.cert);
-  return call("cannot create the PKCS#12 bundle", () =>
-    shim.jsec_ca_p12_export(key, key.length, cString(options.keyPassphrase), cert, cert.length, cString(options.passphrase), cString(options.name))).out;
+  return call(
+    "cannot create the PKCS#12 bundle",
+    () =>
+      shim.jsec_ca_p12_export(
+        key,
+        key.length,
+        cString(options.keyPassphrase),
+        cert,
+        cert.length,
+        cString(options.passphrase),
+        cString(options.name),
+      ),
+  ).out;
 }
 
 /**
@@ -64,11 +79,16 @@ export function toPkcs12(options: Pkcs12Options): Uint8Array {
 export function fromPkcs12(der: Uint8Array, passphrase: string): Pkcs12Contents {
   if (!(der instanceof Uint8Array)) throw new TlsError("INVALID_OPTION", "a PKCS#12 bundle must be bytes");
   const text = new TextDecoder().decode(
-    call("cannot open the PKCS#12 bundle", () => shim.jsec_ca_p12_import(der, der.length, cString(passphrase))).out,
+    call(
+      "cannot open the PKCS#12 bundle",
+      () => shim.jsec_ca_p12_import(der, der.length, cString(passphrase)),
+    ).out,
   );
   const blocks = pemBlocks(text);
   const key = blocks.find((b) => b.label === "PRIVATE KEY");
   const certs = blocks.filter((b) => b.label === "CERTIFICATE");
-  if (!key || certs.length === 0) throw new TlsError("INVALID_PEM", "the PKCS#12 bundle holds no key and certificate");
+  if (!key || certs.length === 0) {
+    throw new TlsError("INVALID_PEM", "the PKCS#12 bundle holds no key and certificate");
+  }
   return { key: key.text, cert: certs[0].text, chain: certs.slice(1).map((c) => c.text) };
 }

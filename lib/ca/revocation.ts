@@ -33,7 +33,10 @@ export type RevocationReason = keyof typeof revocationReasons;
 export function reasonCode(reason: RevocationReason): number {
   const code = (revocationReasons as Record<string, number>)[reason];
   if (code === undefined) {
-    throw new TlsError("INVALID_OPTION", `unknown revocation reason "${reason}"; use one of ${Object.keys(revocationReasons).join(", ")}`);
+    throw new TlsError(
+      "INVALID_OPTION",
+      `unknown revocation reason "${reason}"; use one of ${Object.keys(revocationReasons).join(", ")}`,
+    );
   }
   return code;
 }

@@ -35,6 +35,7 @@ export interface VerifyOptions {
 
 /** The verdict of {@link verifyChain}. */
 export interface VerifyResult {
+  /** Whether the chain verified. */
   ok: boolean;
   /** The X509_V_* code: 0 when ok. */
   code: number;
@@ -58,29 +59,48 @@ export interface VerifyResult {
  * ```
  */
 export function verifyChain(options: VerifyOptions): VerifyResult {
-  if (typeof options !== "object" || options === null) throw new TlsError("INVALID_OPTION", "options must be an object");
+  if (typeof options !== "object" || options === null) {
+    throw new TlsError("INVALID_OPTION", "options must be an object");
+  }
   const o = options;
   const chain = bytesOf(joined(o.chain, "chain"));
   const roots = bytesOf(joined(o.roots ?? [], "roots"));
   const crls = bytesOf(joined(o.crls ?? [], "crls"));
   if (chain.length === 0) throw new TlsError("INVALID_OPTION", "`chain` is empty");
-  if (roots.length === 0 && !o.systemRoots) throw new TlsError("INVALID_OPTION", "give `roots` or `systemRoots: true`");
+  if (roots.length === 0 && !o.systemRoots) {
+    throw new TlsError("INVALID_OPTION", "give `roots` or `systemRoots: true`");
+  }
   const lines: string[] = [];
   if (o.purpose) lines.push(`purpose=${o.purpose}`);
   if (o.hostname) lines.push(isIP(o.hostname) ? `ip=${o.hostname}` : `host=${o.hostname}`);
   if (o.email) lines.push(`email=${o.email}`);
   if (o.time) {
-    if (!(o.time instanceof Date) || isNaN(o.time.getTime())) throw new TlsError("INVALID_OPTION", "`time` must be a valid Date");
+    if (!(o.time instanceof Date) || isNaN(o.time.getTime())) {
+      throw new TlsError("INVALID_OPTION", "`time` must be a valid Date");
+    }
     lines.push(`time=${Math.floor(o.time.getTime() / 1000)}`);
   }
   const crlCheck = o.crlCheck ?? (crls.length ? "all" : "none");
   if (crlCheck !== "none") lines.push(`crl=${crlCheck}`);
   if (o.systemRoots) lines.push("systemRoots=1");
   if (o.partialChain) lines.push("partial=1");
-  if (lines.some((l) => /[\r\n\0]/.test(l))) throw new TlsError("INVALID_OPTION", "an option contains a line break");
+  if (lines.some((l) => /[\r\n\0]/.test(l))) {
+    throw new TlsError("INVALID_OPTION", "an option contains a line break");
+  }
   const spec = new TextEncoder().encode(lines.join("\n") + "\0");
-  const { status, out } = call("cannot verify the chain", () =>
-    shim.jsec_ca_verify(chain, chain.length, roots.length ? roots : null, roots.length, crls.length ? crls : null, crls.length, spec));
+  const { status, out } = call(
+    "cannot verify the chain",
+    () =>
+      shim.jsec_ca_verify(
+        chain,
+        chain.length,
+        roots.length ? roots : null,
+        roots.length,
+        crls.length ? crls : null,
+        crls.length,
+        spec,
+      ),
+  );
   const result = parseLines(new TextDecoder().decode(out));
   return {
     ok: status === 0,
@@ -93,6 +113,8 @@ export function verifyChain(options: VerifyOptions): VerifyResult {
 
 function joined(value: string | string[], name: string): string {
   const list = Array.isArray(value) ? value : [value];
-  if (!list.every((v) => typeof v === "string")) throw new TlsError("INVALID_OPTION", `\`${name}\` must be PEM strings`);
+  if (!list.every((v) => typeof v === "string")) {
+    throw new TlsError("INVALID_OPTION", `\`${name}\` must be PEM strings`);
+  }
   return list.join("\n");
 }

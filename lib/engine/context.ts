@@ -58,6 +58,29 @@ export interface ContextOptions {
   alpnProtocols?: string[];
   /** Server only: a certificate per server name (`"*.example.com"` matches one label). */
   sni?: Record<string, KeyPair>;
+  /**
+   * Server: an OCSP response (DER) to staple for `cert`, or a source that keeps
+   * one fresh (e.g. `OcspStapler` from `@jsec/tls/ca`). Not used for `sni` certificates.
+   */
+  ocspStaple?: Uint8Array | OcspStapleSource;
+  /**
+   * Client: `"request"` asks the server for a stapled OCSP response (see
+   * `HandshakeInfo.ocspResponse`); `"require"` also fails the handshake unless
+   * it is a verified, current "good" response for the server's certificate.
+   */
+  ocsp?: "request" | "require";
+  /** CRLs (PEM) to check the peer's certificate against during verification. */
+  crls?: string[];
+  /** With `crls`: check the peer's leaf only (default) or every certificate of its chain. */
+  crlCheck?: "leaf" | "all";
+}
+
+/** Something that holds a current OCSP response and says when it changes. */
+export interface OcspStapleSource {
+  /** The current DER response, or null while there is none. */
+  readonly response: Uint8Array | null;
+  /** Calls `listener` with each new response; returns a function that stops that. */
+  subscribe(listener: (response: Uint8Array) => void): () => void;
 }
 
 const registry = new FinalizationRegistry<Handle>((h) => shim.jsec_ctx_free(h));
@@ -80,6 +103,7 @@ export class TlsContext {
   #sessions = 0;
   #freeRequested = false;
   #children: TlsContext[] = [];
+  #unsubscribe: (() => void) | null = null;
 
   /** Builds the context; bad options throw `INVALID_OPTION` / `INVALID_PEM` before any native call. */
   constructor(options: ContextOptions = {}) {
@@ -125,11 +149,28 @@ export class TlsContext {
       const wire = alpnWire(o.alpnProtocols);
       check(shim.jsec_ctx_alpn(h, wire, wire.length));
     }
+    this.#configureRevocation(h, o);
     for (const [name, pair] of Object.entries(o.sni ?? {})) {
-      const child = new TlsContext({ ...o, sni: undefined, ...pair });
+      const child = new TlsContext({ ...o, sni: undefined, ocspStaple: undefined, ...pair });
       this.#children.push(child);
       check(shim.jsec_ctx_sni(h, cString(name), child.handle));
     }
+  }
+
+  #configureRevocation(h: Handle, o: ContextOptions): void {
+    for (const pem of o.crls ?? []) {
+      const bytes = cString(pem)!;
+      check(shim.jsec_ctx_crl(h, bytes, bytes.length - 1, o.crlCheck === "all" ? 1 : 0));
+    }
+    if (o.ocsp) check(shim.jsec_ctx_ocsp(h, o.ocsp === "require" ? 2 : 1));
+    const staple = o.ocspStaple;
+    if (staple === undefined) return;
+    const use = (der: Uint8Array | null) => {
+      if (this.#handle !== null) check(shim.jsec_ctx_staple(this.#handle, der, der?.length ?? 0));
+    };
+    if (staple instanceof Uint8Array) return use(staple);
+    use(staple.response);
+    this.#unsubscribe = staple.subscribe((der) => use(der));
   }
 
   /** The native handle, for {@link TlsEngine}. Throws `CLOSED` after {@link free}. */
@@ -160,6 +201,7 @@ export class TlsContext {
   #freeNow(): void {
     if (this.#handle === null) return;
     registry.unregister(this);
+    this.#unsubscribe?.();
     shim.jsec_ctx_free(this.#handle);
     this.#handle = null;
     for (const child of this.#children) child.free();
@@ -238,6 +280,7 @@ export function validateContextOptions(o: ContextOptions): void {
       if (len < 1 || len > 255) invalid("alpnProtocols", "names of 1 to 255 bytes", p);
     }
   }
+  validateRevocationOptions(o);
   if (o.sni !== undefined) {
     if (!o.isServer) throw new TlsError("INVALID_OPTION", "`sni` certificates are for servers only");
     if (typeof o.sni !== "object" || o.sni === null) invalid("sni", "an object of { cert, key }", o.sni);
@@ -245,6 +288,31 @@ export function validateContextOptions(o: ContextOptions): void {
       if (typeof pair !== "object" || pair === null) invalid(`sni["${name}"]`, "{ cert, key }", pair);
       checkPem(`sni["${name}"].cert`, pair.cert, "CERTIFICATE");
       checkPem(`sni["${name}"].key`, pair.key, "PRIVATE KEY");
+    }
+  }
+}
+
+function validateRevocationOptions(o: ContextOptions): void {
+  if (o.crls !== undefined) {
+    if (!Array.isArray(o.crls)) invalid("crls", "an array of PEM strings", o.crls);
+    o.crls.forEach((pem, i) => checkPem(`crls[${i}]`, pem, "X509 CRL"));
+  }
+  if (o.crlCheck !== undefined && o.crlCheck !== "leaf" && o.crlCheck !== "all") {
+    invalid("crlCheck", '"leaf" or "all"', o.crlCheck);
+  }
+  if (o.ocsp !== undefined) {
+    if (o.ocsp !== "request" && o.ocsp !== "require") invalid("ocsp", '"request" or "require"', o.ocsp);
+    if (o.isServer) {
+      throw new TlsError("INVALID_OPTION", "`ocsp` is for clients; a server staples with `ocspStaple`");
+    }
+  }
+  const staple = o.ocspStaple;
+  if (staple !== undefined) {
+    if (!o.isServer) throw new TlsError("INVALID_OPTION", "`ocspStaple` is for servers");
+    const isSource = typeof staple === "object" && staple !== null && "subscribe" in staple &&
+      typeof (staple as OcspStapleSource).subscribe === "function";
+    if (!(staple instanceof Uint8Array) && !isSource) {
+      invalid("ocspStaple", "DER bytes or an OCSP staple source", staple);
     }
   }
 }

@@ -107,6 +107,15 @@ export class TlsEngine {
     shim.jsec_feed(this.#handle, null, 0);
   }
 
+  /**
+   * Lets the session free its record buffers while nothing is in them (an
+   * idle connection then holds a few KiB, not ~70). Cheap; call it before
+   * waiting for the peer. A no-op on OpenSSL versions where freeing them is unsafe.
+   */
+  idle(): void {
+    if (this.#handle !== null) shim.jsec_idle(this.#handle);
+  }
+
   /** Whether {@link end} was called. */
   get ended(): boolean {
     return this.#ended;
@@ -165,7 +174,12 @@ export class TlsEngine {
     return this.#fail();
   }
 
-  /** Encrypts all of `data` into pending output; returns `data.length`. */
+  /**
+   * Encrypts `data` into pending output; returns how many bytes it took: all
+   * of them, except while a TLS 1.2 renegotiation the peer started waits for
+   * the peer's next flight. Then send the pending output, {@link receive},
+   * and write the rest.
+   */
   write(data: Uint8Array): number {
     const h = this.#live();
     // After the peer's close_notify we may still write (half-close); after ours, not.
@@ -179,6 +193,12 @@ export class TlsEngine {
     while (done < data.length) {
       const chunk = done === 0 ? data : data.subarray(done);
       const n = shim.jsec_write(h, chunk, chunk.length);
+      if (n === WANT_READ || n === WANT_WRITE) {
+        if (n === WANT_READ && this.#ended) {
+          this.#fail(new TlsError("UNEXPECTED_EOF", "the peer closed the connection during a renegotiation"));
+        }
+        return done; // a renegotiation is under way: it needs the peer's bytes first
+      }
       if (n <= 0) this.#fail();
       done += n;
     }
@@ -230,6 +250,7 @@ export class TlsEngine {
       peerCertificates,
       verified: peerCertificates.length > 0 && verifyResult === 0,
       verifyResult,
+      ocspResponse: readBytes((b, c) => shim.jsec_ocsp_response(h, b, c)),
     };
     if (this.#state === "ready") this.#info = info;
     return info;

@@ -33,7 +33,7 @@ const reasonCodes: [RegExp, TlsErrorCode][] = [
     /alert (unknown ca|bad certificate|certificate unknown|certificate required|certificate expired|certificate revoked|unsupported certificate|access denied)/,
     "CERT_REJECTED",
   ],
-  [/alert no application protocol/, "ALPN_MISMATCH"],
+  [/no application protocol/, "ALPN_MISMATCH"], // the alert (client) or our own refusal (server)
   [
     /no shared cipher|no cipher match|no suitable key share|no shared groups|no shared signature algorithms|insufficient security/,
     "NO_SHARED_CIPHER",
@@ -64,6 +64,16 @@ export function tlsErrorFrom(text: string, verifyResult = 0): TlsError {
         reason: text,
         verifyResult,
       },
+    );
+  }
+  if (/invalid status response/.test(text)) {
+    const revoked = verifyResult === 23; // X509_V_ERR_CERT_REVOKED, set by the shim's OCSP check
+    return new TlsError(
+      revoked ? "CERT_REVOKED" : "CERT_INVALID",
+      revoked
+        ? "the server's stapled OCSP response says its certificate is revoked"
+        : 'the server sent no valid, current, good stapled OCSP response (`ocsp: "require"`)',
+      { reason: text, verifyResult },
     );
   }
   for (const [pattern, code] of reasonCodes) {

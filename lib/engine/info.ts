@@ -30,6 +30,8 @@ export interface HandshakeInfo {
   verified: boolean;
   /** The X.509 verification result: 0 when it passed, else an `X509_V_ERR_*` number. */
   verifyResult: number;
+  /** The stapled OCSP response (DER) the server sent (client) or sent out (server), or null. */
+  ocspResponse: Uint8Array | null;
 }
 
 /**

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { ContextOptions, KeyPair, TlsVersion } from "../engine/context.ts";
+import type { ContextOptions, KeyPair, OcspStapleSource, TlsVersion } from "../engine/context.ts";
 import { invalid } from "../engine/validate.ts";
 import { TlsError } from "../errors.ts";
 
@@ -31,6 +31,10 @@ export interface TlsOptions {
   groups?: string | string[];
   /** Milliseconds the handshake may take before it fails with `HANDSHAKE_TIMEOUT`. Default 30 000; 0 = none. */
   handshakeTimeout?: number;
+  /** CRLs (PEM) to check the peer's certificate against (e.g. from `@jsec/tls/ca`'s `ca.crl()`). */
+  crls?: string[];
+  /** With `crls`: check the peer's leaf only (default) or its whole chain. */
+  crlCheck?: "leaf" | "all";
 }
 
 /** Options of a client connection. */
@@ -41,6 +45,10 @@ export interface ClientOptions extends TlsOptions {
   rejectUnauthorized?: boolean;
   /** Aborts the connection attempt and handshake. */
   signal?: AbortSignal;
+  /** Ask the server to staple an OCSP response; it shows in `handshake()` info as `ocspResponse`. */
+  requestOcsp?: boolean;
+  /** Fail the handshake unless the server staples a verified, current "good" OCSP response. */
+  requireOcsp?: boolean;
 }
 
 /** Options of {@link connect}. */
@@ -63,6 +71,8 @@ export interface ServerOptions extends TlsOptions {
   rejectUnauthorized?: boolean;
   /** A certificate per server name, chosen by the client's SNI. */
   sni?: Record<string, KeyPair>;
+  /** An OCSP response (DER) to staple, or a source that keeps one fresh (`OcspStapler` from `@jsec/tls/ca`). */
+  ocspStaple?: Uint8Array | OcspStapleSource;
 }
 
 /** The fields every option bag must have right before any I/O. */
@@ -102,7 +112,11 @@ export function checkEndpoint(o: ConnectOptions): void {
 
 /** The context options of a client. */
 export function clientContext(o: ClientOptions): ContextOptions {
-  return { ...contextFields(o), verify: o.rejectUnauthorized === false ? "none" : "peer" };
+  for (const name of ["requestOcsp", "requireOcsp"] as const) {
+    if (o[name] !== undefined && typeof o[name] !== "boolean") invalid(name, "a boolean", o[name]);
+  }
+  const ocsp = o.requireOcsp ? "require" : o.requestOcsp ? "request" : undefined;
+  return { ...contextFields(o), verify: o.rejectUnauthorized === false ? "none" : "peer", ocsp };
 }
 
 /** The context options of a server. */
@@ -117,12 +131,36 @@ export function serverContext(o: ServerOptions): ContextOptions {
       "`requestCert` needs `caCerts` to verify client certificates against",
     );
   }
-  return { ...contextFields(o), isServer: true, verify, sni: o.sni };
+  return { ...contextFields(o), isServer: true, verify, sni: o.sni, ocspStaple: o.ocspStaple };
 }
 
 function contextFields(o: TlsOptions): ContextOptions {
-  const { cert, key, passphrase, caCerts, alpnProtocols, minVersion, maxVersion, ciphers, groups } = o;
-  return { cert, key, passphrase, caCerts, alpnProtocols, minVersion, maxVersion, ciphers, groups };
+  const {
+    cert,
+    key,
+    passphrase,
+    caCerts,
+    alpnProtocols,
+    minVersion,
+    maxVersion,
+    ciphers,
+    groups,
+    crls,
+    crlCheck,
+  } = o;
+  return {
+    cert,
+    key,
+    passphrase,
+    caCerts,
+    alpnProtocols,
+    minVersion,
+    maxVersion,
+    ciphers,
+    groups,
+    crls,
+    crlCheck,
+  };
 }
 
 /** The handshake timeout in ms (0 = none). */

@@ -6,12 +6,14 @@
 import type { Addr, ByteStream } from "./stream.ts";
 import { socketError } from "./socket_error.ts";
 
-const RECEIVE_SIZE = 128 * 1024;
+/** A connection's first receive buffer; it doubles (up to RECEIVE_MAX) each time a read fills it. */
+const RECEIVE_MIN = 4 * 1024;
+const RECEIVE_MAX = 128 * 1024;
 
 /** Adapts a Deno connection. `head` is bytes already read from it that belong to the stream. */
 export class DenoStream implements ByteStream {
   readonly #conn: Deno.Conn;
-  #buffer = new Uint8Array(RECEIVE_SIZE);
+  #buffer = new Uint8Array(RECEIVE_MIN);
   #head: Uint8Array | null;
   #closed = false;
 
@@ -27,8 +29,10 @@ export class DenoStream implements ByteStream {
       return head;
     }
     try {
-      const n = await this.#conn.read(this.#buffer);
-      return n === null ? null : this.#buffer.subarray(0, n);
+      const buffer = this.#buffer;
+      const n = await this.#conn.read(buffer);
+      if (n === buffer.length && n < RECEIVE_MAX) this.#buffer = new Uint8Array(n * 2); // a bulk transfer
+      return n === null ? null : buffer.subarray(0, n);
     } catch (e) {
       throw socketError(e);
     }

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { setImmediate } from "node:timers";
+import { clearInterval, setImmediate, setInterval } from "node:timers";
 import type { TlsEngine } from "../engine/engine.ts";
 import { TlsError } from "../errors.ts";
 import type { ByteStream } from "./stream.ts";
@@ -18,15 +18,60 @@ import type { ByteStream } from "./stream.ts";
 const WRITE_HIGH_WATER = 64 * 1024;
 /** The most ciphertext one socket write takes. */
 const SEND_MAX = 256 * 1024;
+/** Writes shorter than this are sent at once instead of gathered (latency over batching). */
+const SMALL_WRITE = 1024;
+
+/**
+ * Spare send buffers, shared by every pump of the process: a buffer is held
+ * only while a flush is in flight, so idle connections hold none.
+ */
+const spareBuffers: Uint8Array[] = [];
+const MAX_SPARE_BUFFERS = 8;
+
+/**
+ * Pumps waiting for their peer, with the sweep in which each wait began. A
+ * sweep every IDLE_SWEEP_MS lets the sessions that waited through a whole
+ * interval free their record buffers (~70 KiB each on OpenSSL), so idle
+ * connections stay small while busy ones keep theirs (no malloc per record).
+ */
+const waiting = new Map<TlsPump, number>();
+const IDLE_SWEEP_MS = 500;
+let sweeps = 0;
+let sweeper: ReturnType<typeof setInterval> | null = null;
+
+function markWaiting(pump: TlsPump): void {
+  waiting.set(pump, sweeps);
+  if (sweeper === null) {
+    sweeper = setInterval(sweepIdle, IDLE_SWEEP_MS);
+    (sweeper as { unref?: () => void }).unref?.(); // never keeps the process alive
+  }
+}
+
+function sweepIdle(): void {
+  sweeps++;
+  for (const [pump, since] of waiting) {
+    if (since < sweeps - 1) {
+      pump.engine.idle();
+      waiting.delete(pump); // trimmed once per wait
+    }
+  }
+  if (waiting.size === 0 && sweeper !== null) {
+    clearInterval(sweeper);
+    sweeper = null;
+  }
+}
 
 /** Drives one engine over one stream. */
 export class TlsPump {
   readonly engine: TlsEngine;
   readonly stream: ByteStream;
-  #out = new Uint8Array(WRITE_HIGH_WATER + 1024);
   #flushing: Promise<void> | null = null;
   #flushScheduled = false;
   #sendError: TlsError | null = null;
+  #receiving: Promise<void> | null = null;
+  /** Application data a write had to read out of the way (renegotiation), for the next reads. */
+  #readAhead: Uint8Array[] = [];
+  #readAheadEnd = false;
 
   constructor(engine: TlsEngine, stream: ByteStream) {
     this.engine = engine;
@@ -45,6 +90,8 @@ export class TlsPump {
   /** Reads application data into `into`: a count, or null at a clean end (close_notify). */
   async read(into: Uint8Array): Promise<number | null> {
     for (;;) {
+      if (this.#readAhead.length > 0) return this.#takeReadAhead(into);
+      if (this.#readAheadEnd) return null;
       const n = this.engine.read(into);
       if (this.engine.pendingOutput > 0) this.flushSoon(); // e.g. our KeyUpdate reply
       if (n !== 0) return n;
@@ -52,11 +99,30 @@ export class TlsPump {
     }
   }
 
-  /** Encrypts all of `data`; waits for the socket only past the high-water mark. */
+  /**
+   * Encrypts all of `data`; waits for the socket only past the high-water mark.
+   * A small write (an interactive message) leaves at once, as with the
+   * runtimes' own TLS; larger ones gather until the next turn of the event loop.
+   */
   async write(data: Uint8Array): Promise<number> {
     if (this.#sendError) throw this.#sendError;
-    this.engine.write(data);
-    if (this.engine.pendingOutput >= WRITE_HIGH_WATER) await this.flush();
+    let done = this.engine.write(data);
+    while (done < data.length) {
+      // The peer started a TLS 1.2 renegotiation: reading drives it, and our data goes once it
+      // is through. Data the peer sends meanwhile is kept for the next read.
+      const chunk = new Uint8Array(16384);
+      const n = this.#readAheadEnd ? 0 : this.engine.read(chunk);
+      if (n === null) this.#readAheadEnd = true;
+      else if (n > 0) this.#readAhead.push(chunk.subarray(0, n));
+      done += this.engine.write(data.subarray(done));
+      if (done < data.length && !n) {
+        await this.flush();
+        await this.#receive();
+      }
+    }
+    const pending = this.engine.pendingOutput;
+    if (pending >= WRITE_HIGH_WATER) await this.flush();
+    else if (data.length < SMALL_WRITE && !this.#flushing) this.flush().catch(() => {}); // kept in #sendError
     else this.flushSoon();
     return data.length;
   }
@@ -71,21 +137,21 @@ export class TlsPump {
   }
 
   async #flushLoop(): Promise<void> {
+    let out = spareBuffers.pop() ?? new Uint8Array(WRITE_HIGH_WATER + 1024);
     try {
       for (;;) {
         const pending = this.engine.pendingOutput;
         if (pending === 0) return; // `finally` clears #flushing in this same tick
-        if (this.#out.length < pending && this.#out.length < SEND_MAX) {
-          this.#out = new Uint8Array(Math.min(SEND_MAX, pending));
-        }
-        const n = this.engine.takeOutput(this.#out);
-        await this.stream.send(this.#out.subarray(0, n));
+        if (out.length < pending && out.length < SEND_MAX) out = new Uint8Array(Math.min(SEND_MAX, pending));
+        const n = this.engine.takeOutput(out);
+        await this.stream.send(out.subarray(0, n));
       }
     } catch (e) {
       this.#sendError = e instanceof TlsError ? e : new TlsError("CONNECTION_RESET", String(e), { cause: e });
       throw this.#sendError;
     } finally {
       this.#flushing = null;
+      if (spareBuffers.length < MAX_SPARE_BUFFERS) spareBuffers.push(out);
     }
   }
 
@@ -99,8 +165,28 @@ export class TlsPump {
     });
   }
 
-  async #receive(): Promise<void> {
-    const bytes = await this.stream.receive();
+  #takeReadAhead(into: Uint8Array): number {
+    const head = this.#readAhead[0];
+    const n = Math.min(head.length, into.length);
+    into.set(head.subarray(0, n));
+    if (n === head.length) this.#readAhead.shift();
+    else this.#readAhead[0] = head.subarray(n);
+    return n;
+  }
+
+  /** Feeds the peer's next bytes to the engine; a read and a write waiting at once share one receive. */
+  #receive(): Promise<void> {
+    return this.#receiving ??= this.#receiveOnce().finally(() => (this.#receiving = null));
+  }
+
+  async #receiveOnce(): Promise<void> {
+    markWaiting(this); // a long wait lets the session drop its buffers (see sweepIdle)
+    let bytes: Uint8Array | null;
+    try {
+      bytes = await this.stream.receive();
+    } finally {
+      waiting.delete(this);
+    }
     if (bytes === null) this.engine.end();
     else this.engine.receive(bytes);
   }

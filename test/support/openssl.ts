@@ -15,6 +15,7 @@ import process from "node:process";
 /** How long a peer may take to become ready or to print what we wait for. */
 export const PEER_WAIT_MS = 10_000;
 
+const latin1 = new TextDecoder("latin1");
 const live = new Set<ChildProcess>();
 process.on("exit", () => {
   for (const child of live) child.kill("SIGKILL");
@@ -26,6 +27,7 @@ export class Peer {
   readonly name: string;
   #out: Uint8Array[] = [];
   #outLength = 0;
+  #outText = "";
   #err = "";
   #exit: number | null | undefined = undefined;
   #exited: Promise<number | null>;
@@ -43,6 +45,7 @@ export class Peer {
     this.child.stdout!.on("data", (chunk: Uint8Array) => {
       this.#out.push(new Uint8Array(chunk));
       this.#outLength += chunk.length;
+      this.#outText += latin1.decode(chunk);
       this.#notify();
     });
     this.child.stderr!.on("data", (chunk: Uint8Array) => {
@@ -91,9 +94,9 @@ export class Peer {
     return this.#out[0] ?? new Uint8Array();
   }
 
-  /** Stdout so far as text (latin1: bytes map 1:1 to characters). */
+  /** Stdout so far as text (one character per byte; for matching text). */
   get stdout(): string {
-    return new TextDecoder("latin1").decode(this.stdoutBytes);
+    return this.#outText;
   }
 
   /** Stderr so far. */
@@ -117,47 +120,67 @@ export class Peer {
    */
   waitUntil<T>(
     what: string,
-    test: (stdout: string, stderr: string) => T | undefined | null | false,
+    test: () => T | undefined | null | false,
     timeoutMs = PEER_WAIT_MS,
   ): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      let timer: ReturnType<typeof setTimeout> | undefined;
+      const timer = setTimeout(
+        () =>
+          finish(() =>
+            reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}\n${this.transcript()}`))
+          ),
+        timeoutMs,
+      );
       const finish = (f: () => void) => {
         clearTimeout(timer);
         this.#waiters.delete(check);
         f();
       };
       const check = () => {
-        const hit = test(this.stdout, this.#err);
+        let hit: T | undefined | null | false;
+        try {
+          hit = test();
+        } catch (e) {
+          return finish(() => reject(e));
+        }
         if (hit) return finish(() => resolve(hit));
         if (this.#exit !== undefined) {
-          finish(() => reject(new Error(`${this.name} exited (${this.#exit}) before ${what}\n${this.transcript()}`)));
+          finish(() =>
+            reject(new Error(`${this.name} exited (${this.#exit}) before ${what}\n${this.transcript()}`))
+          );
         }
       };
-      timer = setTimeout(
-        () => finish(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}\n${this.transcript()}`))),
-        timeoutMs,
-      );
       this.#waiters.add(check);
       check();
     });
   }
 
   /** Waits until stdout or stderr matches `pattern`; resolves with the match. */
-  waitFor(pattern: RegExp, where: "stdout" | "stderr" | "any" = "any", timeoutMs = PEER_WAIT_MS): Promise<RegExpMatchArray> {
-    return this.waitUntil(String(pattern), (out, err) =>
-      (where !== "stderr" ? out.match(pattern) : null) ?? (where !== "stdout" ? err.match(pattern) : null), timeoutMs);
+  waitFor(
+    pattern: RegExp,
+    where: "stdout" | "stderr" | "any" = "any",
+    timeoutMs = PEER_WAIT_MS,
+  ): Promise<RegExpMatchArray> {
+    return this.waitUntil(String(pattern), () =>
+      (where !== "stderr" ? this.#outText.match(pattern) : null) ??
+        (where !== "stdout" ? this.#err.match(pattern) : null), timeoutMs);
   }
 
   /** Waits until stdout holds at least `length` bytes. */
   waitForBytes(length: number, timeoutMs = PEER_WAIT_MS): Promise<Uint8Array> {
-    return this.waitUntil(`${length} bytes on stdout`, () => this.#outLength >= length && this.stdoutBytes, timeoutMs);
+    return this.waitUntil(
+      `${length} bytes on stdout`,
+      () => this.#outLength >= length && this.stdoutBytes,
+      timeoutMs,
+    );
   }
 
   /** Writes to the peer's stdin; resolves once the pipe took it. */
   write(data: string | Uint8Array): Promise<void> {
     return new Promise((resolve, reject) => {
-      if (!this.running || this.child.stdin!.destroyed) return reject(new Error(`${this.name} is not running`));
+      if (!this.running || this.child.stdin!.destroyed) {
+        return reject(new Error(`${this.name} is not running`));
+      }
       this.child.stdin!.write(data, (error) => (error ? reject(error) : resolve()));
     });
   }
@@ -170,7 +193,9 @@ export class Peer {
   /** Waits (bounded) for the process to exit by itself; the exit code, or undefined on timeout. */
   async waitExit(timeoutMs = PEER_WAIT_MS): Promise<number | null | undefined> {
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), timeoutMs)));
+    const timeout = new Promise<undefined>((
+      resolve,
+    ) => (timer = setTimeout(() => resolve(undefined), timeoutMs)));
     try {
       return await Promise.race([this.#exited, timeout]);
     } finally {
@@ -243,6 +268,8 @@ export interface SServerOptions {
   brief?: boolean;
   /** More s_server arguments (`-tls1_2`, `-alpn`, `-Verify 1`, …). */
   args?: string[];
+  /** Listen on ::1 instead of 127.0.0.1 (not with `brief`). */
+  ipv6?: boolean;
 }
 
 /**
@@ -252,9 +279,9 @@ export interface SServerOptions {
 export async function sServer(o: SServerOptions): Promise<Peer> {
   const base = ["s_server", "-cert", o.certFile, "-key", o.keyFile, "-naccept", "1", ...(o.args ?? [])];
   if (!o.brief) {
-    const peer = new Peer("openssl", [...base, "-accept", "127.0.0.1:0"]);
+    const peer = new Peer("openssl", [...base, "-accept", o.ipv6 ? "[::1]:0" : "127.0.0.1:0"]);
     try {
-      const m = await peer.waitFor(/ACCEPT 127\.0\.0\.1:(\d+)/, "stdout");
+      const m = await peer.waitFor(/ACCEPT (?:127\.0\.0\.1|\[::1\]):(\d+)/, "stdout");
       peer.port = Number(m[1]);
     } catch (e) {
       await peer.stop();
@@ -277,9 +304,14 @@ export async function sServer(o: SServerOptions): Promise<Peer> {
   return peer;
 }
 
-/** Starts `openssl s_client -connect 127.0.0.1:port` with `args`. */
-export function sClient(port: number, args: string[]): Peer {
-  return new Peer("openssl", ["s_client", "-connect", `127.0.0.1:${port}`, ...args]);
+/** Starts `openssl s_client -connect 127.0.0.1:port` (or `[::1]:port`) with `args`. */
+export function sClient(port: number, args: string[], host: "127.0.0.1" | "::1" = "127.0.0.1"): Peer {
+  return new Peer("openssl", [
+    "s_client",
+    "-connect",
+    host === "::1" ? `[::1]:${port}` : `127.0.0.1:${port}`,
+    ...args,
+  ]);
 }
 
 /** Runs `source` (an ES module) with `node`; `config` arrives as JSON in `process.argv[2]`. */
@@ -324,7 +356,10 @@ export async function readExactly(
       const n = await Promise.race([
         read(out.subarray(got)),
         new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms with ${got} of ${length} bytes`)), left);
+          timer = setTimeout(
+            () => reject(new Error(`timed out after ${timeoutMs} ms with ${got} of ${length} bytes`)),
+            left,
+          );
         }),
       ]);
       clearTimeout(timer);

@@ -1,0 +1,387 @@
+/**
+ * The CA scripts: `deno task ca <command>` / `bun run ca <command>`.
+ *
+ *   ca init                      create the CA (writes <dir>/ca.pem: trust this)
+ *   ca issue NAME...             a certificate for host names / IPs / emails / URIs
+ *   ca sign CSR                  sign a certificate signing request
+ *   ca revoke CERT|SERIAL        revoke, with --reason
+ *   ca crl                       print (or --out) the current CRL
+ *   ca ocsp                      serve OCSP on 127.0.0.1 (--port)
+ *   ca list / ca show SERIAL     what the CA issued
+ *
+ * The CA directory is --dir, else $JSEC_CA_DIR, else a per-user data folder.
+ * The CA key's passphrase comes from --passphrase-file or $JSEC_CA_PASSPHRASE;
+ * nothing ever prompts.
+ *
+ * @module
+ */
+import { readFileSync, writeFileSync } from "node:fs";
+import { homedir, hostname, userInfo } from "node:os";
+import { join, resolve } from "node:path";
+import process from "node:process";
+import { parseArgs } from "node:util";
+import { TlsError } from "../errors.ts";
+import type { KeySpec } from "./keys.ts";
+import { parseCertificate } from "./parse.ts";
+import { toPkcs12 } from "./pkcs12.ts";
+import { serveOcsp } from "./responder.ts";
+import { type RevocationReason, revocationReasons } from "./revocation.ts";
+import { CertificateAuthority } from "./store.ts";
+
+const common = {
+  dir: { type: "string" },
+  "passphrase-file": { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+interface Command {
+  summary: string;
+  usage: string;
+  options: Record<string, { type: "string" | "boolean"; short?: string; multiple?: boolean }>;
+  run: (
+    args: { values: Record<string, string | boolean | string[] | undefined>; positionals: string[] },
+  ) => Promise<void>;
+}
+
+const keyTypes: Record<string, KeySpec> = {
+  ec: { type: "ec" },
+  "ec-p256": { type: "ec", curve: "P-256" },
+  "ec-p384": { type: "ec", curve: "P-384" },
+  "ec-p521": { type: "ec", curve: "P-521" },
+  rsa: { type: "rsa", bits: 2048 },
+  "rsa-2048": { type: "rsa", bits: 2048 },
+  "rsa-3072": { type: "rsa", bits: 3072 },
+  "rsa-4096": { type: "rsa", bits: 4096 },
+  ed25519: { type: "ed25519" },
+};
+
+const commands: Record<string, Command> = {
+  init: {
+    summary: "create a CA",
+    usage:
+      `ca init [--dir DIR] [--name "My Dev CA"] [--key-type ec|ec-p384|rsa|rsa-4096|ed25519] [--days 3650]
+        [--passphrase-file FILE]   (encrypt the CA key)
+Writes DIR/ca.pem (the certificate clients should trust), DIR/ca-key.pem (0600) and DIR/index.json.`,
+    options: { name: { type: "string" }, "key-type": { type: "string" }, days: { type: "string" } },
+    run: async ({ values }) => {
+      const dir = caDir(values);
+      const ca = await CertificateAuthority.init(dir, {
+        subject: str(values.name) ?? defaultCaName(),
+        keyType: keyType(values["key-type"]),
+        days: num(values.days, "--days"),
+        passphrase: passphrase(values),
+      });
+      say(`created the CA "${ca.info.subject.text}" in ${ca.dir}`);
+      const pem = join(ca.dir, "ca.pem");
+      say(`trust this certificate: ${pem}`);
+      say(`  Deno: DENO_CERT=${pem}   Bun and Node: NODE_EXTRA_CA_CERTS=${pem}`);
+    },
+  },
+  issue: {
+    summary: "issue a certificate for names (host names, IPs, emails, URIs)",
+    usage: `ca issue NAME... [--out DIR] [--client | --both] [--days 397] [--key-type ec|rsa|ed25519]
+        [--ocsp-url URL] [--crl-url URL] [--p12 [--p12-passphrase changeit]]
+Writes DIR/<first-name>.pem (the certificate) and DIR/<first-name>-key.pem (0600); DIR defaults to ".".`,
+    options: {
+      out: { type: "string" },
+      client: { type: "boolean" },
+      both: { type: "boolean" },
+      days: { type: "string" },
+      "key-type": { type: "string" },
+      "ocsp-url": { type: "string" },
+      "crl-url": { type: "string" },
+      p12: { type: "boolean" },
+      "p12-passphrase": { type: "string" },
+    },
+    run: async ({ values, positionals }) => {
+      if (positionals.length === 0) {
+        usage("issue", "give at least one name, e.g. `ca issue localhost 127.0.0.1`");
+      }
+      const ca = await open(values);
+      const issued = await ca.issue({
+        names: positionals,
+        usage: values.both ? "both" : values.client ? "client" : "server",
+        days: num(values.days, "--days"),
+        keyType: keyType(values["key-type"]),
+        ocspUrl: str(values["ocsp-url"]),
+        crlUrl: str(values["crl-url"]),
+      });
+      const base = join(resolve(str(values.out) ?? "."), fileName(positionals[0]));
+      writeFileSync(`${base}.pem`, issued.cert);
+      writeFileSync(`${base}-key.pem`, issued.key, { mode: 0o600 });
+      say(`issued serial ${issued.serial} for ${positionals.join(", ")}`);
+      say(`certificate: ${base}.pem`);
+      say(`key:         ${base}-key.pem`);
+      if (values.p12) {
+        const passphrase = str(values["p12-passphrase"]) ?? "changeit";
+        const p12 = toPkcs12({
+          key: issued.key,
+          cert: issued.cert + ca.cert,
+          passphrase,
+          name: positionals[0],
+        });
+        writeFileSync(`${base}.p12`, p12, { mode: 0o600 });
+        say(`PKCS#12:     ${base}.p12 (passphrase "${passphrase}")`);
+      }
+    },
+  },
+  sign: {
+    summary: "sign a certificate signing request",
+    usage: `ca sign CSR_FILE [--copy-sans] [--name NAME]... [--client | --both] [--days 397] [--out FILE]
+The CSR's SANs are copied only with --copy-sans; --name adds names. Prints the certificate, or writes --out.`,
+    options: {
+      "copy-sans": { type: "boolean" },
+      name: { type: "string", multiple: true },
+      client: { type: "boolean" },
+      both: { type: "boolean" },
+      days: { type: "string" },
+      out: { type: "string" },
+    },
+    run: async ({ values, positionals }) => {
+      if (positionals.length !== 1) usage("sign", "give one CSR file");
+      const csr = readInput(positionals[0]);
+      const ca = await open(values);
+      const { cert, serial } = await ca.sign(csr, {
+        copySans: values["copy-sans"] === true,
+        names: (values.name as string[] | undefined) ?? [],
+        usage: values.both ? "both" : values.client ? "client" : "server",
+        days: num(values.days, "--days"),
+      });
+      const out = str(values.out);
+      if (out) {
+        writeFileSync(out, cert);
+        say(`signed serial ${serial}: ${resolve(out)}`);
+      } else process.stdout.write(cert);
+    },
+  },
+  revoke: {
+    summary: "revoke a certificate (by file or serial)",
+    usage: `ca revoke CERT_FILE|SERIAL [--reason ${Object.keys(revocationReasons).join("|")}]`,
+    options: { reason: { type: "string" } },
+    run: async ({ values, positionals }) => {
+      if (positionals.length !== 1) usage("revoke", "give one certificate file or serial");
+      const target = positionals[0];
+      const input = /^[0-9a-f:]+$/i.test(target) ? target : readInput(target);
+      const ca = await open(values);
+      const entry = await ca.revoke(input, (str(values.reason) ?? "unspecified") as RevocationReason);
+      say(`revoked serial ${entry.serial} (${entry.reason ?? "unspecified"}) at ${entry.revokedAt}`);
+    },
+  },
+  crl: {
+    summary: "print (or write) a fresh CRL",
+    usage: "ca crl [--out FILE] [--days 7]",
+    options: { out: { type: "string" }, days: { type: "string" } },
+    run: async ({ values }) => {
+      const ca = await open(values);
+      const crl = await ca.crl({ days: num(values.days, "--days") });
+      const out = str(values.out);
+      if (out) {
+        writeFileSync(out, crl);
+        say(`CRL written to ${resolve(out)}`);
+      } else process.stdout.write(crl);
+    },
+  },
+  ocsp: {
+    summary: "serve OCSP (RFC 6960, GET and POST) until interrupted",
+    usage: "ca ocsp [--port 8888] [--host 127.0.0.1]   (--port 0: any free port)",
+    options: { port: { type: "string" }, host: { type: "string" } },
+    run: async ({ values }) => {
+      const ca = await open(values);
+      const responder = await serveOcsp(ca, {
+        port: num(values.port, "--port", 0) ?? 8888,
+        hostname: str(values.host),
+      });
+      say(`OCSP responder for "${ca.info.subject.text}" at ${responder.url}`);
+      await new Promise<void>((done) => {
+        const stop = () => void responder.close().then(done);
+        process.once("SIGINT", stop);
+        process.once("SIGTERM", stop);
+      });
+    },
+  },
+  list: {
+    summary: "list issued certificates",
+    usage: "ca list",
+    options: {},
+    run: async ({ values }) => {
+      const ca = await open(values);
+      for (const c of ca.list()) {
+        say(
+          `${c.serial}  ${c.status.padEnd(7)}  ${c.notAfter.slice(0, 10)}  ${c.names.join(" ") || c.subject}`,
+        );
+      }
+    },
+  },
+  show: {
+    summary: "show one certificate (by serial or file)",
+    usage: "ca show SERIAL|CERT_FILE [--pem]",
+    options: { pem: { type: "boolean" } },
+    run: async ({ values, positionals }) => {
+      if (positionals.length !== 1) usage("show", "give one serial or certificate file");
+      const target = positionals[0];
+      let pem: string;
+      let status = "";
+      if (/^[0-9a-f:]+$/i.test(target)) {
+        const entry = (await open(values)).get(target);
+        pem = entry.pem;
+        status = entry.status === "revoked" ? `revoked ${entry.revokedAt} (${entry.reason})` : "valid";
+      } else pem = readInput(target);
+      if (values.pem) return void process.stdout.write(pem);
+      const c = parseCertificate(pem);
+      const lines = [
+        ["serial", c.serial],
+        ...(status ? [["status", status]] : []),
+        ["subject", c.subject.text],
+        ["issuer", c.issuer.text],
+        ["valid", `${c.notBefore.toISOString()} .. ${c.notAfter.toISOString()}`],
+        ["names", c.sans.map((s) => `${s.type}:${s.value}`).join(", ")],
+        ["key", `${c.publicKey.type} ${c.publicKey.curve ?? c.publicKey.bits}`],
+        ["CA", c.isCa ? `yes${c.pathLength !== undefined ? `, path length ${c.pathLength}` : ""}` : "no"],
+        ["key usage", c.keyUsage.join(", ")],
+        ["ext. key usage", c.extKeyUsage.join(", ")],
+        ["sha256", c.fingerprints.sha256],
+      ];
+      for (const [k, v] of lines) say(`${k.padEnd(15)} ${v}`);
+    },
+  },
+};
+
+/** Where the CA lives: --dir, $JSEC_CA_DIR, or a per-user data folder. */
+export function defaultCaDir(): string {
+  if (process.env.JSEC_CA_DIR) return process.env.JSEC_CA_DIR;
+  const home = homedir();
+  if (process.platform === "darwin") return join(home, "Library", "Application Support", "jsec-ca");
+  if (process.platform === "win32") {
+    return join(process.env.LOCALAPPDATA ?? join(home, "AppData", "Local"), "jsec-ca");
+  }
+  return join(process.env.XDG_DATA_HOME ?? join(home, ".local", "share"), "jsec-ca");
+}
+
+/** "jsec development CA (alice@laptop)": distinct per user and machine, as mkcert does. */
+function defaultCaName(): string {
+  try {
+    return `jsec development CA (${userInfo().username}@${hostname()})`;
+  } catch {
+    return "jsec development CA";
+  }
+}
+
+class UsageError extends Error {}
+
+function usage(command: string, message: string): never {
+  throw new UsageError(`${message}\nusage: ${commands[command].usage.split("\n")[0]}`);
+}
+
+function caDir(values: Record<string, unknown>): string {
+  return resolve(str(values.dir) ?? defaultCaDir());
+}
+
+function passphrase(values: Record<string, unknown>): string | undefined {
+  const file = str(values["passphrase-file"]);
+  if (file) return readFileSync(file, "utf8").replace(/\r?\n$/, "");
+  return process.env.JSEC_CA_PASSPHRASE || undefined;
+}
+
+function open(values: Record<string, unknown>): Promise<CertificateAuthority> {
+  return CertificateAuthority.open(caDir(values), { passphrase: passphrase(values) });
+}
+
+function str(v: unknown): string | undefined {
+  return typeof v === "string" ? v : undefined;
+}
+
+function num(v: unknown, name: string, min = 1): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new UsageError(`${name} must be a whole number >= ${min}`);
+  return n;
+}
+
+function keyType(v: unknown): KeySpec | undefined {
+  if (v === undefined) return undefined;
+  const spec = keyTypes[String(v)];
+  if (!spec) throw new UsageError(`--key-type must be one of ${Object.keys(keyTypes).join(", ")}`);
+  return spec;
+}
+
+/** mkcert's file naming: "*.example.com" → "_wildcard.example.com", "::1" → "__1". */
+function fileName(name: string): string {
+  return name.replace(/^\*/, "_wildcard").replace(/[^A-Za-z0-9._@-]/g, "_");
+}
+
+function readInput(path: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (e) {
+    throw new TlsError(
+      "NOT_FOUND",
+      `cannot read ${path}: ${(e as { code?: string }).code ?? (e as Error).message}`,
+    );
+  }
+}
+
+function say(line: string): void {
+  console.log(line);
+}
+
+function help(): string {
+  const width = Math.max(...Object.keys(commands).map((c) => c.length));
+  return [
+    "usage: ca <command> [options]   (--dir DIR, else $JSEC_CA_DIR, else " + defaultCaDir() + ")",
+    "",
+    ...Object.entries(commands).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`),
+    "",
+    "ca <command> --help shows a command's options. The CA key's passphrase: --passphrase-file FILE or $JSEC_CA_PASSPHRASE.",
+  ].join("\n");
+}
+
+/**
+ * Runs the CLI with `argv` (without the program name); resolves to the exit code.
+ *
+ * @example
+ * ```ts
+ * import { main } from "./lib/ca/cli.ts";
+ * process.exitCode = await main(["issue", "localhost", "127.0.0.1"]);
+ * ```
+ */
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === "help" || name === "--help" || name === "-h") {
+    console.log(help());
+    return name ? 0 : 2;
+  }
+  const command = commands[name];
+  if (!command) {
+    console.error(`ca: unknown command "${name}"\n\n${help()}`);
+    return 2;
+  }
+  try {
+    const { values, positionals } = parseArgs({
+      args: rest,
+      options: { ...common, ...command.options },
+      allowPositionals: true,
+      strict: true,
+    });
+    if (values.help) {
+      console.log(`usage: ${command.usage}\n\ncommon options: --dir DIR, --passphrase-file FILE`);
+      return 0;
+    }
+    await command.run({
+      values: values as Record<string, string | boolean | string[] | undefined>,
+      positionals,
+    });
+    return 0;
+  } catch (e) {
+    const message = e instanceof TlsError || e instanceof UsageError
+      ? e.message
+      : (e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")
+      ? `${(e as Error).message}\nusage: ${command.usage.split("\n")[0]}`
+      : `unexpected error: ${(e as Error).stack ?? e}`;
+    console.error(`ca ${name}: ${message}`);
+    return e instanceof UsageError || (e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS") ? 2 : 1;
+  }
+}
+
+if (import.meta.main) {
+  process.exit(await main(process.argv.slice(2)));
+}

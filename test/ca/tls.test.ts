@@ -1,0 +1,192 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { test } from "../harness.ts";
+import { connect, listen } from "../../mod.ts";
+import {
+  CertificateAuthority,
+  createOcspRequest,
+  ocspErrorResponse,
+  OcspStapler,
+  parseOcspResponse,
+  serveOcsp,
+} from "../../ca.ts";
+import { opensslAsync, rejectsWith, scratch, sServer } from "./helpers.ts";
+
+test("ca tls: our server staples a fresh OCSP response that openssl s_client -status sees", async () => {
+  const s = scratch();
+  const ca = await CertificateAuthority.init(join(s.dir, "ca"));
+  const responder = await serveOcsp(ca);
+  const leaf = await ca.issue({ names: ["localhost", "127.0.0.1"], ocspUrl: responder.url });
+  const stapler = await OcspStapler.start({ cert: leaf.cert, issuer: ca.cert });
+  const server = listen({
+    hostname: "127.0.0.1",
+    port: 0,
+    cert: leaf.cert,
+    key: leaf.key,
+    ocspStaple: stapler,
+  });
+  try {
+    const port = (server.addr as { port: number }).port;
+    const caPath = s.put("ca.pem", ca.cert);
+    for (const version of ["-tls1_2", "-tls1_3"]) {
+      const accepted = server.accept();
+      const c = await opensslAsync([
+        "s_client",
+        "-connect",
+        `127.0.0.1:${port}`,
+        version,
+        "-status",
+        "-CAfile",
+        caPath,
+        "-verify_return_error",
+      ], "");
+      (await accepted).close();
+      assert.match(c.out, /OCSP Response Status: successful/, c.out);
+      assert.match(c.out, /Cert Status: good/);
+      assert.match(c.out, /Verify return code: 0 \(ok\)/);
+    }
+    // A refresh publishes a new response to the running server.
+    const before = stapler.response!;
+    await new Promise((r) => setTimeout(r, 1100));
+    await stapler.refresh();
+    assert.notDeepEqual(stapler.response, before);
+    const accepted = server.accept();
+    const conn = await connect({ hostname: "127.0.0.1", port, caCerts: [ca.cert], requireOcsp: true });
+    const info = await conn.handshake();
+    assert.deepEqual(info.ocspResponse, stapler.response);
+    conn.close();
+    (await accepted).close();
+  } finally {
+    stapler.close();
+    server.close();
+    await responder.close();
+    s.remove();
+  }
+}, { timeout: 60_000 });
+
+test("ca tls: a client asks for, sees and requires a stapled response from openssl s_server", async () => {
+  const s = scratch();
+  const ca = await CertificateAuthority.init(join(s.dir, "ca"));
+  const good = await ca.issue({ names: ["localhost"] });
+  const bad = await ca.issue({ names: ["localhost"] });
+  await ca.revoke(bad.serial, "keyCompromise");
+  const staple = (cert: string) =>
+    s.put(`${Math.random()}.der`, ca.respond(createOcspRequest(cert, ca.cert, { nonce: false })));
+  const files = (
+    c: { cert: string; key: string },
+  ) => ["-cert", s.put(`${Math.random()}.pem`, c.cert), "-key", s.put(`${Math.random()}-k.pem`, c.key)];
+  const servers = await Promise.all([
+    sServer([...files(good), "-status_file", staple(good.cert), "-www"]),
+    sServer([...files(bad), "-status_file", staple(bad.cert), "-www"]),
+    sServer([...files(good), "-www"]),
+  ]);
+  const [withGood, withRevoked, without] = servers;
+  const base = { hostname: "127.0.0.1", servername: "localhost", caCerts: [ca.cert] };
+  try {
+    const plain = await connect({ ...base, port: withGood.port });
+    assert.equal((await plain.handshake()).ocspResponse, null); // not asked: none sent
+    plain.close();
+    const asked = await connect({ ...base, port: withGood.port, requestOcsp: true });
+    const info = await asked.handshake();
+    asked.close();
+    assert.ok(info.ocspResponse);
+    const parsed = parseOcspResponse(info.ocspResponse, ca.cert);
+    assert.equal(parsed.verified, true);
+    assert.equal(parsed.responses[0].status, "good");
+    const required = await connect({ ...base, port: withGood.port, requireOcsp: true });
+    assert.equal((await required.handshake()).verified, true);
+    required.close();
+    const seenRevoked = await connect({ ...base, port: withRevoked.port, requestOcsp: true });
+    assert.equal(
+      parseOcspResponse((await seenRevoked.handshake()).ocspResponse!, ca.cert).responses[0].status,
+      "revoked",
+    );
+    seenRevoked.close();
+    for (const maxVersion of ["TLSv1.2", "TLSv1.3"] as const) {
+      const required12 = await connect({ ...base, port: withGood.port, requireOcsp: true, maxVersion });
+      assert.equal((await required12.handshake()).protocol, maxVersion);
+      required12.close();
+      await rejectsWith(
+        "CERT_REVOKED",
+        async () =>
+          (await connect({ ...base, port: withRevoked.port, requireOcsp: true, maxVersion })).handshake(),
+      );
+    }
+    await rejectsWith(
+      "CERT_INVALID",
+      async () => (await connect({ ...base, port: without.port, requireOcsp: true })).handshake(),
+    );
+  } finally {
+    for (const server of servers) server.stop();
+    s.remove();
+  }
+}, { timeout: 60_000 });
+
+test("ca tls: a client checks CRLs during verification", async () => {
+  const s = scratch();
+  const ca = await CertificateAuthority.init(join(s.dir, "ca"));
+  const good = await ca.issue({ names: ["localhost"] });
+  const bad = await ca.issue({ names: ["localhost"] });
+  await ca.revoke(bad.cert, "superseded");
+  const crl = await ca.crl();
+  const serve = (c: { cert: string; key: string }) =>
+    sServer([
+      "-cert",
+      s.put(`${Math.random()}.pem`, c.cert),
+      "-key",
+      s.put(`${Math.random()}-k.pem`, c.key),
+      "-www",
+    ]);
+  const servers = await Promise.all([serve(good), serve(bad)]);
+  const base = { hostname: "127.0.0.1", servername: "localhost", caCerts: [ca.cert], crls: [crl] };
+  try {
+    const ok = await connect({ ...base, port: servers[0].port });
+    assert.equal((await ok.handshake()).verified, true);
+    ok.close();
+    await rejectsWith(
+      "CERT_REVOKED",
+      async () => (await connect({ ...base, port: servers[1].port })).handshake(),
+    );
+    // Without the CRL the revoked certificate still passes (the CRL is what we check).
+    const unchecked = await connect({ ...base, crls: undefined, port: servers[1].port });
+    assert.equal((await unchecked.handshake()).verified, true);
+    unchecked.close();
+    await rejectsWith("INVALID_PEM", () => connect({ ...base, crls: ["not a crl"], port: servers[0].port }));
+  } finally {
+    for (const server of servers) server.stop();
+    s.remove();
+  }
+}, { timeout: 60_000 });
+
+test("ca tls: the stapler refreshes before nextUpdate and tells its subscribers", async () => {
+  const s = scratch();
+  const ca = await CertificateAuthority.init(join(s.dir, "ca"));
+  const leaf = await ca.issue({ names: ["localhost"] });
+  let fetches = 0;
+  const stapler = await OcspStapler.start({
+    cert: leaf.cert,
+    issuer: ca.cert,
+    fetch: (request) => (fetches++, ca.respond(request, { validity: 2 })), // nextUpdate in 2 s: refresh after ~1 s
+  });
+  try {
+    const first = stapler.response;
+    const updated = new Promise<Uint8Array>((resolve) => stapler.subscribe(resolve));
+    const next = await updated;
+    assert.equal(fetches, 2);
+    assert.notDeepEqual(next, first);
+    assert.equal(parseOcspResponse(next, ca.cert).responses[0].status, "good");
+    await rejectsWith("INVALID_OPTION", () => OcspStapler.start({ cert: leaf.cert, issuer: ca.cert })); // no OCSP URL in it
+    await rejectsWith(
+      "BAD_SIGNATURE",
+      () =>
+        OcspStapler.start({
+          cert: leaf.cert,
+          issuer: ca.cert,
+          fetch: () => ocspErrorResponse("unauthorized"),
+        }),
+    );
+  } finally {
+    stapler.close();
+    s.remove();
+  }
+}, { timeout: 30_000 });

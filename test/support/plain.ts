@@ -1,0 +1,241 @@
+/**
+ * Plaintext sockets of the running runtime (`Deno.listen`/`Deno.connect` or
+ * `Bun.listen`/`Bun.connect`) with a line reader, for STARTTLS tests: talk
+ * plaintext, then hand the raw socket and whatever was read past the last
+ * line to `upgrade()`.
+ *
+ * @module
+ */
+import type { BunSocket } from "../../lib/transport/bun_api.ts";
+
+const isBun = "Bun" in globalThis;
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+/** What `upgrade()` accepts. */
+export type RawConn = Deno.Conn | BunSocket;
+
+/** A plaintext connection with a line reader. */
+export interface PlainSocket {
+  /** The runtime's own socket, for `upgrade()`. */
+  readonly raw: RawConn;
+  /** The next line (without its CRLF / LF), bounded by `timeoutMs`. */
+  readLine(timeoutMs?: number): Promise<string>;
+  /** Sends text. */
+  write(text: string | Uint8Array): Promise<void>;
+  /** Bytes received past the last line read: pass them as `head` to `upgrade()`. Stops buffering. */
+  takeRest(): Uint8Array;
+  close(): void;
+}
+
+/** A plain listener on 127.0.0.1. */
+export interface PlainListener {
+  readonly port: number;
+  /** The next connection, bounded by `timeoutMs`. */
+  accept(timeoutMs?: number): Promise<PlainSocket>;
+  close(): void;
+}
+
+function bounded<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return Promise.race([
+    p,
+    new Promise<never>((
+      _,
+      reject,
+    ) => (timer = setTimeout(() => reject(new Error(`timed out: ${what}`)), ms))),
+  ]).finally(() => clearTimeout(timer));
+}
+
+/** A line reader over pushed chunks. */
+class Lines {
+  buffer = new Uint8Array(0);
+  ended = false;
+  wake: (() => void) | null = null;
+
+  push(chunk: Uint8Array): void {
+    const next = new Uint8Array(this.buffer.length + chunk.length);
+    next.set(this.buffer);
+    next.set(chunk, this.buffer.length);
+    this.buffer = next;
+    this.wake?.();
+  }
+
+  end(): void {
+    this.ended = true;
+    this.wake?.();
+  }
+
+  /** A complete line, if one is buffered. */
+  take(): string | null {
+    const nl = this.buffer.indexOf(10);
+    if (nl < 0) return null;
+    const line = dec.decode(this.buffer.subarray(0, nl)).replace(/\r$/, "");
+    this.buffer = this.buffer.slice(nl + 1);
+    return line;
+  }
+}
+
+function denoSocket(conn: Deno.Conn): PlainSocket {
+  const lines = new Lines();
+  let detached = false;
+  const chunk = new Uint8Array(64 * 1024);
+  return {
+    raw: conn,
+    async readLine(timeoutMs = 10_000) {
+      const until = Date.now() + timeoutMs;
+      for (;;) {
+        const line = lines.take();
+        if (line !== null) return line;
+        if (lines.ended) throw new Error("the peer closed before a full line");
+        // One read at a time, and never past what we need: the rest stays in the socket.
+        const n = await bounded(conn.read(chunk), Math.max(1, until - Date.now()), "reading a line");
+        if (n === null) lines.end();
+        else lines.push(chunk.subarray(0, n));
+      }
+    },
+    async write(text) {
+      const bytes = typeof text === "string" ? enc.encode(text) : text;
+      for (let done = 0; done < bytes.length;) done += await conn.write(bytes.subarray(done));
+    },
+    takeRest() {
+      detached = true;
+      const rest = lines.buffer;
+      lines.buffer = new Uint8Array(0);
+      return rest;
+    },
+    close() {
+      if (detached) return;
+      try {
+        conn.close();
+      } catch {
+        // already closed
+      }
+    },
+  };
+}
+
+interface BunState {
+  lines: Lines;
+}
+
+function bunSocket(socket: BunSocket<BunState>): PlainSocket {
+  const lines = socket.data.lines;
+  return {
+    raw: socket as BunSocket,
+    async readLine(timeoutMs = 10_000) {
+      const until = Date.now() + timeoutMs;
+      for (;;) {
+        const line = lines.take();
+        if (line !== null) return line;
+        if (lines.ended) throw new Error("the peer closed before a full line");
+        await bounded(
+          new Promise<void>((r) => (lines.wake = r)),
+          Math.max(1, until - Date.now()),
+          "reading a line",
+        );
+        lines.wake = null;
+      }
+    },
+    write(text) {
+      const bytes = typeof text === "string" ? enc.encode(text) : text;
+      const n = socket.write(bytes);
+      if (n !== bytes.length) return Promise.reject(new Error(`short plain write (${n} of ${bytes.length})`));
+      return Promise.resolve();
+    },
+    takeRest() {
+      const rest = lines.buffer;
+      lines.buffer = new Uint8Array(0);
+      return rest;
+    },
+    close() {
+      socket.end();
+    },
+  };
+}
+
+type BunNet = {
+  listen(o: unknown): { port: number; stop(closeActive?: boolean): void };
+  connect(o: unknown): Promise<BunSocket<BunState>>;
+};
+
+const bunHandlers = {
+  open(s: BunSocket<BunState>) {
+    s.data = { lines: new Lines() };
+  },
+  data(s: BunSocket<BunState>, chunk: Uint8Array) {
+    s.data.lines.push(new Uint8Array(chunk));
+  },
+  end(s: BunSocket<BunState>) {
+    s.data?.lines.end();
+  },
+  close(s: BunSocket<BunState>) {
+    s.data?.lines.end();
+  },
+  error(s: BunSocket<BunState>) {
+    s.data?.lines.end();
+  },
+};
+
+/** Listens for plaintext connections on 127.0.0.1 (a free port). */
+export function plainListen(): PlainListener {
+  if (isBun) {
+    const pending: PlainSocket[] = [];
+    let wake: (() => void) | null = null;
+    const Bun = (globalThis as unknown as { Bun: BunNet }).Bun;
+    const listener = Bun.listen({
+      hostname: "127.0.0.1",
+      port: 0,
+      socket: {
+        ...bunHandlers,
+        open(s: BunSocket<BunState>) {
+          bunHandlers.open(s);
+          pending.push(bunSocket(s));
+          wake?.();
+        },
+      },
+    });
+    return {
+      port: listener.port,
+      async accept(timeoutMs = 10_000) {
+        while (pending.length === 0) {
+          await bounded(new Promise<void>((r) => (wake = r)), timeoutMs, "accepting");
+          wake = null;
+        }
+        return pending.shift()!;
+      },
+      close: () => listener.stop(false),
+    };
+  }
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  return {
+    port: (listener.addr as Deno.NetAddr).port,
+    async accept(timeoutMs = 10_000) {
+      return denoSocket(await bounded(listener.accept(), timeoutMs, "accepting"));
+    },
+    close: () => listener.close(),
+  };
+}
+
+/** Connects in plaintext to 127.0.0.1:`port`. */
+export async function plainConnect(port: number): Promise<PlainSocket> {
+  if (isBun) {
+    const Bun = (globalThis as unknown as { Bun: BunNet }).Bun;
+    let opened: BunSocket<BunState> | undefined;
+    const socket = await Bun.connect({
+      hostname: "127.0.0.1",
+      port,
+      socket: {
+        ...bunHandlers,
+        open(s: BunSocket<BunState>) {
+          bunHandlers.open(s);
+          opened = s;
+        },
+      },
+    });
+    const s = opened ?? socket;
+    s.data ??= { lines: new Lines() };
+    return bunSocket(s);
+  }
+  return denoSocket(await Deno.connect({ hostname: "127.0.0.1", port }));
+}
