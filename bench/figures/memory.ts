@@ -1,0 +1,87 @@
+/**
+ * Memory per idle established connection: a client opens `count`
+ * connections to a fresh server and leaves them idle; both processes report
+ * RSS and the C heap (glibc malloc in use: where OpenSSL keeps its state)
+ * after a GC, before and after. Bytes per connection = delta / count.
+ *
+ * @module
+ */
+import { allPairs } from "../contenders.ts";
+import { peerTls, type Setting } from "../figure.ts";
+import { runClient, ServerPeer, startClient } from "../procs.ts";
+import { type Row, rowsOf } from "../results.ts";
+import { interleave } from "../rounds.ts";
+
+type Mem = { rss: number; heap: number };
+
+export async function memoryFigures(opts: {
+  setting: Setting;
+  count: number;
+  rounds: number;
+  heapLib: string | null;
+  /** How long connections sit idle before memory is read (default 1500 ms: past our idle sweep). */
+  settleMs?: number;
+  only?: (id: string) => boolean;
+  log: (line: string) => void;
+}): Promise<Row[]> {
+  const pairs = allPairs().filter((p) => p.in.includes("memory") && (opts.only?.(p.id) ?? true));
+  opts.log(`memory: ${opts.count} idle connections`);
+  const extra = opts.heapLib ? { heapLib: opts.heapLib } : {};
+  const { samples, errors } = await interleave(pairs.map((p) => p.id), opts.rounds, async (id) => {
+    const pair = pairs.find((p) => p.id === id)!;
+    const server = await ServerPeer.start(pair.server, peerTls(pair, pair.server, opts.setting), extra);
+    try {
+      const tls = peerTls(pair, pair.client, opts.setting);
+      // Warm the server up (code paths, first-connection allocations) before its baseline.
+      await runClient(pair.client, {
+        tls,
+        port: server.port,
+        task: { kind: "handshakes", seconds: 5, concurrency: 1, maxCount: 2 },
+      }, 30_000);
+      await new Promise((r) => setTimeout(r, 200));
+      const before = await server.memory();
+      const client = await startClient(pair.client, {
+        tls,
+        port: server.port,
+        task: { kind: "idle", count: opts.count, settleMs: opts.settleMs },
+        ...extra,
+      }, 120_000);
+      try {
+        const after = await server.memory();
+        const c = client.first as { count: number; before: Mem; after: Mem };
+        if (c.count !== opts.count) throw new Error(`only ${c.count} of ${opts.count} connections`);
+        const per = (a: number, b: number) => (a - b) / opts.count;
+        const result = {
+          serverRss: per(after.rss, before.rss),
+          clientRss: per(c.after.rss, c.before.rss),
+          serverHeap: per(after.heap, before.heap),
+          clientHeap: per(c.after.heap, c.before.heap),
+        };
+        return { value: result.serverRss + result.clientRss, info: result };
+      } finally {
+        await client.stop();
+      }
+    } finally {
+      await server.stop();
+    }
+  }, opts.log);
+  const metric = (figure: string, key: string, forPairs = pairs) => {
+    const picked = new Map([...samples].map(([id, list]) => [
+      id,
+      list.map((s) => ({ ...s, value: (s.info as Record<string, number>)[key] })),
+    ]));
+    return rowsOf(figure, "B/conn", "lower", forPairs, picked, errors, new Map());
+  };
+  const withHeap = pairs.filter((p) => p.client.runtime !== "node");
+  return [
+    ...metric(`memory per idle connection (${opts.count}): server RSS`, "serverRss"),
+    ...metric(`memory per idle connection (${opts.count}): client RSS`, "clientRss"),
+    ...(opts.heapLib
+      ? [
+        // Node's peer has no heap probe.
+        ...metric(`memory per idle connection (${opts.count}): server C heap`, "serverHeap", withHeap),
+        ...metric(`memory per idle connection (${opts.count}): client C heap`, "clientHeap", withHeap),
+      ]
+      : []),
+  ];
+}
