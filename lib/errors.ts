@@ -15,7 +15,7 @@
  * | `CERT_REVOKED` | a certificate in the peer's chain is revoked |
  * | `CERT_INVALID` | the peer's certificate failed verification for another reason |
  * | `HOSTNAME_MISMATCH` | the certificate does not name the host we connected to |
- * | `CERT_REQUIRED` | the peer sent no certificate where one is required |
+ * | `CERT_REQUIRED` | a certificate is required and none was sent (by the peer, or by us: the server's alert) |
  * | `CERT_REJECTED` | the peer rejected our certificate (alert from the peer) |
  * | `PROTOCOL_VERSION` | no TLS version both sides accept |
  * | `NO_SHARED_CIPHER` | no cipher suite or key-exchange group both sides accept |

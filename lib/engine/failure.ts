@@ -30,7 +30,7 @@ const reasonCodes: [RegExp, TlsErrorCode][] = [
     "PROTOCOL_VERSION",
   ],
   [
-    /alert (unknown ca|bad certificate|certificate unknown|certificate required|certificate expired|certificate revoked|unsupported certificate|access denied)/,
+    /alert (unknown ca|bad certificate|certificate unknown|certificate expired|certificate revoked|unsupported certificate|access denied)/,
     "CERT_REJECTED",
   ],
   [/no application protocol/, "ALPN_MISMATCH"], // the alert (client) or our own refusal (server)

@@ -9,9 +9,10 @@
  *
  * @module
  */
-import { clearInterval, setImmediate, setInterval } from "node:timers";
+import { setImmediate } from "node:timers";
 import type { TlsEngine } from "../engine/engine.ts";
 import { TlsError } from "../errors.ts";
+import { idleEnds, idleStarts } from "./idle_sweep.ts";
 import type { ByteStream } from "./stream.ts";
 
 /** Pending ciphertext past which a write waits for the socket. */
@@ -27,39 +28,6 @@ const SMALL_WRITE = 1024;
  */
 const spareBuffers: Uint8Array[] = [];
 const MAX_SPARE_BUFFERS = 8;
-
-/**
- * Pumps waiting for their peer, with the sweep in which each wait began. A
- * sweep every IDLE_SWEEP_MS lets the sessions that waited through a whole
- * interval free their record buffers (~70 KiB each on OpenSSL), so idle
- * connections stay small while busy ones keep theirs (no malloc per record).
- */
-const waiting = new Map<TlsPump, number>();
-const IDLE_SWEEP_MS = 500;
-let sweeps = 0;
-let sweeper: ReturnType<typeof setInterval> | null = null;
-
-function markWaiting(pump: TlsPump): void {
-  waiting.set(pump, sweeps);
-  if (sweeper === null) {
-    sweeper = setInterval(sweepIdle, IDLE_SWEEP_MS);
-    (sweeper as { unref?: () => void }).unref?.(); // never keeps the process alive
-  }
-}
-
-function sweepIdle(): void {
-  sweeps++;
-  for (const [pump, since] of waiting) {
-    if (since < sweeps - 1) {
-      pump.engine.idle();
-      waiting.delete(pump); // trimmed once per wait
-    }
-  }
-  if (waiting.size === 0 && sweeper !== null) {
-    clearInterval(sweeper);
-    sweeper = null;
-  }
-}
 
 /** Drives one engine over one stream. */
 export class TlsPump {
@@ -180,12 +148,12 @@ export class TlsPump {
   }
 
   async #receiveOnce(): Promise<void> {
-    markWaiting(this); // a long wait lets the session drop its buffers (see sweepIdle)
+    idleStarts(this.engine); // a long wait lets the session drop its buffers
     let bytes: Uint8Array | null;
     try {
       bytes = await this.stream.receive();
     } finally {
-      waiting.delete(this);
+      idleEnds(this.engine);
     }
     if (bytes === null) this.engine.end();
     else this.engine.receive(bytes);
