@@ -1,0 +1,252 @@
+/**
+ * The cases of the matrix, independent of any peer: what each side is
+ * configured with and what must be true at the end. Peers translate a
+ * {@link PeerSpec} into their own flags (or say `n/a` with a reason).
+ * @module
+ */
+import { type CertSet, SNI_NAME } from "./certs.ts";
+import type { KeyPair, OursInfo, OursTask } from "./task.ts";
+import type { Direction } from "./types.ts";
+
+/** What the peer must do in one cell, in stack-neutral terms. */
+export interface PeerSpec {
+  mode: "ping" | "transfer" | "smtp" | "fail";
+  /** Server: its certificate. Client: its client certificate (mTLS). */
+  pair?: KeyPair;
+  /** Server: second certificate, served for SNI_NAME. */
+  sniPair?: KeyPair;
+  /** CA to verify the other side with (client: the server; server: client certs). */
+  caFile?: string;
+  requireClientCert?: boolean;
+  /** Client: SNI name and the name to verify. */
+  servername?: string;
+  alpn?: string[];
+  /** Pin the peer to exactly this version. */
+  version?: "1.2" | "1.3";
+  /** Our side is pinned too, so a peer that cannot pin may run unpinned. */
+  versionOptional?: boolean;
+  /** Key-exchange groups, OpenSSL spelling ("X25519MLKEM768"). */
+  groups?: string;
+  /** Peer sends a KeyUpdate (update_requested) before replying / pinging. */
+  keyUpdate?: boolean;
+  /** ping mode, peer client: the server closes first; wait for its close_notify. */
+  serverClosesFirst?: boolean;
+  transferBytes?: number;
+}
+
+/** Our side's task without the cell-specific port/nonce/timeout. */
+export type OursPart = Omit<OursTask, "role" | "port" | "nonce" | "timeoutMs">;
+
+/** Everything one direction of a case needs. */
+export interface CaseSide {
+  peer: PeerSpec;
+  ours: OursPart;
+  /** Expected TlsError code when mode is "fail". */
+  expectCode?: string;
+  /** Extra check of our handshake info; returns a failure reason or null. */
+  check?: (info: OursInfo) => string | null;
+  /** Require that our side saw the peer's close_notify, and the peer saw ours. */
+  strictClose?: boolean;
+}
+
+/** One case: its id, and per direction either a side or an n/a reason. */
+export interface CaseDef {
+  id: string;
+  title: string;
+  /** Needs TLS 1.3 on both ends. */
+  tls13?: boolean;
+  /** Needs X25519MLKEM768 on both ends. */
+  mlkem?: boolean;
+  side(dir: Direction, certs: CertSet): CaseSide | string;
+}
+
+/** Size of the bulk-transfer case. */
+export const TRANSFER_BYTES = 16 * 1024 * 1024;
+
+const expect = (what: string, got: unknown, want: unknown): string | null =>
+  got === want ? null : `${what}: expected ${String(want)}, got ${String(got)}`;
+
+/** A plain ping exchange with a given server certificate. */
+function basic(certs: CertSet, dir: Direction, pair: KeyPair, extra: Partial<CaseSide> = {}): CaseSide {
+  const client = dir === "ours-client";
+  return {
+    peer: client
+      ? { mode: "ping", pair, ...extra.peer }
+      : { mode: "ping", caFile: certs.caFile, servername: "localhost", ...extra.peer },
+    ours: client
+      ? { mode: "ping", caFile: certs.caFile, servername: "localhost", ...extra.ours }
+      : { mode: "ping", pair, ...extra.ours },
+    check: extra.check,
+    strictClose: extra.strictClose,
+  };
+}
+
+/** The matrix's cases, in table order. */
+export const CASES: CaseDef[] = [
+  {
+    id: "tls1.2",
+    title: "TLS 1.2",
+    side: (d, c) =>
+      basic(c, d, c.ecdsa, {
+        peer: { mode: "ping", version: "1.2", versionOptional: true },
+        ours: { mode: "ping", minVersion: "TLSv1.2", maxVersion: "TLSv1.2" },
+        check: (i) => expect("protocol", i.protocol, "TLSv1.2"),
+      }),
+  },
+  {
+    id: "tls1.3",
+    title: "TLS 1.3",
+    tls13: true,
+    side: (d, c) =>
+      basic(c, d, c.ecdsa, {
+        peer: { mode: "ping", version: "1.3", versionOptional: true },
+        ours: { mode: "ping", minVersion: "TLSv1.3", maxVersion: "TLSv1.3" },
+        check: (i) => expect("protocol", i.protocol, "TLSv1.3"),
+      }),
+  },
+  { id: "rsa", title: "RSA certificate", side: (d, c) => basic(c, d, c.rsa) },
+  { id: "ecdsa", title: "ECDSA P-256 certificate", side: (d, c) => basic(c, d, c.ecdsa) },
+  { id: "ed25519", title: "Ed25519 certificate", side: (d, c) => basic(c, d, c.ed25519) },
+  {
+    id: "alpn",
+    title: "ALPN h2",
+    side: (d, c) =>
+      basic(c, d, c.ecdsa, {
+        peer: { mode: "ping", alpn: ["h2", "http/1.1"] },
+        ours: { mode: "ping", alpnProtocols: ["h2", "http/1.1"] },
+        check: (i) => expect("alpnProtocol", i.alpnProtocol, "h2"),
+      }),
+  },
+  {
+    id: "sni",
+    title: "SNI selects the second certificate",
+    side: (d, c) =>
+      d === "ours-client"
+        ? {
+          peer: { mode: "ping", pair: c.ecdsa, sniPair: c.sni },
+          ours: { mode: "ping", caFile: c.caFile, servername: SNI_NAME },
+        }
+        : {
+          peer: { mode: "ping", caFile: c.caFile, servername: SNI_NAME },
+          ours: { mode: "ping", pair: c.ecdsa, sni: { [SNI_NAME]: c.sni } },
+          check: (i) => expect("servername", i.servername, SNI_NAME),
+        },
+  },
+  {
+    id: "mtls",
+    title: "mutual TLS",
+    side: (d, c) =>
+      d === "ours-client"
+        ? {
+          peer: { mode: "ping", pair: c.ecdsa, caFile: c.caFile, requireClientCert: true },
+          ours: { mode: "ping", caFile: c.caFile, servername: "localhost", pair: c.client },
+        }
+        : {
+          peer: { mode: "ping", caFile: c.caFile, servername: "localhost", pair: c.client },
+          ours: { mode: "ping", pair: c.ecdsa, caFile: c.caFile, requestCert: true },
+          check: (i) => (i.peerCertCount ?? 0) > 0 ? null : "no client certificate seen",
+        },
+  },
+  {
+    id: "resumption",
+    title: "session resumption",
+    side: () => "not implemented in core yet",
+  },
+  {
+    id: "keyupdate",
+    title: "KeyUpdate from the peer",
+    tls13: true,
+    side: (d, c) =>
+      basic(c, d, c.ecdsa, {
+        peer: { mode: "ping", version: "1.3", versionOptional: true, keyUpdate: true },
+        ours: { mode: "ping", minVersion: "TLSv1.3" },
+        check: (i) => expect("protocol", i.protocol, "TLSv1.3"),
+      }),
+  },
+  {
+    id: "starttls-smtp",
+    title: "STARTTLS (SMTP)",
+    side: (d, c) => {
+      const b = basic(c, d, c.ecdsa);
+      return { ...b, peer: { ...b.peer, mode: "smtp" }, ours: { ...b.ours, mode: "smtp" } };
+    },
+  },
+  {
+    id: "close-notify",
+    title: "clean close_notify both ways",
+    // Our client closes first; facing a peer client, our server closes first.
+    side: (d, c) =>
+      basic(c, d, c.ecdsa, {
+        peer: { mode: "ping", serverClosesFirst: d === "ours-server" },
+        strictClose: true,
+      }),
+  },
+  {
+    id: "transfer-16mib",
+    title: "16 MiB transfer, sha256 checked",
+    side: (d, c) => {
+      const b = basic(c, d, c.ecdsa);
+      return {
+        ...b,
+        peer: { ...b.peer, mode: "transfer", transferBytes: TRANSFER_BYTES },
+        ours: { ...b.ours, mode: "send", transferBytes: TRANSFER_BYTES },
+      };
+    },
+  },
+  {
+    id: "x25519mlkem768",
+    title: "X25519MLKEM768 key exchange",
+    tls13: true,
+    mlkem: true,
+    side: (d, c) =>
+      basic(c, d, c.ecdsa, {
+        peer: { mode: "ping", groups: "X25519MLKEM768" },
+        ours: { mode: "ping", groups: "X25519MLKEM768" },
+        check: (i) => expect("group", i.group, "X25519MLKEM768"),
+      }),
+  },
+  {
+    id: "fail-untrusted",
+    title: "untrusted CA is refused",
+    side: (d, c) =>
+      d === "ours-client"
+        ? {
+          peer: { mode: "fail", pair: c.ecdsa },
+          ours: { mode: "fail", caFile: c.otherCaFile, servername: "localhost" },
+          expectCode: "CERT_UNTRUSTED",
+        }
+        : {
+          peer: { mode: "fail", caFile: c.caFile, servername: "localhost", pair: c.badClient },
+          ours: { mode: "fail", pair: c.ecdsa, caFile: c.caFile, requestCert: true },
+          expectCode: "CERT_UNTRUSTED",
+        },
+  },
+  {
+    id: "fail-hostname",
+    title: "hostname mismatch is refused",
+    side: (d, c) =>
+      d === "ours-client"
+        ? {
+          peer: { mode: "fail", pair: c.ecdsa },
+          ours: { mode: "fail", caFile: c.caFile, servername: "wrong.test" },
+          expectCode: "HOSTNAME_MISMATCH",
+        }
+        : "hostname verification is the client's check; our server has no name to verify",
+  },
+  {
+    id: "fail-version",
+    title: "no common TLS version is refused",
+    side: (d, c) =>
+      d === "ours-client"
+        ? {
+          peer: { mode: "fail", pair: c.ecdsa, version: "1.3" },
+          ours: { mode: "fail", caFile: c.caFile, servername: "localhost", maxVersion: "TLSv1.2" },
+          expectCode: "PROTOCOL_VERSION",
+        }
+        : {
+          peer: { mode: "fail", caFile: c.caFile, servername: "localhost", version: "1.2" },
+          ours: { mode: "fail", pair: c.ecdsa, minVersion: "TLSv1.3" },
+          expectCode: "PROTOCOL_VERSION",
+        },
+  },
+];

@@ -1,0 +1,103 @@
+/**
+ * Writing the results: `interop/results.json` (the format of issue 3) and
+ * `interop/RESULTS.md`, a table per our runtime × libssl with one column per
+ * peer and one row per case; each cell shows both directions (client/server).
+ * @module
+ */
+import type { CellResult, ResultsFile } from "./types.ts";
+
+const MARK: Record<CellResult["status"], string> = { pass: "✅", fail: "❌", "n/a": "➖" };
+
+/** Counts by status. */
+export function tally(cells: CellResult[]): { pass: number; fail: number; na: number } {
+  return {
+    pass: cells.filter((c) => c.status === "pass").length,
+    fail: cells.filter((c) => c.status === "fail").length,
+    na: cells.filter((c) => c.status === "n/a").length,
+  };
+}
+
+/** Write results.json: valid JSON with one cell per line, so diffs between runs stay readable. */
+export async function writeJson(
+  path: string,
+  cells: CellResult[],
+  generated = new Date().toISOString(),
+): Promise<void> {
+  const file: ResultsFile = { generated, cells };
+  const rows = file.cells.map((c) => "    " + JSON.stringify(c)).join(",\n");
+  await Deno.writeTextFile(
+    path,
+    `{\n  "generated": ${JSON.stringify(file.generated)},\n  "cells": [\n${rows}\n  ]\n}\n`,
+  );
+}
+
+const peerLabel = (c: CellResult) => `${c.peer} ${c.peerVersion}`;
+
+/** Render the markdown report. */
+export function renderMarkdown(cells: CellResult[], header: string[]): string {
+  const t = tally(cells);
+  const out: string[] = [
+    ...header,
+    "",
+    `**${t.pass} passed, ${t.fail} failed, ${t.na} n/a** (${cells.length} cells).`,
+    "",
+  ];
+  out.push(
+    "Each cell: our side as client / our side as server. ✅ pass, ❌ fail, ➖ n/a (reason below).",
+    "",
+  );
+  const groups = new Map<string, CellResult[]>();
+  for (const c of cells) {
+    const k = `${c.ours} on libssl ${c.ourLibssl}`;
+    groups.set(k, [...(groups.get(k) ?? []), c]);
+  }
+  for (const [title, group] of groups) {
+    const peers = [...new Set(group.map(peerLabel))];
+    const cases = [...new Set(group.map((c) => c.case))];
+    out.push(
+      `### ${title}`,
+      "",
+      `| case | ${peers.join(" | ")} |`,
+      `|---|${peers.map(() => "---").join("|")}|`,
+    );
+    for (const cs of cases) {
+      const row = peers.map((pl) => {
+        const pick = (d: string) =>
+          group.find((c) => c.case === cs && peerLabel(c) === pl && c.direction === d);
+        const m = (c: CellResult | undefined) => (c ? MARK[c.status] : " ");
+        return `${m(pick("ours-client"))}/${m(pick("ours-server"))}`;
+      });
+      out.push(`| ${cs} | ${row.join(" | ")} |`);
+    }
+    out.push("");
+  }
+  const fails = cells.filter((c) => c.status === "fail");
+  if (fails.length) {
+    out.push("### Failures", "");
+    for (const c of fails) {
+      out.push(
+        `- ${c.ours}/${c.ourLibssl} ${c.direction} × ${peerLabel(c)}, ${c.case}: ${
+          c.reason.replaceAll("|", "\\|")
+        }`,
+      );
+    }
+    out.push("");
+  }
+  // n/a reasons, one line per case × peer, each reason once with the directions it covers.
+  const reasons = new Map<string, Map<string, Set<string>>>();
+  for (const c of cells.filter((c) => c.status === "n/a")) {
+    const k = `${c.case} × ${c.peer}`;
+    const byReason = reasons.get(k) ?? new Map<string, Set<string>>();
+    byReason.set(c.reason, (byReason.get(c.reason) ?? new Set()).add(c.direction));
+    reasons.set(k, byReason);
+  }
+  if (reasons.size) {
+    out.push("### Not applicable", "");
+    for (const [k, byReason] of reasons) {
+      const parts = [...byReason].map(([r, dirs]) => `${r} (${[...dirs].join(", ")})`);
+      out.push(`- ${k}: ${parts.join("; ")}`);
+    }
+    out.push("");
+  }
+  return out.join("\n");
+}

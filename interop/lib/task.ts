@@ -1,0 +1,96 @@
+/**
+ * The contract between the runner and `interop/ours/cell.ts`, the program that
+ * drives our library for one cell inside a container. The task travels as one
+ * JSON argument; the program answers with JSON lines ({@link OursEvent}) on stdout.
+ * @module
+ */
+
+/** Paths to PEM files, as seen inside the container (same path as on the host). */
+export interface KeyPair {
+  certFile: string;
+  keyFile: string;
+}
+
+/** What our side should do after the handshake. */
+export type OursMode =
+  /** Send `jsec-ping <nonce>`, wait for the reply token, close_notify, read to EOF. */
+  | "ping"
+  /** Stream `transferBytes` of pattern data, close_notify, read to EOF. */
+  | "send"
+  /** Stream `transferBytes` and read the same amount back (echo peers). */
+  | "echo"
+  /** Plain-text SMTP dialogue, then STARTTLS via upgrade(), then ping. */
+  | "smtp"
+  /** The handshake must fail; report the TlsError code. */
+  | "fail";
+
+/** One cell's instructions for our side. */
+export interface OursTask {
+  role: "client" | "server";
+  /** Client: port to connect to. Server: port to listen on (0 = any). */
+  port: number;
+  mode: OursMode;
+  nonce: string;
+  /** Client only: text the peer's reply must contain (ping/smtp modes). */
+  expectReply?: string;
+  servername?: string;
+  caFile?: string;
+  /** Our own certificate (server) or client certificate (mTLS). */
+  pair?: KeyPair;
+  /** Server only: extra certificates selected by SNI. */
+  sni?: Record<string, KeyPair>;
+  alpnProtocols?: string[];
+  minVersion?: "TLSv1.2" | "TLSv1.3";
+  maxVersion?: "TLSv1.2" | "TLSv1.3";
+  groups?: string;
+  requestCert?: boolean;
+  /** Server, ping mode: send close_notify right after the reply, before the peer's. */
+  closeFirst?: boolean;
+  /** Server: after our close_notify, close the socket at once (peers that wait for TCP FIN). */
+  fullClose?: boolean;
+  transferBytes?: number;
+  timeoutMs: number;
+}
+
+/** Handshake facts our side reports (a subset of the core's handshake info). */
+export interface OursInfo {
+  protocol?: string;
+  cipher?: string;
+  group?: string;
+  alpnProtocol?: string | null;
+  servername?: string | null;
+  peerCertCount?: number;
+  verified?: boolean;
+}
+
+/** JSON lines written by interop/ours/cell.ts. */
+export type OursEvent =
+  | { event: "listening"; port: number }
+  | { event: "handshake"; info: OursInfo }
+  | {
+    event: "result";
+    ok: boolean;
+    info?: OursInfo;
+    /** TlsError code (or the error's name) when something threw. */
+    code?: string;
+    message?: string;
+    /** True when the peer's close_notify was seen (read returned null). */
+    cleanEof?: boolean;
+    /** sha256 hex of what we sent / received in transfer modes. */
+    sentSha256?: string;
+    receivedSha256?: string;
+    receivedBytes?: number;
+    /** ping mode: the peer's reply contained the expected token. */
+    replied?: boolean;
+  };
+
+/**
+ * The deterministic transfer pattern: 64-byte ASCII lines (63 printable
+ * characters and "\n"), so line-oriented echo servers can carry it too.
+ */
+export function fillPattern(buf: Uint8Array, offset: number): void {
+  for (let i = 0; i < buf.length; i++) {
+    const n = offset + i;
+    buf[i] = n % 64 === 63 ? 10 : 33 + ((n * 31 + (n >>> 11)) % 94);
+  }
+}

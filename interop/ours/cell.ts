@@ -1,0 +1,197 @@
+/**
+ * Our side of one interop cell: drives @jsec/tls as client or server under
+ * Deno or Bun, inside a suite's container, and reports JSON lines on stdout
+ * (see interop/lib/task.ts). Usage: `deno run -A interop/ours/cell.ts '<task json>'`
+ * or `bun interop/ours/cell.ts '<task json>'`.
+ * @module
+ */
+import { readFileSync } from "node:fs";
+import process from "node:process";
+import { connect, listen } from "../../mod.ts";
+import type { OursEvent, OursInfo, OursTask } from "../lib/task.ts";
+import { type Duplex, readToEof, readUntil, receiveBytes, sendPattern } from "./io.ts";
+import { smtpClient, smtpServer } from "./smtp.ts";
+
+const task = JSON.parse(process.argv[process.argv.length - 1]) as OursTask;
+const pem = (f: string | undefined) => (f ? readFileSync(f, "utf8") : undefined);
+
+function emit(e: OursEvent): void {
+  process.stdout.write(JSON.stringify(e) + "\n");
+}
+
+/** The handshake facts we report, from the core's HandshakeInfo. */
+interface CoreInfo {
+  protocol: string;
+  cipher: string;
+  group: string | null;
+  alpnProtocol: string | null;
+  servername: string | null;
+  peerCertificates: unknown[];
+  verified: boolean;
+}
+function summarize(i: CoreInfo): OursInfo {
+  return {
+    protocol: i.protocol,
+    cipher: i.cipher,
+    group: i.group ?? undefined,
+    alpnProtocol: i.alpnProtocol,
+    servername: i.servername,
+    peerCertCount: i.peerCertificates.length,
+    verified: i.verified,
+  };
+}
+
+/** A connection as this program uses it (the core's TlsConn has more). */
+interface Conn extends Duplex {
+  handshake(): Promise<CoreInfo>;
+  close(): void;
+}
+
+function tlsOptions() {
+  return {
+    caCerts: task.caFile ? [pem(task.caFile)!] : undefined,
+    cert: pem(task.pair?.certFile),
+    key: pem(task.pair?.keyFile),
+    alpnProtocols: task.alpnProtocols,
+    minVersion: task.minVersion,
+    maxVersion: task.maxVersion,
+    groups: task.groups,
+    handshakeTimeout: Math.min(20_000, task.timeoutMs),
+  };
+}
+
+/** After the handshake: the exchange the mode asks for. */
+async function exchange(conn: Conn, info: OursInfo, isClient: boolean): Promise<OursEvent> {
+  const deadline = Date.now() + task.timeoutMs;
+  if (task.mode === "send") {
+    const sentSha256 = await sendPattern(conn, task.transferBytes ?? 0);
+    await conn.closeWrite();
+    if (task.fullClose) return { event: "result", ok: true, info, sentSha256 };
+    const rest = await readToEof(conn, deadline);
+    return { event: "result", ok: true, info, sentSha256, cleanEof: rest.cleanEof };
+  }
+  if (task.mode === "echo") {
+    const n = task.transferBytes ?? 0;
+    const [sentSha256, got] = await Promise.all([sendPattern(conn, n), receiveBytes(conn, n, deadline)]);
+    await conn.closeWrite();
+    const rest = await readToEof(conn, deadline);
+    return {
+      event: "result",
+      ok: true,
+      info,
+      sentSha256,
+      receivedSha256: got.sha256,
+      receivedBytes: got.bytes,
+      cleanEof: rest.cleanEof,
+    };
+  }
+  // ping (also after STARTTLS)
+  if (isClient) {
+    // The blank line ends a "request" for servers that wait for one (NSS selfserv).
+    await conn.write(new TextEncoder().encode(`jsec-ping ${task.nonce}\r\n\r\n`));
+    const replied = await readUntil(conn, task.expectReply ?? `jsec-pong ${task.nonce}`, deadline);
+    await conn.closeWrite();
+    const rest = await readToEof(conn, deadline);
+    return { event: "result", ok: replied, info, replied, cleanEof: rest.cleanEof };
+  }
+  const ping = `jsec-ping ${task.nonce}`;
+  const replied = await readUntil(conn, ping, deadline);
+  if (replied) await conn.write(new TextEncoder().encode(`jsec-pong ${task.nonce}\n`));
+  if (task.closeFirst) await conn.closeWrite();
+  if (task.fullClose) return { event: "result", ok: replied, info, replied };
+  const rest = await readToEof(conn, deadline);
+  if (!task.closeFirst) await conn.closeWrite().catch(() => {});
+  return { event: "result", ok: replied, info, replied, cleanEof: rest.cleanEof };
+}
+
+async function runClient(): Promise<OursEvent> {
+  const opts = { ...tlsOptions(), hostname: "127.0.0.1", port: task.port, servername: task.servername };
+  let conn: Conn;
+  if (task.mode === "smtp") {
+    conn = (await smtpClient(task.port, opts)) as Conn;
+  } else {
+    conn = (await connect(opts)) as unknown as Conn;
+  }
+  try {
+    const info = summarize(await conn.handshake());
+    emit({ event: "handshake", info });
+    if (task.mode === "fail") return { event: "result", ok: false, info, message: "handshake succeeded" };
+    return await exchange(conn, info, true);
+  } finally {
+    conn.close();
+  }
+}
+
+async function runServer(): Promise<OursEvent> {
+  const opts = { ...tlsOptions(), requestCert: task.requestCert, sni: sniPairs() };
+  if (task.mode === "smtp") {
+    const conn = (await smtpServer(task.port, opts, (port) => emit({ event: "listening", port }))) as Conn;
+    return await serveOne(conn);
+  }
+  // The listener hands out only connections whose handshake succeeded; a failed
+  // one is reported through onHandshakeError, which is what "fail" cells expect.
+  let handshakeFailed: (e: unknown) => void = () => {};
+  const failure = new Promise<never>((_, reject) => (handshakeFailed = reject));
+  const server = listen({
+    ...opts,
+    port: task.port,
+    hostname: "127.0.0.1",
+    onHandshakeError: handshakeFailed,
+  });
+  const addr = server.addr;
+  emit({ event: "listening", port: "port" in addr ? addr.port : 0 });
+  try {
+    const next = await Promise.race([server[Symbol.asyncIterator]().next(), failure]);
+    if (next.done) return { event: "result", ok: false, message: "listener closed before a connection" };
+    return await serveOne(next.value as unknown as Conn);
+  } finally {
+    server.close();
+  }
+}
+
+async function serveOne(conn: Conn): Promise<OursEvent> {
+  try {
+    const info = summarize(await conn.handshake());
+    emit({ event: "handshake", info });
+    if (task.mode === "fail") return { event: "result", ok: false, info, message: "handshake succeeded" };
+    return await exchange(conn, info, false);
+  } finally {
+    conn.close();
+  }
+}
+
+function sniPairs() {
+  if (!task.sni) return undefined;
+  return Object.fromEntries(
+    Object.entries(task.sni).map(([name, p]) => [name, { cert: pem(p.certFile)!, key: pem(p.keyFile)! }]),
+  );
+}
+
+function errorEvent(e: unknown): OursEvent {
+  const err = e as { code?: unknown; message?: unknown; name?: unknown };
+  return {
+    event: "result",
+    ok: false,
+    code: typeof err?.code === "string" ? err.code : String(err?.name ?? "Error"),
+    message: String(err?.message ?? e),
+  };
+}
+
+const timer = setTimeout(() => {
+  emit({
+    event: "result",
+    ok: false,
+    code: "CELL_TIMEOUT",
+    message: `no result within ${task.timeoutMs} ms`,
+  });
+  process.exit(3);
+}, task.timeoutMs + 2000);
+let result: OursEvent;
+try {
+  result = task.role === "client" ? await runClient() : await runServer();
+} catch (e) {
+  result = errorEvent(e);
+}
+emit(result);
+clearTimeout(timer);
+process.exit(0);

@@ -1,0 +1,139 @@
+/**
+ * The runtimes' own TLS as peers: Node `tls`, Deno native (rustls) and Bun
+ * native (BoringSSL), each through a small program in peers/programs/ that
+ * plays its whole part by itself (ping/pong, transfer to stdout, close).
+ * What a runtime's API cannot express is `n/a`, with the reason.
+ * @module
+ */
+import type { CaseDef, PeerSpec } from "../lib/cases.ts";
+import { SNI_NAME } from "../lib/certs.ts";
+import type { PeerInstance } from "../lib/types.ts";
+import type { PeerContext, PeerDriver, PeerSession } from "./peer.ts";
+import { pongToken, tail, waitListening } from "./peer.ts";
+import type { ProgramTask } from "./programs/task.ts";
+
+/** Which side the peer plays. */
+export type Role = "client" | "server";
+
+/** Limits of one runtime's TLS API, as n/a reasons keyed by what is asked. */
+interface Limits {
+  keyUpdate: string;
+  version?: string;
+  groups?: string;
+  sniServer?: string;
+  clientCertServer?: string;
+  smtpServer?: string;
+  smtpClient?: string;
+  alpnServer?: string;
+}
+
+const LIMITS: Record<"node" | "deno-native" | "bun-native", Limits> = {
+  node: { keyUpdate: "Node's tls has no API to send a KeyUpdate" },
+  "deno-native": {
+    keyUpdate: "Deno's TLS API cannot send a KeyUpdate",
+    version: "Deno.connectTls/listenTls cannot pin a TLS version",
+    groups: "Deno's TLS API cannot choose key-exchange groups",
+    sniServer: "Deno.listenTls serves a single certificate (no SNI selection)",
+    clientCertServer: "Deno.listenTls cannot request client certificates",
+    smtpServer: "Deno has no server-side STARTTLS (Deno.startTls is client-only)",
+  },
+  "bun-native": {
+    keyUpdate: "Bun's TLS API cannot send a KeyUpdate",
+    version: "Bun.listen/Bun.connect cannot pin a TLS version",
+    groups: "Bun.listen/Bun.connect cannot choose key-exchange groups",
+    sniServer: "Bun.listen takes one certificate here (no SNI selection)",
+    smtpServer: "Bun.listen has no server-side STARTTLS",
+    smtpClient: "Bun.connect has no documented STARTTLS upgrade",
+  },
+};
+
+const SCRIPTS = {
+  node: ["node", "interop/peers/programs/node_peer.mjs"],
+  "deno-native": ["deno", "run", "-A", "--quiet", "interop/peers/programs/deno_peer.ts"],
+  "bun-native": ["bun", "interop/peers/programs/bun_peer.ts"],
+};
+
+/** A driver for one runtime's native TLS. */
+export class RuntimePeer implements PeerDriver {
+  readonly instance: PeerInstance;
+  readonly #kind: "node" | "deno-native" | "bun-native";
+  constructor(instance: PeerInstance) {
+    this.instance = instance;
+    this.#kind = instance.kind as "node" | "deno-native" | "bun-native";
+  }
+
+  unsupported(c: CaseDef, role: Role, spec: PeerSpec, _ourLibssl: string): string | null {
+    const l = LIMITS[this.#kind];
+    if (spec.keyUpdate) return l.keyUpdate;
+    if (spec.version && !spec.versionOptional && l.version) return l.version;
+    // Our side offers only the group under test, so a peer that cannot choose
+    // groups runs with its defaults and the negotiated group is checked.
+    if (spec.sniPair && role === "server" && l.sniServer) return l.sniServer;
+    if (spec.requireClientCert && role === "server" && l.clientCertServer) return l.clientCertServer;
+    if (spec.mode === "smtp" && role === "server" && l.smtpServer) return l.smtpServer;
+    if (spec.mode === "smtp" && role === "client" && l.smtpClient) return l.smtpClient;
+    if (spec.alpn && role === "server" && l.alpnServer) return l.alpnServer;
+    if (c.mlkem && this.#kind === "node" && !this.instance.features?.includes("mlkem")) {
+      return `Node ${this.instance.version}'s OpenSSL has no X25519MLKEM768`;
+    }
+    return null;
+  }
+
+  #task(ctx: PeerContext, spec: PeerSpec, role: Role, port: number): ProgramTask {
+    return {
+      role,
+      port,
+      nonce: ctx.nonce,
+      mode: spec.mode,
+      certFile: spec.pair?.certFile,
+      keyFile: spec.pair?.keyFile,
+      sniName: spec.sniPair ? SNI_NAME : undefined,
+      sniCertFile: spec.sniPair?.certFile,
+      sniKeyFile: spec.sniPair?.keyFile,
+      caFile: spec.caFile,
+      requireClientCert: spec.requireClientCert,
+      servername: spec.servername,
+      alpn: spec.alpn,
+      version: LIMITS[this.#kind].version ? undefined : spec.version,
+      groups: LIMITS[this.#kind].groups ? undefined : spec.groups,
+      serverClosesFirst: spec.serverClosesFirst,
+      transferBytes: spec.transferBytes,
+    };
+  }
+
+  #session(ctx: PeerContext, spec: PeerSpec, role: Role, port: number): PeerSession {
+    const argv = [...SCRIPTS[this.#kind], JSON.stringify(this.#task(ctx, spec, role, port))];
+    const proc = ctx.host.spawn(this.instance.suite, argv, {
+      label: this.instance.id,
+      deadlineMs: ctx.deadlineMs,
+      env: { NO_COLOR: "1" },
+    });
+    return {
+      proc,
+      reply: pongToken(ctx.nonce),
+      transfer: "stdout",
+      converse: async () => {
+        if (spec.mode === "fail" || spec.mode === "transfer") return;
+        if (role === "client") await proc.waitFor(new RegExp(pongToken(ctx.nonce)), 15_000);
+        else await proc.waitFor(new RegExp(`jsec-ping ${ctx.nonce}`), 15_000);
+      },
+      verdict: (exit, strict) => {
+        if (spec.mode === "fail") return null;
+        if (/^ERROR/m.test(proc.stderr)) return `${this.instance.id}: ${tail(proc.stderr)}`;
+        if (exit.code !== 0) return `${this.instance.id} exit ${exit.code}: ${tail(proc.output)}`;
+        if (strict && !/PEER-END/.test(proc.stderr)) return `${this.instance.id} saw no close from our side`;
+        return null;
+      },
+    };
+  }
+
+  async server(ctx: PeerContext, spec: PeerSpec, port: number): Promise<PeerSession> {
+    const s = this.#session(ctx, spec, "server", port);
+    await waitListening(port, 15_000, s.proc);
+    return s;
+  }
+
+  client(ctx: PeerContext, spec: PeerSpec, port: number, _reply: string): PeerSession {
+    return this.#session(ctx, spec, "client", port);
+  }
+}
