@@ -19,5 +19,7 @@ fi
 if [ ! -x "$root/node_modules/.bin/deno" ] || [ ! -x "$root/node_modules/.bin/bun" ] ||
   [ "$root/package-lock.json" -nt "$root/node_modules/.package-lock.json" ]; then
   echo "setup: installing Deno and Bun from npm" >&2
-  (cd "$root" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  # `npm ci` rejects this lock (npm 11 keeps only the platform's optional binary of deno);
+  # `npm install` installs the same locked versions.
+  (cd "$root" && npm install --no-audit --no-fund --loglevel=error >/dev/null)
 fi
