@@ -5,39 +5,17 @@
  * `Bun.connect({tls})`, `node:tls`; BoringSSL) under Bun.
  */
 import assert from "node:assert/strict";
-import { X509Certificate } from "node:crypto";
 import { connect, listen, type TlsConn, type TlsListener } from "../mod.ts";
 import { certs } from "./support/certs.ts";
 import { nextEvent, nodeClient, type NodeDone, type NodeReport, nodeServer } from "./support/node_peer.ts";
 import { pattern, readExactly, sha256 } from "./support/openssl.ts";
 import { test } from "./harness.ts";
+import { bounded, closeConn, subjectOf } from "./support/conn.ts";
 
 const isBun = "Bun" in globalThis;
 const onlyDeno = isBun ? "Deno only" : false;
 const onlyBun = isBun ? false : "Bun only";
 const enc = new TextEncoder();
-
-function subjectOf(info: { peerCertificates: { pem: string }[] }): string {
-  assert.ok(info.peerCertificates.length > 0, "no peer certificate");
-  return new X509Certificate(info.peerCertificates[0].pem).subject;
-}
-
-function bounded<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  return Promise.race([
-    p,
-    new Promise<never>((
-      _,
-      reject,
-    ) => (timer = setTimeout(() => reject(new Error(`timed out: ${what}`)), ms))),
-  ]).finally(() => clearTimeout(timer));
-}
-
-async function closeConn(conn: TlsConn | undefined): Promise<void> {
-  if (!conn) return;
-  conn.close();
-  await conn.closed;
-}
 
 function portOf(server: TlsListener): number {
   return (server.addr as { port: number }).port;

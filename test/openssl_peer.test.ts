@@ -10,23 +10,13 @@ import { connect, listen, type TlsConn, TlsError, type TlsListener } from "../mo
 import { type CertFiles, certs } from "./support/certs.ts";
 import { pattern, readAll, readExactly, sClient, sha256, sServer } from "./support/openssl.ts";
 import { test } from "./harness.ts";
+import { closeConn, subjectOf } from "./support/conn.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
-function subjectOf(info: { peerCertificates: { pem: string }[] }): string {
-  assert.ok(info.peerCertificates.length > 0, "no peer certificate");
-  return new X509Certificate(info.peerCertificates[0].pem).subject;
-}
-
 async function readText(conn: TlsConn, length: number): Promise<string> {
   return dec.decode(await readExactly((p) => conn.read(p), length));
-}
-
-async function closeConn(conn: TlsConn | undefined): Promise<void> {
-  if (!conn) return;
-  conn.close();
-  await conn.closed;
 }
 
 async function closeServer(server: TlsListener): Promise<void> {

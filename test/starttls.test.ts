@@ -11,27 +11,11 @@ import { nextEvent, nodeClient, type NodeDone, type NodeReport, nodeServer } fro
 import { pattern, readExactly, sClient, sha256 } from "./support/openssl.ts";
 import { plainConnect, plainListen, type PlainSocket } from "./support/plain.ts";
 import { test } from "./harness.ts";
+import { bounded, closeConn } from "./support/conn.ts";
 
 const isBun = "Bun" in globalThis;
 const enc = new TextEncoder();
 const dec = new TextDecoder();
-
-async function closeConn(conn: TlsConn | undefined): Promise<void> {
-  if (!conn) return;
-  conn.close();
-  await conn.closed;
-}
-
-function bounded<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  return Promise.race([
-    p,
-    new Promise<never>((
-      _,
-      reject,
-    ) => (timer = setTimeout(() => reject(new Error(`timed out: ${what}`)), ms))),
-  ]).finally(() => clearTimeout(timer));
-}
 
 /** Reads one CRLF-terminated line over TLS (bounded). */
 async function tlsLine(conn: TlsConn): Promise<string> {

@@ -134,33 +134,23 @@ export function serverContext(o: ServerOptions): ContextOptions {
   return { ...contextFields(o), isServer: true, verify, sni: o.sni, ocspStaple: o.ocspStaple };
 }
 
+/** The options that shape a context, as opposed to a connection. */
+const contextKeys = [
+  "cert",
+  "key",
+  "passphrase",
+  "caCerts",
+  "alpnProtocols",
+  "minVersion",
+  "maxVersion",
+  "ciphers",
+  "groups",
+  "crls",
+  "crlCheck",
+] as const satisfies readonly (keyof TlsOptions & keyof ContextOptions)[];
+
 function contextFields(o: TlsOptions): ContextOptions {
-  const {
-    cert,
-    key,
-    passphrase,
-    caCerts,
-    alpnProtocols,
-    minVersion,
-    maxVersion,
-    ciphers,
-    groups,
-    crls,
-    crlCheck,
-  } = o;
-  return {
-    cert,
-    key,
-    passphrase,
-    caCerts,
-    alpnProtocols,
-    minVersion,
-    maxVersion,
-    ciphers,
-    groups,
-    crls,
-    crlCheck,
-  };
+  return Object.fromEntries(contextKeys.map((k) => [k, o[k]])) as ContextOptions;
 }
 
 /** The handshake timeout in ms (0 = none). */

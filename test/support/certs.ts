@@ -66,9 +66,15 @@ function make(): TestCerts {
     other: save("other", leaf(["other.test"])),
     expired: save(
       "expired",
-      leaf(local, { notBefore: new Date("2020-01-01T00:00:00Z"), notAfter: new Date("2020-02-01T00:00:00Z") }),
+      leaf(local, {
+        notBefore: new Date("2020-01-01T00:00:00Z"),
+        notAfter: new Date("2020-02-01T00:00:00Z"),
+      }),
     ),
-    client: save("client", issueCertificate({ issuer: ca, subject: "client", names: [], days: 30, usage: "client" })),
+    client: save(
+      "client",
+      issueCertificate({ issuer: ca, subject: "client", names: [], days: 30, usage: "client" }),
+    ),
     encryptedKey: exportKey(ecdsa.key, { newPassphrase: "secret" }),
     stranger: save("stranger", issueCertificate({ issuer: stranger, names: local, days: 30 })),
   };

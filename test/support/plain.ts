@@ -7,6 +7,7 @@
  * @module
  */
 import type { BunSocket } from "../../lib/transport/bun_api.ts";
+import { bounded } from "./conn.ts";
 
 const isBun = "Bun" in globalThis;
 const enc = new TextEncoder();
@@ -34,17 +35,6 @@ export interface PlainListener {
   /** The next connection, bounded by `timeoutMs`. */
   accept(timeoutMs?: number): Promise<PlainSocket>;
   close(): void;
-}
-
-function bounded<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  return Promise.race([
-    p,
-    new Promise<never>((
-      _,
-      reject,
-    ) => (timer = setTimeout(() => reject(new Error(`timed out: ${what}`)), ms))),
-  ]).finally(() => clearTimeout(timer));
 }
 
 /** A line reader over pushed chunks. */
