@@ -119,21 +119,7 @@ async function asClient(p: CellParams, side: CaseSide, procs: Proc[]): Promise<s
   if (task.mode === "send" && session.transfer === "echo") task.mode = "echo";
   const ours = startOurs(p.host, p.env, p.ours, p.ourSuite, task);
   procs.push(ours);
-  const talk = session.converse().then(() => null, (e: Error) => e.message);
-  await ours.wait(task.timeoutMs + 15_000);
-  const result = oursResult(ours);
-  const talkErr = await settle(talk, task.mode === "send" || task.mode === "echo" ? 60_000 : 10_000);
-  const exit = await peerExit(session, side, result);
-  return judge(
-    side,
-    task,
-    result,
-    talkErr,
-    session.verdict(exit, !!side.strictClose),
-    session,
-    "client",
-    p.peer.failCode?.(p.caseDef, "server") ?? null,
-  );
+  return await finish(p, side, task, session, ours, "client");
 }
 
 async function asServer(p: CellParams, side: CaseSide, procs: Proc[]): Promise<string | null> {
@@ -158,21 +144,26 @@ async function asServer(p: CellParams, side: CaseSide, procs: Proc[]): Promise<s
   };
   const session = p.peer.client(ctx, side.peer, port, pongToken(task.nonce));
   procs.push(session.proc);
+  return await finish(p, side, task, session, ours, "server");
+}
+
+/** Both sides are running: lets them talk, waits for both, and judges the cell. */
+async function finish(
+  p: CellParams,
+  side: CaseSide,
+  task: ReturnType<typeof baseTask>,
+  session: PeerSession,
+  ours: Proc,
+  role: "client" | "server",
+): Promise<string | null> {
   const talk = session.converse().then(() => null, (e: Error) => e.message);
   await ours.wait(task.timeoutMs + 15_000);
   const result = oursResult(ours);
   const talkErr = await settle(talk, task.mode === "send" || task.mode === "echo" ? 60_000 : 10_000);
   const exit = await peerExit(session, side, result);
-  return judge(
-    side,
-    task,
-    result,
-    talkErr,
-    session.verdict(exit, !!side.strictClose),
-    session,
-    "server",
-    p.peer.failCode?.(p.caseDef, "client") ?? null,
-  );
+  const verdict = session.verdict(exit, !!side.strictClose);
+  const failCode = p.peer.failCode?.(p.caseDef, role === "client" ? "server" : "client") ?? null;
+  return judge(side, task, result, talkErr, verdict, session, role, failCode);
 }
 
 /** Let the peer end by itself (briefly, for one that lingers by design) before it is killed. */

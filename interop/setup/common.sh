@@ -44,3 +44,21 @@ ensure_host_pkg() { # ensure_host_pkg COMMAND PACKAGE
   apt-get install -y -qq "$2" >/dev/null 2>&1 ||
     { apt-get update -qq && apt-get install -y -qq "$2" >/dev/null; }
 }
+
+# Runs `$1 SUITE` for every further argument, two at a time (download and
+# unpack overlap well on two cores); returns non-zero if any run failed.
+two_at_a_time() {
+  local fn=$1 pids=() failed=0 i=0 s p
+  shift
+  for s in "$@"; do
+    "$fn" "$s" &
+    pids+=($!)
+    i=$((i + 1))
+    if [ $((i % 2)) -eq 0 ]; then
+      for p in "${pids[@]}"; do wait "$p" || failed=1; done
+      pids=()
+    fi
+  done
+  for p in "${pids[@]}"; do wait "$p" || failed=1; done
+  return $failed
+}

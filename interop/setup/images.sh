@@ -52,7 +52,7 @@ build_tool() {
 }
 
 main() {
-  local suites=("$@") pids=() failed=0
+  local suites=("$@")
   [ ${#suites[@]} -gt 0 ] || read -r -a suites <<<"$JSEC_SUITES"
   docker info >/dev/null 2>&1 || { log "no Docker engine answers"; exit 1; }
   # Build context: just the two runtime binaries (hard links when possible).
@@ -65,19 +65,7 @@ main() {
     fi
   done
   for s in "${suites[@]}"; do import_base "$s"; done
-  # Two builds at a time: apt downloads overlap with the other's unpacking.
-  local i=0
-  for s in "${suites[@]}"; do
-    build_tool "$s" &
-    pids+=($!)
-    i=$((i + 1))
-    if [ $((i % 2)) -eq 0 ]; then
-      for p in "${pids[@]}"; do wait "$p" || failed=1; done
-      pids=()
-    fi
-  done
-  for p in "${pids[@]}"; do wait "$p" || failed=1; done
-  return $failed
+  two_at_a_time build_tool "${suites[@]}"
 }
 
 main "$@"

@@ -40,21 +40,9 @@ build_one() {
 main() {
   ensure_host_pkg debootstrap debootstrap
   mkdir -p "$JSEC_CACHE/rootfs"
-  local suites=("$@") pids=() failed=0
+  local suites=("$@")
   [ ${#suites[@]} -gt 0 ] || read -r -a suites <<<"$JSEC_SUITES"
-  # Debootstrap is mostly download and unpack: two at a time suits two cores.
-  local i=0
-  for s in "${suites[@]}"; do
-    build_one "$s" &
-    pids+=($!)
-    i=$((i + 1))
-    if [ $((i % 2)) -eq 0 ]; then
-      for p in "${pids[@]}"; do wait "$p" || failed=1; done
-      pids=()
-    fi
-  done
-  for p in "${pids[@]}"; do wait "$p" || failed=1; done
-  return $failed
+  two_at_a_time build_one "${suites[@]}"
 }
 
 main "$@"
