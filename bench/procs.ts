@@ -10,21 +10,13 @@ import { createInterface } from "node:readline";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import type { Runtime, Side, Stack } from "./contenders.ts";
+import type { TlsSettings } from "./peer/stacks.ts";
 
 const root = fileURLToPath(new URL("../", import.meta.url));
 const bin = (name: string) => `${root}node_modules/.bin/${name}`;
 
-/** TLS settings handed to a peer (see peer/stacks.ts). */
-export interface PeerTls {
-  certFile: string;
-  keyFile: string;
-  caFile: string;
-  ciphers?: string;
-  /** Group lists to try in turn (the first the libssl accepts). */
-  groups?: string[];
-  minVersion?: "TLSv1.2" | "TLSv1.3";
-  maxVersion?: "TLSv1.2" | "TLSv1.3";
-}
+/** TLS settings handed to a peer: the ones its stack takes (see peer/stacks.ts). */
+export type PeerTls = TlsSettings;
 
 /** Extra arguments before the script, e.g. a profiler wrapper. */
 export interface Wrap {

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { X509Certificate } from "node:crypto";
 import { Buffer } from "node:buffer";
-import { connect, listen, type TlsConn, TlsError, type TlsListener } from "../mod.ts";
+import { connect, type ConnectOptions, listen, type TlsConn, TlsError, type TlsListener } from "../mod.ts";
 import { type CertFiles, certs } from "./support/certs.ts";
 import { pattern, readAll, readExactly, sClient, sha256, sServer } from "./support/openssl.ts";
 import { test } from "./harness.ts";
@@ -14,6 +14,23 @@ import { closeConn, subjectOf } from "./support/conn.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
+
+/** Our client to a peer on 127.0.0.1 that presents a certificate for `localhost` from the test CA. */
+function connectTo(port: number, options: Partial<ConnectOptions> = {}): Promise<TlsConn> {
+  return connect({
+    hostname: "127.0.0.1",
+    port,
+    servername: "localhost",
+    caCerts: [certs().ca.cert],
+    ...options,
+  });
+}
+
+/** Makes s_server (started with `-msg`) start a TLS 1.2 renegotiation, and waits until it sent the HelloRequest. */
+async function sendHelloRequest(server: Awaited<ReturnType<typeof sServer>>): Promise<void> {
+  await server.write("r\n");
+  await server.waitFor(/>>> TLS 1\.2, Handshake \[length 0004\], HelloRequest/, "stdout");
+}
 
 async function readText(conn: TlsConn, length: number): Promise<string> {
   return dec.decode(await readExactly((p) => conn.read(p), length));
@@ -63,12 +80,7 @@ for (const v of VERSIONS) {
       const server = await sServer({ certFile: leaf.certFile, keyFile: leaf.keyFile, args: [v.flag] });
       let conn: TlsConn | undefined;
       try {
-        conn = await connect({
-          hostname: "127.0.0.1",
-          port: server.port,
-          servername: "localhost",
-          caCerts: [c.ca.cert],
-        });
+        conn = await connectTo(server.port);
         const info = await conn.handshake();
         assert.equal(info.protocol, v.protocol);
         assert.equal(info.cipher, v.ciphers[kind]);
@@ -106,13 +118,7 @@ test("openssl s_server: ALPN, the server's choice among ours", async () => {
     });
     let conn: TlsConn | undefined;
     try {
-      conn = await connect({
-        hostname: "127.0.0.1",
-        port: server.port,
-        servername: "localhost",
-        caCerts: [c.ca.cert],
-        alpnProtocols: [...ours],
-      });
+      conn = await connectTo(server.port, { alpnProtocols: [...ours] });
       assert.equal((await conn.handshake()).alpnProtocol, expected, `server ${serverList}, client ${ours}`);
       await conn.write(enc.encode("alpn ok\n"));
       await server.waitFor(/alpn ok\n/, "stdout");
@@ -136,13 +142,7 @@ test("openssl s_server: no common ALPN protocol is ALPN_MISMATCH (no_application
   });
   try {
     await assert.rejects(
-      connect({
-        hostname: "127.0.0.1",
-        port: server.port,
-        servername: "localhost",
-        caCerts: [c.ca.cert],
-        alpnProtocols: ["spdy/1"],
-      }),
+      connectTo(server.port, { alpnProtocols: ["spdy/1"] }),
       (e: unknown) => e instanceof TlsError && e.code === "ALPN_MISMATCH",
     );
   } finally {
@@ -160,12 +160,7 @@ test("openssl s_server: SNI picks the certificate for the name we send", async (
     });
     let conn: TlsConn | undefined;
     try {
-      conn = await connect({
-        hostname: "127.0.0.1",
-        port: server.port,
-        servername: name,
-        caCerts: [c.ca.cert],
-      });
+      conn = await connectTo(server.port, { servername: name });
       const info = await conn.handshake();
       assert.equal(subjectOf(info), subject);
       assert.equal(info.verified, true);
@@ -201,14 +196,7 @@ for (const v of VERSIONS) {
     const server = await sServer({ certFile: c.rsa.certFile, keyFile: c.rsa.keyFile, args });
     let conn: TlsConn | undefined;
     try {
-      conn = await connect({
-        hostname: "127.0.0.1",
-        port: server.port,
-        servername: "localhost",
-        caCerts: [c.ca.cert],
-        cert: c.client.cert,
-        key: c.client.key,
-      });
+      conn = await connectTo(server.port, { cert: c.client.cert, key: c.client.key });
       assert.equal((await conn.handshake()).protocol, v.protocol);
       await conn.write(enc.encode("mtls ok\n"));
       await server.waitFor(/mtls ok\n/, "stdout");
@@ -232,12 +220,7 @@ for (const v of VERSIONS) {
       // TLS 1.3: our handshake completes before the server judges us; the alert comes at the first read.
       const error = await (async () => {
         try {
-          conn = await connect({
-            hostname: "127.0.0.1",
-            port: server.port,
-            servername: "localhost",
-            caCerts: [c.ca.cert],
-          });
+          conn = await connectTo(server.port);
           await conn.write(enc.encode("let me in\n"));
           await readExactly((p) => conn!.read(p), 1);
         } catch (e) {
@@ -270,12 +253,7 @@ for (const request of [true, false]) {
     });
     let conn: TlsConn | undefined;
     try {
-      conn = await connect({
-        hostname: "127.0.0.1",
-        port: server.port,
-        servername: "localhost",
-        caCerts: [c.ca.cert],
-      });
+      conn = await connectTo(server.port);
       await conn.write(enc.encode("before\n"));
       await server.waitFor(/before\n/, "stdout");
       const reading = readText(conn, 15); // in flight while the KeyUpdate arrives
@@ -327,12 +305,7 @@ test(
     const server = await sServer({ certFile: c.ecdsa.certFile, keyFile: c.ecdsa.keyFile, brief: true });
     let conn: TlsConn | undefined;
     try {
-      conn = await connect({
-        hostname: "127.0.0.1",
-        port: server.port,
-        servername: "localhost",
-        caCerts: [c.ca.cert],
-      });
+      conn = await connectTo(server.port);
       const tls = conn;
       const sending = (async () => {
         for (let at = 0; at < size; at += 1 << 20) await tls.write(up.subarray(at, at + (1 << 20)));
@@ -712,16 +685,10 @@ test("openssl s_server: a TLS 1.2 renegotiation from the peer; our write during 
   });
   let conn: TlsConn | undefined;
   try {
-    conn = await connect({
-      hostname: "127.0.0.1",
-      port: server.port,
-      servername: "localhost",
-      caCerts: [c.ca.cert],
-    });
+    conn = await connectTo(server.port);
     const tls = conn;
     // The HelloRequest and then data wait in our socket, unread.
-    await server.write("r\n");
-    await server.waitFor(/>>> TLS 1\.2, Handshake \[length 0004\], HelloRequest/, "stdout");
+    await sendHelloRequest(server);
     await server.write("during\n");
     await new Promise((r) => setTimeout(r, 100));
     // Our read answers the HelloRequest with a ClientHello and returns the data behind it...
@@ -796,13 +763,7 @@ test("openssl s_server: our ciphers and groups are what gets negotiated", async 
     const server = await sServer({ certFile: c.ecdsa.certFile, keyFile: c.ecdsa.keyFile, args: k.args });
     let conn: TlsConn | undefined;
     try {
-      conn = await connect({
-        hostname: "127.0.0.1",
-        port: server.port,
-        servername: "localhost",
-        caCerts: [c.ca.cert],
-        ...k.options,
-      });
+      conn = await connectTo(server.port, k.options);
       const info = await conn.handshake();
       assert.equal(info.protocol, k.protocol);
       assert.equal(info.cipher, k.cipher);
@@ -834,13 +795,7 @@ test("openssl s_server: no common version is PROTOCOL_VERSION; no common cipher 
     const server = await sServer({ certFile: c.ecdsa.certFile, keyFile: c.ecdsa.keyFile, args: k.args });
     try {
       await assert.rejects(
-        connect({
-          hostname: "127.0.0.1",
-          port: server.port,
-          servername: "localhost",
-          caCerts: [c.ca.cert],
-          ...k.options,
-        }),
+        connectTo(server.port, k.options),
         (e: unknown) => e instanceof TlsError && k.codes.includes(e.code),
       );
     } finally {
@@ -958,15 +913,9 @@ test("openssl s_server: data the peer sends during its renegotiation, before its
   });
   let conn: TlsConn | undefined;
   try {
-    conn = await connect({
-      hostname: "127.0.0.1",
-      port: server.port,
-      servername: "localhost",
-      caCerts: [c.ca.cert],
-    });
+    conn = await connectTo(server.port);
     const tls = conn;
-    await server.write("r\n");
-    await server.waitFor(/>>> TLS 1\.2, Handshake \[length 0004\], HelloRequest/, "stdout");
+    await sendHelloRequest(server);
     await server.write("one\n");
     await new Promise((r) => setTimeout(r, 100));
     await server.write("two\n"); // sent before s_server sees our ClientHello: it lies ahead of the ServerHello
