@@ -18,6 +18,8 @@ export interface Setting {
   certs: CertSet;
   minVersion?: "TLSv1.2" | "TLSv1.3";
   maxVersion?: "TLSv1.2" | "TLSv1.3";
+  /** Our client resumes sessions; the other stacks do what they do by default. */
+  resume?: boolean;
 }
 
 /** One number a task's result yields, and how to name it. */
@@ -36,6 +38,7 @@ export function peerTls(pair: Pair, side: Side, setting: Setting): PeerTls {
     groups: side.stack === "ours" ? oursGroups(pair.client.runtime) : undefined,
     minVersion: setting.minVersion,
     maxVersion: setting.maxVersion,
+    resume: setting.resume,
   };
 }
 
@@ -93,14 +96,9 @@ export async function runFigure(opts: {
             }, 30_000));
           const first = seen.first;
           const resumed = seen.flights.filter((f) => f.resumed).length;
-          if (first) {
-            negotiatedCache.set(
-              cacheKey,
-              `${first.protocol} ${first.cipher} ${first.group}${
-                resumed ? ` (resumed ${resumed} of ${seen.flights.length})` : ""
-              }`,
-            );
-          }
+          // Where resumption is the point, say so even when nothing resumed.
+          const note = resumed || setting.resume ? ` (resumed ${resumed} of ${seen.flights.length})` : "";
+          if (first) negotiatedCache.set(cacheKey, `${first.protocol} ${first.cipher} ${first.group}${note}`);
         } catch (e) {
           log(`  probe ${pair.id}: ${(e as Error).message.split("\n")[0]}`);
         }

@@ -8,7 +8,7 @@
  *   --pairs x,y        only these contender ids; "bun/" = every Bun pair (e.g. "bun/,deno/ours")
  *   --out DIR          where to write results (default bench/; a smoke run: a temporary folder)
  *   --bulk-mib N       bulk size (default 256; also shortens the other figures)
- *   --hs p256          handshakes with the P-256 TLS 1.3 setting only
+ *   --hs p256          handshakes with the P-256 TLS 1.3 settings only (full and resumed)
  *   --render           only write RESULTS.md again from results.json (and ANALYSIS.md)
  *
  * @module
@@ -25,6 +25,7 @@ import { handshakeFigures } from "./figures/handshakes.ts";
 import { latencyFigures } from "./figures/latency.ts";
 import { memoryFigures } from "./figures/memory.ts";
 import { referenceFigures } from "./figures/references.ts";
+import { inMemoryFigures } from "./figures/in_memory.ts";
 import { profileFigures } from "./figures/profile.ts";
 import { libsslFigures } from "./figures/libssl.ts";
 import { setProbing, type Setting } from "./figure.ts";
@@ -93,6 +94,7 @@ const heapLib = buildHeapHelper(c.dir);
 const p256: Setting = { name: "TLS 1.3 P-256", certs: c.p256, minVersion: "TLSv1.3" };
 const rsa: Setting = { name: "TLS 1.3 RSA-2048", certs: c.rsa, minVersion: "TLSv1.3" };
 const tls12: Setting = { name: "TLS 1.2 P-256", certs: c.p256, maxVersion: "TLSv1.2" };
+const resumed: Setting = { ...p256, name: "TLS 1.3 P-256 resumed", resume: true };
 
 const sizes = smoke
   ? { bulk: 4 * 2 ** 20, hsSeconds: 0.2, pings: 200, idle: 10 }
@@ -132,7 +134,7 @@ if (want("handshakes")) {
   results.rows.push(
     ...await handshakeFigures({
       concurrency: smoke ? [1] : [1, 16],
-      settings: smoke || value("--hs") === "p256" ? [p256] : [p256, rsa, tls12],
+      settings: smoke || value("--hs") === "p256" ? [p256, resumed] : [p256, resumed, rsa, tls12],
       seconds: sizes.hsSeconds,
       rounds,
       only: pairOk,
@@ -158,7 +160,10 @@ if (want("memory")) {
     }),
   );
 }
-if (want("references")) results.references.push(...await referenceFigures({ certs: c.p256, smoke, log }));
+if (want("references")) {
+  results.references.push(...await referenceFigures({ certs: c.p256, smoke, log }));
+  results.references.push(...inMemoryFigures({ certs: c.p256, smoke, log }));
+}
 if (want("profile")) {
   results.profiles.push(
     ...await profileFigures({ setting: p256, bytes: sizes.bulk, log, notes: results.notes }),

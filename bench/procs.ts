@@ -10,6 +10,9 @@ import { createInterface } from "node:readline";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import type { Runtime, Side, Stack } from "./contenders.ts";
+
+/** What a peer reports of its memory (bytes): RSS, the C heap in use (glibc malloc) and the live JavaScript heap. */
+export type PeerMemory = { rss: number; heap: number; js: number };
 import type { TlsSettings } from "./peer/stacks.ts";
 
 const root = fileURLToPath(new URL("../", import.meta.url));
@@ -117,8 +120,8 @@ export class ServerPeer {
     }
   }
 
-  /** The server's RSS and C-heap bytes, after a GC. */
-  async memory(): Promise<{ rss: number; heap: number }> {
+  /** The server's memory, after a GC. */
+  async memory(): Promise<PeerMemory> {
     this.#child.stdin!.write("mem\n");
     return JSON.parse(await this.#lines.next(30_000, "server memory"));
   }

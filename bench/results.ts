@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { median, roundRatios, type Sample } from "./rounds.ts";
 import type { Pair } from "./contenders.ts";
@@ -179,6 +179,7 @@ export function renderAgain(dir = here): void {
 
 /** Writes results.json and RESULTS.md next to this file (or into `dir`). */
 export function writeResults(res: Results, dir = here): void {
+  mkdirSync(dir, { recursive: true });
   writeFileSync(`${dir}/results.json`, JSON.stringify(res, null, 2) + "\n");
   writeFileSync(`${dir}/RESULTS.md`, markdown(res));
 }

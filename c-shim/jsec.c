@@ -115,6 +115,7 @@ jsec_ctx *jsec_ctx_new(int flags) {
     SSL_CTX_set_tlsext_servername_arg(ctx->ssl_ctx, ctx);
   }
   SSL_CTX_set_verify(ctx->ssl_ctx, SSL_VERIFY_PEER, NULL);
+  jsec_resume_ctx_init(ctx);
   live++;
   return ctx;
 }
@@ -278,6 +279,7 @@ jsec_session *jsec_new(jsec_ctx *ctx) {
     SSL_set_accept_state(s->ssl);
   else
     SSL_set_connect_state(s->ssl);
+  jsec_resume_session_init(s);
   live++;
   return s;
 }
@@ -286,6 +288,7 @@ void jsec_free(jsec_session *s) {
   if (!s) return;
   free(s->deferred_error);
   SSL_free(s->ssl);
+  jsec_resume_session_free(s);
   free(s);
   live--;
 }
@@ -411,6 +414,13 @@ int jsec_read(jsec_session *s, uint8_t *buf, int cap) {
     break;
   }
   return total;
+}
+
+int jsec_read_from(jsec_session *s, const uint8_t *in, int in_len, uint8_t *buf, int cap, int *in_used) {
+  jsec_bio_lend(s->in, in, in_len > 0 ? (size_t)in_len : 0);
+  int ret = jsec_read(s, buf, cap);
+  *in_used = (int)jsec_bio_unlend(s->in);
+  return ret;
 }
 
 int jsec_write(jsec_session *s, const uint8_t *buf, int len) {

@@ -40,7 +40,7 @@ typedef struct jsec_session jsec_session;
 
 /* Library. */
 int jsec_version(char *buf, int cap); /* OpenSSL version text, like `openssl version` */
-int jsec_live(void);                  /* contexts + sessions not yet freed */
+int jsec_live(void);                  /* contexts + sessions + held saved sessions not yet freed */
 int jsec_error(char *buf, int cap);   /* text of the last JSEC_ERROR */
 
 /* Context: configuration shared by many sessions. */
@@ -66,6 +66,10 @@ int jsec_take(jsec_session *s, uint8_t *buf, int cap);
 void jsec_idle(jsec_session *s); /* frees the record buffers while they are empty */
 int jsec_handshake(jsec_session *s);
 int jsec_read(jsec_session *s, uint8_t *buf, int cap);
+/* jsec_read() over the ciphertext in `in` (after any fed before), read straight
+ * from it instead of queued first: *in_used tells how much of it was taken; the rest
+ * stays the caller's. */
+int jsec_read_from(jsec_session *s, const uint8_t *in, int in_len, uint8_t *buf, int cap, int *in_used);
 int jsec_write(jsec_session *s, const uint8_t *buf, int len);
 int jsec_shutdown(jsec_session *s); /* JSEC_OK once both sides sent close_notify */
 int jsec_key_update(jsec_session *s, int ask_peer);
@@ -74,5 +78,16 @@ int jsec_key_update(jsec_session *s, int ask_peer);
 int jsec_info(jsec_session *s, int field, char *buf, int cap);
 int jsec_peer_cert(jsec_session *s, int index, uint8_t *buf, int cap); /* DER; index 0 = leaf */
 int jsec_verify_result(jsec_session *s); /* X509_V_OK (0) or an X509_V_ERR_* code */
+
+/* Session resumption (jsec_resume.c). A saved session is DER (i2d_SSL_SESSION) and a secret. */
+int jsec_ctx_resumption(jsec_ctx *ctx, int on); /* server: tickets and session cache (default on) */
+int jsec_session_check(const uint8_t *der, int len); /* its protocol version (0x0304), or JSEC_ERROR */
+/* Client, before the handshake: 1 when offered; 0 when its certificate is not one this
+   session would accept (fails verification here, or does not name verify_name). */
+int jsec_session_offer(jsec_session *s, const uint8_t *der, int len, const char *verify_name);
+int jsec_session_count(jsec_session *s); /* client: new sessions from the server, not yet taken */
+/* The oldest new session's DER length (-1 if none); removed once buf holds it (cap >= length). */
+int jsec_session_take(jsec_session *s, uint8_t *buf, int cap);
+int jsec_resumed(jsec_session *s); /* 1 when the handshake resumed a session */
 
 #endif

@@ -4,6 +4,10 @@
  * BIO_s_mem() moves its whole remainder down after every read, so a large
  * feed read record by record costs quadratic memmove. This queue keeps a
  * read offset instead and compacts only when a write needs the room.
+ *
+ * A reader may also lend the queue the caller's bytes for the length of one
+ * call (jsec_bio_lend): they are read after the queued ones, straight from
+ * the caller's buffer, and what is left of them stays the caller's.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +20,8 @@ typedef struct {
   unsigned char *data;
   size_t start, end, cap;
   int eof; /* the writer side ended: reads past the end return 0, not retry */
+  const unsigned char *lent; /* the caller's bytes, read after the queued ones */
+  size_t lent_len, lent_used;
 } queue;
 
 static int queue_reserve(queue *q, size_t len) {
@@ -52,6 +58,13 @@ static int queue_read(BIO *b, char *buf, int len) {
   queue *q = BIO_get_data(b);
   size_t used = q->end - q->start;
   BIO_clear_retry_flags(b);
+  if (used == 0 && q->lent_used < q->lent_len) {
+    size_t left = q->lent_len - q->lent_used;
+    size_t n = left < (size_t)len ? left : (size_t)len;
+    memcpy(buf, q->lent + q->lent_used, n);
+    q->lent_used += n;
+    return (int)n;
+  }
   if (used == 0) {
     if (q->eof) return 0;
     BIO_set_retry_read(b);
@@ -69,9 +82,9 @@ static long queue_ctrl(BIO *b, int cmd, long num, void *ptr) {
   (void)ptr;
   switch (cmd) {
     case BIO_CTRL_PENDING:
-      return (long)(q->end - q->start);
+      return (long)(q->end - q->start + q->lent_len - q->lent_used);
     case BIO_CTRL_EOF:
-      return q->eof && q->end == q->start;
+      return q->eof && q->end == q->start && q->lent_used == q->lent_len;
     case BIO_CTRL_FLUSH:
       return 1;
     case BIO_CTRL_WPENDING:
@@ -120,6 +133,21 @@ BIO *jsec_bio_new(void) {
 }
 
 void jsec_bio_end(BIO *b) { ((queue *)BIO_get_data(b))->eof = 1; }
+
+void jsec_bio_lend(BIO *b, const unsigned char *bytes, size_t len) {
+  queue *q = BIO_get_data(b);
+  q->lent = bytes;
+  q->lent_len = len;
+  q->lent_used = 0;
+}
+
+size_t jsec_bio_unlend(BIO *b) {
+  queue *q = BIO_get_data(b);
+  size_t used = q->lent_used;
+  q->lent = NULL;
+  q->lent_len = q->lent_used = 0;
+  return used;
+}
 
 /* Big queues (a bulk transfer) are kept: freeing them would cost a fresh
  * large allocation, page faults included, at every wait for the peer. */

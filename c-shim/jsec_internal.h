@@ -7,6 +7,7 @@
 #include "jsec.h"
 
 #define JSEC_MAX_SNI 64
+#define JSEC_MAX_NEW_SESSIONS 8 /* a client keeps at most this many new sessions for jsec_session_take */
 
 struct jsec_ctx {
   SSL_CTX *ssl_ctx;
@@ -24,6 +25,8 @@ struct jsec_session {
   BIO *in, *out; /* ciphertext from and to the peer */
   int deferred;         /* jsec_read: a status met after some data was read, returned on the next call */
   char *deferred_error; /* and its error text (JSEC_ERROR only) */
+  SSL_SESSION *new_sessions[JSEC_MAX_NEW_SESSIONS]; /* client: resumable sessions, oldest first */
+  int new_count;
 };
 
 /* Records the OpenSSL error queue (and `what`) as the last error; returns JSEC_ERROR. */
@@ -34,5 +37,10 @@ void jsec_count(int delta);
 
 /* Frees ctx->revocation (jsec_revocation.c); jsec_ctx_free calls it. */
 void jsec_revocation_free(jsec_ctx *ctx);
+
+/* Resumption hooks (jsec_resume.c): jsec_ctx_new, jsec_new and jsec_free call them. */
+void jsec_resume_ctx_init(jsec_ctx *ctx);
+void jsec_resume_session_init(jsec_session *s);
+void jsec_resume_session_free(jsec_session *s);
 
 #endif

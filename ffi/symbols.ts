@@ -46,6 +46,7 @@ export const symbols = {
   jsec_idle: { parameters: ["handle"], result: "void" },
   jsec_handshake: { parameters: ["handle"], result: "i32" },
   jsec_read: { parameters: ["handle", "buffer", "i32"], result: "i32" },
+  jsec_read_from: { parameters: ["handle", "buffer", "i32", "buffer", "i32", "buffer"], result: "i32" },
   jsec_write: { parameters: ["handle", "buffer", "i32"], result: "i32" },
   jsec_shutdown: { parameters: ["handle"], result: "i32" },
   jsec_key_update: { parameters: ["handle", "i32"], result: "i32" },
@@ -91,6 +92,14 @@ export const symbols = {
   jsec_ctx_ocsp: { parameters: ["handle", "i32"], result: "i32" },
   jsec_ctx_crl: { parameters: ["handle", "buffer", "i32", "i32"], result: "i32" },
   jsec_ocsp_response: { parameters: ["handle", "buffer", "i32"], result: "i32" },
+
+  // Session resumption (c-shim/jsec_resume.c)
+  jsec_ctx_resumption: { parameters: ["handle", "i32"], result: "i32" },
+  jsec_session_check: { parameters: ["buffer", "i32"], result: "i32" },
+  jsec_session_offer: { parameters: ["handle", "buffer", "i32", "buffer"], result: "i32" },
+  jsec_session_count: { parameters: ["handle"], result: "i32" },
+  jsec_session_take: { parameters: ["handle", "buffer", "i32"], result: "i32" },
+  jsec_resumed: { parameters: ["handle"], result: "i32" },
 } as const satisfies Record<string, FfiSymbol>;
 
 /** The symbol table's type. */

@@ -10,7 +10,7 @@
  */
 import { CASES } from "./lib/cases.ts";
 import { makeCerts } from "./lib/certs.ts";
-import { type CellParams, planCell, runCell } from "./lib/cell.ts";
+import { type CellParams, planCell, resultRow, runCell } from "./lib/cell.ts";
 import { type CliOptions, matches, parseCli, USAGE } from "./lib/cli.ts";
 import { oursArgv, type OursEnv } from "./lib/ours.ts";
 import { pool } from "./lib/pool.ts";
@@ -193,17 +193,7 @@ async function main(): Promise<number> {
 
 function brokenRow(p: CellParams, reason: string): CellResult {
   const plan = planCell(p);
-  return {
-    ours: p.ours,
-    ourLibssl: p.ourLibssl,
-    peer: p.peer.instance.kind,
-    peerVersion: p.peer.instance.version,
-    case: p.caseDef.id,
-    direction: p.direction,
-    status: typeof plan === "string" ? "n/a" : "fail",
-    reason: typeof plan === "string" ? plan : reason,
-    ms: 0,
-  };
+  return typeof plan === "string" ? resultRow(p, "n/a", plan, 0) : resultRow(p, "fail", reason, 0);
 }
 
 Deno.exit(await main());

@@ -5,16 +5,10 @@
 import assert from "node:assert/strict";
 import { TlsContext, TlsEngine, type TlsError } from "../engine.ts";
 import { certs } from "./support/certs.ts";
+import { deliver, handshakeInMemory } from "./support/engines.ts";
 import { test } from "./harness.ts";
 
 const scratch = new Uint8Array(1 << 20);
-
-/** Moves every pending byte from `from` to `to`; returns how many. */
-function deliver(from: TlsEngine, to: TlsEngine): number {
-  let total = 0;
-  for (let n; (n = from.takeOutput(scratch)) > 0; total += n) to.receive(scratch.subarray(0, n));
-  return total;
-}
 
 function pair(server: Partial<ConstructorParameters<typeof TlsContext>[0]> = {}) {
   const c = certs();
@@ -25,16 +19,7 @@ function pair(server: Partial<ConstructorParameters<typeof TlsContext>[0]> = {})
   return {
     client,
     server: srv,
-    handshake() {
-      for (let i = 0; i < 10; i++) {
-        const a = client.handshake();
-        deliver(client, srv);
-        const b = srv.handshake();
-        deliver(srv, client);
-        if (a && b) return;
-      }
-      assert.fail("handshake did not finish in 10 flights");
-    },
+    handshake: () => handshakeInMemory(client, srv),
     free() {
       client.free();
       srv.free();
@@ -145,11 +130,7 @@ test("engine: info reports protocol, cipher, group, ALPN, SNI and the peer chain
   });
   const client = new TlsEngine(clientContext, { servername: "localhost", verifyHost: "localhost" });
   const server = new TlsEngine(serverContext);
-  for (let i = 0; i < 10 && !(client.handshake() && server.handshake()); i++) {
-    deliver(client, server);
-    server.handshake();
-    deliver(server, client);
-  }
+  handshakeInMemory(client, server);
   const info = client.info();
   assert.equal(info.protocol, "TLSv1.2");
   assert.match(info.cipher, /^ECDHE-RSA-/);
@@ -172,5 +153,48 @@ test("engine: calls after free() are CLOSED, free() twice is harmless", () => {
   p.client.free();
   assert.throws(() => p.client.write(bytes("x")), (e: TlsError) => e.code === "CLOSED");
   assert.equal(p.client.pendingOutput, 0);
+  p.free();
+});
+
+test("engine: readFrom decrypts straight from the caller's bytes and says how many it took", () => {
+  const p = pair();
+  p.handshake();
+  const message = bytes("x".repeat(40_000)); // three records
+  p.client.write(message);
+  const wire = new Uint8Array(scratch.subarray(0, p.client.takeOutput(scratch)));
+  // A small `into` stops after part of the input: the rest stays the caller's, unread by the engine.
+  const into = new Uint8Array(20_000);
+  let input = wire;
+  let got = "";
+  for (let n; input.length > 0 && (n = p.server.readFrom(input, into));) {
+    assert.ok(p.server.inputUsed > 0 && p.server.inputUsed <= input.length);
+    input = input.subarray(p.server.inputUsed);
+    got += text(into.subarray(0, n as number));
+  }
+  assert.equal(got, text(message));
+  assert.equal(input.length, 0);
+  p.free();
+});
+
+test("engine: readFrom takes a record split across inputs, and bytes fed before come first", () => {
+  const p = pair();
+  p.handshake();
+  p.client.write(bytes("first"));
+  p.client.write(bytes("second"));
+  const wire = new Uint8Array(scratch.subarray(0, p.client.takeOutput(scratch)));
+  const recordLength = 5 + ((wire[3] << 8) | wire[4]);
+  p.server.receive(wire.subarray(0, recordLength)); // "first" fed (copied) the old way
+  const into = new Uint8Array(64);
+  // Half of "second"'s record: "first" comes out, the half record is kept inside the engine.
+  const half = recordLength + 10;
+  assert.equal(
+    text(into.subarray(0, p.server.readFrom(wire.subarray(recordLength, half), into) as number)),
+    "first",
+  );
+  assert.equal(p.server.inputUsed, 10);
+  assert.equal(p.server.readFrom(wire.subarray(half, half), into), 0); // nothing new: wants more
+  const n = p.server.readFrom(wire.subarray(half), into);
+  assert.equal(text(into.subarray(0, n as number)), "second");
+  assert.equal(p.server.inputUsed, wire.length - half);
   p.free();
 });

@@ -52,59 +52,47 @@ test("64 MiB each way arrive intact (SHA-256), 16 KiB writes", async () => {
   const mib = 64;
   const up = pattern(mib), down = pattern(mib);
   let serverSaw = "";
-  const server = startServer({}, async (conn) => {
+  using server = startServer({}, async (conn) => {
     serverSaw = await hashUntilEnd(conn, mib * MiB);
     await sendPattern(conn, down, mib);
     await conn.closeWrite();
     conn.close();
   });
-  try {
-    const conn = await connect({ hostname: "localhost", port: server.port, caCerts: [c.ca.cert] });
-    await sendPattern(conn, up, mib);
-    assert.equal(await hashUntilEnd(conn, mib * MiB), down.digest);
-    assert.equal(serverSaw, up.digest);
-    assert.equal(await conn.read(new Uint8Array(1)), null); // clean close_notify
-    conn.close();
-  } finally {
-    server.close();
-  }
+  const conn = await connect({ hostname: "localhost", port: server.port, caCerts: [c.ca.cert] });
+  await sendPattern(conn, up, mib);
+  assert.equal(await hashUntilEnd(conn, mib * MiB), down.digest);
+  assert.equal(serverSaw, up.digest);
+  assert.equal(await conn.read(new Uint8Array(1)), null); // clean close_notify
+  conn.close();
 }, { timeout: 120_000 });
 
 test("half-close: closeWrite sends close_notify, and the peer can still answer", async () => {
   const c = certs();
-  const server = startServer({}, async (conn) => {
+  using server = startServer({}, async (conn) => {
     const buf = new Uint8Array(1024);
     let got = "";
     for (let n; (n = await conn.read(buf)) !== null;) got += new TextDecoder().decode(buf.subarray(0, n));
     await conn.write(new TextEncoder().encode(`you said: ${got}`));
     conn.close();
   });
-  try {
-    const conn = await connect({ hostname: "localhost", port: server.port, caCerts: [c.ca.cert] });
-    await conn.write(new TextEncoder().encode("question"));
-    await conn.closeWrite();
-    const reply = await new Response(conn.readable).text();
-    assert.equal(reply, "you said: question");
-    conn.close();
-  } finally {
-    server.close();
-  }
+  const conn = await connect({ hostname: "localhost", port: server.port, caCerts: [c.ca.cert] });
+  await conn.write(new TextEncoder().encode("question"));
+  await conn.closeWrite();
+  const reply = await new Response(conn.readable).text();
+  assert.equal(reply, "you said: question");
+  conn.close();
 });
 
 test("readable and writable streams pipe through", async () => {
   const c = certs();
-  const server = startServer();
-  try {
-    const conn = await connect({ hostname: "localhost", port: server.port, caCerts: [c.ca.cert] });
-    const lines = Array.from({ length: 100 }, (_, i) => `line ${i}\n`).join("");
-    const sent = new Blob([lines]).stream().pipeTo(conn.writable);
-    const received = await new Response(conn.readable).text();
-    await sent;
-    assert.equal(received, lines);
-    conn.close();
-  } finally {
-    server.close();
-  }
+  using server = startServer();
+  const conn = await connect({ hostname: "localhost", port: server.port, caCerts: [c.ca.cert] });
+  const lines = Array.from({ length: 100 }, (_, i) => `line ${i}\n`).join("");
+  const sent = new Blob([lines]).stream().pipeTo(conn.writable);
+  const received = await new Response(conn.readable).text();
+  await sent;
+  assert.equal(received, lines);
+  conn.close();
 });
 
 test("a Unix socket works as well as TCP", async () => {
@@ -147,92 +135,80 @@ test("IPv6 loopback, verified against the certificate's IP SAN", async () => {
 test("SNI picks the certificate for the name the client asks for", async () => {
   const c = certs();
   const names: (string | null)[] = [];
-  const server = startServer(
+  using server = startServer(
     { sni: { "other.test": { cert: c.other.cert, key: c.other.key } } },
     async (conn) => {
       names.push((await conn.handshake()).servername);
       conn.close();
     },
   );
-  try {
-    for (const servername of ["other.test", "localhost"]) {
-      const conn = await connect({
-        hostname: "127.0.0.1",
-        port: server.port,
-        servername,
-        caCerts: [c.ca.cert],
-      });
-      const info = await conn.handshake();
-      assert.equal(info.verified, true);
-      assert.equal(info.peerCertificates[0].pem, servername === "other.test" ? c.other.cert : c.ecdsa.cert);
-      await conn.read(new Uint8Array(1));
-      conn.close();
-    }
-    assert.deepEqual(names, ["other.test", "localhost"]);
-  } finally {
-    server.close();
+  for (const servername of ["other.test", "localhost"]) {
+    const conn = await connect({
+      hostname: "127.0.0.1",
+      port: server.port,
+      servername,
+      caCerts: [c.ca.cert],
+    });
+    const info = await conn.handshake();
+    assert.equal(info.verified, true);
+    assert.equal(info.peerCertificates[0].pem, servername === "other.test" ? c.other.cert : c.ecdsa.cert);
+    await conn.read(new Uint8Array(1));
+    conn.close();
   }
+  assert.deepEqual(names, ["other.test", "localhost"]);
 });
 
 test("protocol version, ciphers and groups are what we asked for", async () => {
   const c = certs();
-  const server = startServer({ cert: c.rsa.cert, key: c.rsa.key, alpnProtocols: ["h2", "http/1.1"] });
-  try {
-    const cases = [
-      { maxVersion: "TLSv1.2", ciphers: "ECDHE-RSA-CHACHA20-POLY1305", groups: "P-384" },
-      { minVersion: "TLSv1.3", ciphers: "TLS_CHACHA20_POLY1305_SHA256", groups: "X25519" },
-    ] as const;
-    const seen = [];
-    for (const options of cases) {
-      const conn = await connect({
-        hostname: "localhost",
-        port: server.port,
-        caCerts: [c.ca.cert],
-        alpnProtocols: ["http/1.1"],
-        ...options,
-      });
-      const { protocol, cipher, group, alpnProtocol } = await conn.handshake();
-      seen.push({ protocol, cipher, group, alpnProtocol });
-      conn.close();
-    }
-    assert.deepEqual(seen, [
-      {
-        protocol: "TLSv1.2",
-        cipher: "ECDHE-RSA-CHACHA20-POLY1305",
-        group: "P-384",
-        alpnProtocol: "http/1.1",
-      },
-      {
-        protocol: "TLSv1.3",
-        cipher: "TLS_CHACHA20_POLY1305_SHA256",
-        group: "X25519",
-        alpnProtocol: "http/1.1",
-      },
-    ]);
-  } finally {
-    server.close();
+  using server = startServer({ cert: c.rsa.cert, key: c.rsa.key, alpnProtocols: ["h2", "http/1.1"] });
+  const cases = [
+    { maxVersion: "TLSv1.2", ciphers: "ECDHE-RSA-CHACHA20-POLY1305", groups: "P-384" },
+    { minVersion: "TLSv1.3", ciphers: "TLS_CHACHA20_POLY1305_SHA256", groups: "X25519" },
+  ] as const;
+  const seen = [];
+  for (const options of cases) {
+    const conn = await connect({
+      hostname: "localhost",
+      port: server.port,
+      caCerts: [c.ca.cert],
+      alpnProtocols: ["http/1.1"],
+      ...options,
+    });
+    const { protocol, cipher, group, alpnProtocol } = await conn.handshake();
+    seen.push({ protocol, cipher, group, alpnProtocol });
+    conn.close();
   }
+  assert.deepEqual(seen, [
+    {
+      protocol: "TLSv1.2",
+      cipher: "ECDHE-RSA-CHACHA20-POLY1305",
+      group: "P-384",
+      alpnProtocol: "http/1.1",
+    },
+    {
+      protocol: "TLSv1.3",
+      cipher: "TLS_CHACHA20_POLY1305_SHA256",
+      group: "X25519",
+      alpnProtocol: "http/1.1",
+    },
+  ]);
 });
 
 test("a listener accepts concurrent handshakes and serves each", async () => {
   const c = certs();
-  const server = startServer();
-  try {
-    const clients = await Promise.all(
-      Array.from(
-        { length: 20 },
-        () => connect({ hostname: "localhost", port: server.port, caCerts: [c.ca.cert] }),
-      ),
-    );
-    const replies = await Promise.all(clients.map(async (conn, i) => {
-      await conn.write(new TextEncoder().encode(`client ${i}`));
-      const buf = new Uint8Array(32);
-      const n = await conn.read(buf);
-      conn.close();
-      return new TextDecoder().decode(buf.subarray(0, n!));
-    }));
-    assert.deepEqual(replies, clients.map((_, i) => `client ${i}`));
-  } finally {
-    server.close();
-  }
+  using server = startServer();
+  const clients = await Promise.all(
+    Array.from(
+      { length: 20 },
+      () => connect({ hostname: "localhost", port: server.port, caCerts: [c.ca.cert] }),
+    ),
+  );
+  const replies = await Promise.all(clients.map(async (conn, i) => {
+    await conn.write(new TextEncoder().encode(`client ${i}`));
+    const buf = new Uint8Array(32);
+    const n = await conn.read(buf);
+    conn.close();
+    return new TextDecoder().decode(buf.subarray(0, n!));
+  }));
+  assert.deepEqual(replies, clients.map((_, i) => `client ${i}`));
 });

@@ -8,6 +8,7 @@ import { TlsContext, TlsEngine } from "../engine.ts";
 import { shim } from "../ffi/mod.ts";
 import { clearSharedContexts } from "../lib/tls/contexts.ts";
 import { certs } from "./support/certs.ts";
+import { liveSettles } from "./support/live.ts";
 import { startServer } from "./support/server.ts";
 import { test } from "./harness.ts";
 
@@ -23,17 +24,6 @@ async function cycles(task: () => Promise<void>): Promise<void> {
       await task();
     }
   }));
-}
-
-/** Waits (bounded) until the shim's live-object count is `expected`. */
-async function liveSettles(expected: number, collect = false): Promise<number> {
-  const gc = (globalThis as { gc?: () => void }).gc ??
-    (globalThis as { Bun?: { gc(force: boolean): void } }).Bun?.gc.bind(null, true);
-  for (let i = 0; i < 200 && shim.jsec_live() !== expected; i++) {
-    if (collect) gc?.();
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  return shim.jsec_live();
 }
 
 test(`${CYCLES} connect/close cycles and ${CYCLES} failed handshakes leave no native object`, async () => {

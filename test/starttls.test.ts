@@ -3,6 +3,10 @@
  * Node `tls` (child process) and the runtime's own TLS talk plaintext to us or
  * let us talk plaintext to them, then switch to TLS with `upgrade()` on our
  * side. No byte that came before or during the switch may be lost.
+ *
+ * Listeners, sockets, peers and connections are declared with `using` /
+ * `await using`, so each is closed when its block ends (a plaintext socket
+ * handed to `upgrade()` belongs to the TLS connection from then on).
  */
 import assert from "node:assert/strict";
 import { type TlsConn, upgrade } from "../mod.ts";
@@ -10,8 +14,10 @@ import { certs } from "./support/certs.ts";
 import { nextEvent, nodeClient, type NodeDone, type NodeReport, nodeServer } from "./support/node_peer.ts";
 import { pattern, readExactly, sClient, sha256 } from "./support/openssl.ts";
 import { plainConnect, plainListen, type PlainSocket } from "./support/plain.ts";
+import { bounded } from "./support/conn.ts";
+import { socketEvent } from "./support/net.ts";
+import { echoUntilEnd, joined, roundTrip } from "./support/transfer.ts";
 import { test } from "./harness.ts";
-import { bounded, closeConn } from "./support/conn.ts";
 
 const isBun = "Bun" in globalThis;
 const enc = new TextEncoder();
@@ -42,13 +48,20 @@ async function smtpPrelude(plain: PlainSocket): Promise<Uint8Array> {
   return plain.takeRest();
 }
 
+/** The client's side of the Node server's prelude: its greeting, our STARTTLS, its go-ahead. */
+async function startTlsWithNodeServer(plain: PlainSocket): Promise<void> {
+  assert.equal(await plain.readLine(), "220 node ESMTP ready");
+  await plain.write("STARTTLS\r\n");
+  assert.equal(await plain.readLine(), "220 go ahead");
+}
+
 // ---------------------------------------------------------------- our server upgrades
 
 for (const v of ["-tls1_3", "-tls1_2"] as const) {
   test(`openssl s_client -starttls smtp ${v} → our plain server, upgraded with upgrade({isServer})`, async () => {
     const c = certs();
-    const listener = plainListen();
-    const client = sClient(listener.port, [
+    using listener = plainListen();
+    await using client = sClient(listener.port, [
       "-starttls",
       "smtp",
       "-name",
@@ -61,40 +74,31 @@ for (const v of ["-tls1_3", "-tls1_2"] as const) {
       "-verify_return_error",
       "-brief",
     ]);
-    let plain: PlainSocket | undefined;
-    let conn: TlsConn | undefined;
-    try {
-      plain = await listener.accept();
-      const head = await smtpPrelude(plain);
-      conn = await upgrade(plain.raw, { isServer: true, cert: c.rsa.cert, key: c.rsa.key, head });
-      const info = await conn.handshake();
-      assert.equal(info.protocol, v === "-tls1_3" ? "TLSv1.3" : "TLSv1.2");
-      assert.equal(info.servername, "localhost");
-      await client.waitFor(/Verification: OK/, "stderr");
-      await client.waitFor(/Peer certificate: CN ?= ?localhost/, "stderr");
+    using plain = await listener.accept();
+    const head = await smtpPrelude(plain);
+    await using conn = await upgrade(plain.raw, { isServer: true, cert: c.rsa.cert, key: c.rsa.key, head });
+    const info = await conn.handshake();
+    assert.equal(info.protocol, v === "-tls1_3" ? "TLSv1.3" : "TLSv1.2");
+    assert.equal(info.servername, "localhost");
+    await client.waitFor(/Verification: OK/, "stderr");
+    await client.waitFor(/Peer certificate: CN ?= ?localhost/, "stderr");
 
-      // SMTP goes on inside TLS, both ways.
-      await client.write("EHLO client.test\n");
-      assert.equal(await tlsLine(conn), "EHLO client.test");
-      await conn.write(enc.encode("250 jsec.test now over TLS\r\n"));
-      await client.waitFor(/250 jsec\.test now over TLS\r?\n/, "stdout");
-      // s_client's end of input sends close_notify; we see a clean end.
-      client.endInput();
-      assert.equal(await bounded(conn.read(new Uint8Array(16)), 10_000, "close_notify"), null);
-    } finally {
-      await closeConn(conn);
-      if (!conn) plain?.close();
-      await client.stop();
-      listener.close();
-    }
+    // SMTP goes on inside TLS, both ways.
+    await client.write("EHLO client.test\n");
+    assert.equal(await tlsLine(conn), "EHLO client.test");
+    await conn.write(enc.encode("250 jsec.test now over TLS\r\n"));
+    await client.waitFor(/250 jsec\.test now over TLS\r?\n/, "stdout");
+    // s_client's end of input sends close_notify; we see a clean end.
+    client.endInput();
+    assert.equal(await bounded(conn.read(new Uint8Array(16)), 10_000, "close_notify"), null);
   });
 }
 
 test("STARTTLS and the ClientHello in one segment (node client): the bytes read with the line go to upgrade({head})", async () => {
   const c = certs();
-  const listener = plainListen();
+  using listener = plainListen();
   const size = 2 * 1024 * 1024;
-  const client = nodeClient(listener.port, {
+  await using client = nodeClient(listener.port, {
     starttls: true,
     pipeline: true,
     servername: "localhost",
@@ -102,61 +106,38 @@ test("STARTTLS and the ClientHello in one segment (node client): the bytes read 
     alpn: ["smtp"],
     size,
   });
-  let plain: PlainSocket | undefined;
-  let conn: TlsConn | undefined;
-  try {
-    plain = await listener.accept();
-    await plain.write("220 jsec.test ESMTP ready\r\n");
-    // Let "STARTTLS\r\n" and the ClientHello both arrive before we read the line.
-    await nextEvent(client, "greeting");
-    await new Promise((r) => setTimeout(r, 500));
-    assert.equal(await plain.readLine(), "STARTTLS");
-    const head = plain.takeRest();
-    assert.ok(head.length > 0, "the ClientHello did not arrive with the command: nothing to test");
-    assert.equal(head[0], 0x16, "head does not start with a handshake record");
-    conn = await upgrade(plain.raw, {
-      isServer: true,
-      cert: c.ecdsa.cert,
-      key: c.ecdsa.key,
-      alpnProtocols: ["smtp"],
-      head,
-    });
-    const info = await conn.handshake();
-    assert.equal(info.alpnProtocol, "smtp");
-    const report = await nextEvent<NodeReport>(client, "secure");
-    assert.equal(report.authorized, true, report.authorizationError ?? "");
-    assert.equal(report.protocol, info.protocol);
-    // Echo everything until Node's close_notify, then check it by hash on both sides.
-    const chunks: Uint8Array[] = [];
-    let got = 0;
-    const buf = new Uint8Array(64 * 1024);
-    for (let i = 0; i < 100_000; i++) {
-      const n = await bounded(conn.read(buf), 20_000, "echo read");
-      if (n === null) break;
-      chunks.push(buf.slice(0, n));
-      got += n;
-      await conn.write(buf.subarray(0, n));
-    }
-    const all = new Uint8Array(got);
-    let at = 0;
-    for (const ch of chunks) all.set(ch, (at += ch.length) - ch.length);
-    const done = await nextEvent<NodeDone>(client, "done");
-    assert.equal(done.length, size);
-    assert.equal(done.received, done.sent);
-    assert.equal(sha256(all), done.sent);
-  } finally {
-    await closeConn(conn);
-    if (!conn) plain?.close();
-    await client.stop();
-    listener.close();
-  }
+  using plain = await listener.accept();
+  await plain.write("220 jsec.test ESMTP ready\r\n");
+  // Let "STARTTLS\r\n" and the ClientHello both arrive before we read the line.
+  await nextEvent(client, "greeting");
+  await new Promise((r) => setTimeout(r, 500));
+  assert.equal(await plain.readLine(), "STARTTLS");
+  const head = plain.takeRest();
+  assert.ok(head.length > 0, "the ClientHello did not arrive with the command: nothing to test");
+  assert.equal(head[0], 0x16, "head does not start with a handshake record");
+  await using conn = await upgrade(plain.raw, {
+    isServer: true,
+    cert: c.ecdsa.cert,
+    key: c.ecdsa.key,
+    alpnProtocols: ["smtp"],
+    head,
+  });
+  const info = await conn.handshake();
+  assert.equal(info.alpnProtocol, "smtp");
+  const report = await nextEvent<NodeReport>(client, "secure");
+  assert.equal(report.authorized, true, report.authorizationError ?? "");
+  assert.equal(report.protocol, info.protocol);
+  // Echo everything until Node's close_notify, then check it by hash on both sides.
+  const echoed = await echoUntilEnd(conn);
+  const done = await nextEvent<NodeDone>(client, "done");
+  assert.equal(done.length, size);
+  assert.equal(done.received, done.sent);
+  assert.equal(echoed.hash, done.sent);
 });
 
 test(`${isBun ? "Bun node:tls" : "Deno.startTls"} client → our plain server, upgraded after a prelude`, async () => {
   const c = certs();
-  const listener = plainListen();
-  let plain: PlainSocket | undefined;
-  let conn: TlsConn | undefined;
+  using listener = plainListen();
   let cleanupClient = () => {};
   try {
     // The native client: plaintext greeting, STARTTLS, answer, then TLS with the runtime's own stack.
@@ -189,14 +170,7 @@ test(`${isBun ? "Bun node:tls" : "Deno.startTls"} client → our plain server, u
           );
           const secure = tls.connect({ socket: raw, servername: "localhost", ca: c.ca.cert });
           cleanupClient = () => secure.destroy();
-          await bounded(
-            new Promise<void>((resolve, reject) => {
-              secure.once("secureConnect", resolve);
-              secure.once("error", reject);
-            }),
-            10_000,
-            "Bun's TLS handshake",
-          );
+          await socketEvent(secure, "secureConnect");
           assert.equal(secure.authorized, true);
           const received: Uint8Array[] = [];
           let length = 0;
@@ -212,19 +186,12 @@ test(`${isBun ? "Bun node:tls" : "Deno.startTls"} client → our plain server, u
               for (let i = 0; i < 100_000 && length < n; i++) {
                 await bounded(new Promise<void>((r) => (wake = r)), 10_000, "Bun's data");
               }
-              const all = new Uint8Array(length);
-              let at = 0;
-              for (const r of received) all.set(r, (at += r.length) - r.length);
-              return all;
+              return joined(received);
             },
           };
         }
         const raw = await Deno.connect({ hostname: "127.0.0.1", port: listener.port });
-        cleanupClient = () => {
-          try {
-            raw.close();
-          } catch { /* closed */ }
-        };
+        cleanupClient = () => raw[Symbol.dispose](); // closes unless closed already
         const buf = new Uint8Array(256);
         let text = "";
         for (let i = 0; i < 100 && !text.includes("ready\r\n"); i++) {
@@ -235,11 +202,7 @@ test(`${isBun ? "Bun node:tls" : "Deno.startTls"} client → our plain server, u
           text += dec.decode(buf.subarray(0, (await raw.read(buf)) ?? 0));
         }
         const secure = await Deno.startTls(raw, { hostname: "localhost", caCerts: [c.ca.cert] });
-        cleanupClient = () => {
-          try {
-            secure.close();
-          } catch { /* closed */ }
-        };
+        cleanupClient = () => secure[Symbol.dispose](); // closes unless closed already
         await secure.handshake();
         return {
           async send(b) {
@@ -250,11 +213,11 @@ test(`${isBun ? "Bun node:tls" : "Deno.startTls"} client → our plain server, u
       })();
     clientSide.catch(() => {});
 
-    plain = await listener.accept();
+    using plain = await listener.accept();
     await plain.write("220 jsec.test ready\r\n");
     assert.equal(await plain.readLine(), "STARTTLS");
     await plain.write("220 go ahead\r\n");
-    conn = await upgrade(plain.raw, {
+    await using conn = await upgrade(plain.raw, {
       isServer: true,
       cert: c.ecdsa.cert,
       key: c.ecdsa.key,
@@ -265,17 +228,14 @@ test(`${isBun ? "Bun node:tls" : "Deno.startTls"} client → our plain server, u
 
     const data = pattern(2 * 1024 * 1024, 31);
     const sending = native.send(data);
-    const got = await readExactly((p) => conn!.read(p), data.length, 30_000);
+    const got = await readExactly((p) => conn.read(p), data.length, 30_000);
     await sending;
     assert.equal(sha256(got), sha256(data));
     await conn.write(data);
     const back = await native.receive(data.length);
     assert.equal(sha256(back), sha256(data));
   } finally {
-    await closeConn(conn);
-    if (!conn) plain?.close();
     cleanupClient();
-    listener.close();
   }
 });
 
@@ -283,61 +243,37 @@ test(`${isBun ? "Bun node:tls" : "Deno.startTls"} client → our plain server, u
 
 test("our client after a plaintext prelude → node tls server (STARTTLS): 4 MiB both ways, hashed", async () => {
   const c = certs();
-  const server = await nodeServer({ starttls: true, cert: c.rsa.cert, key: c.rsa.key, alpn: ["smtp"] });
-  let plain: PlainSocket | undefined;
-  let conn: TlsConn | undefined;
-  try {
-    plain = await plainConnect(server.port);
-    assert.equal(await plain.readLine(), "220 node ESMTP ready");
-    await plain.write("STARTTLS\r\n");
-    assert.equal(await plain.readLine(), "220 go ahead");
-    const head = plain.takeRest();
-    assert.equal(head.length, 0); // the server waits for our ClientHello
-    conn = await upgrade(plain.raw, {
-      hostname: "localhost",
-      caCerts: [c.ca.cert],
-      alpnProtocols: ["smtp"],
-      head,
-    });
-    const info = await conn.handshake();
-    assert.equal(info.verified, true);
-    assert.equal(info.alpnProtocol, "smtp");
-    const report = await nextEvent<NodeReport>(server, "secure");
-    assert.equal(report.protocol, info.protocol);
-    assert.equal(report.servername, "localhost");
-    assert.equal(report.alpn, "smtp");
-    const data = pattern(4 * 1024 * 1024, 41);
-    const tls = conn;
-    const writing = (async () => {
-      for (let at = 0; at < data.length; at += 1 << 20) await tls.write(data.subarray(at, at + (1 << 20)));
-    })();
-    const back = await readExactly((p) => tls.read(p), data.length, 30_000);
-    await writing;
-    assert.equal(sha256(back), sha256(data));
-    await tls.closeWrite();
-    await nextEvent(server, "end");
-    assert.equal(await bounded(tls.read(new Uint8Array(8)), 10_000, "the server's close_notify"), null);
-  } finally {
-    await closeConn(conn);
-    if (!conn) plain?.close();
-    await server.stop();
-  }
+  await using server = await nodeServer({ starttls: true, cert: c.rsa.cert, key: c.rsa.key, alpn: ["smtp"] });
+  using plain = await plainConnect(server.port);
+  await startTlsWithNodeServer(plain);
+  const head = plain.takeRest();
+  assert.equal(head.length, 0); // the server waits for our ClientHello
+  await using conn = await upgrade(plain.raw, {
+    hostname: "localhost",
+    caCerts: [c.ca.cert],
+    alpnProtocols: ["smtp"],
+    head,
+  });
+  const info = await conn.handshake();
+  assert.equal(info.verified, true);
+  assert.equal(info.alpnProtocol, "smtp");
+  const report = await nextEvent<NodeReport>(server, "secure");
+  assert.equal(report.protocol, info.protocol);
+  assert.equal(report.servername, "localhost");
+  assert.equal(report.alpn, "smtp");
+  await roundTrip(conn, pattern(4 * 1024 * 1024, 41));
+  await conn.closeWrite();
+  await nextEvent(server, "end");
+  assert.equal(await bounded(conn.read(new Uint8Array(8)), 10_000, "the server's close_notify"), null);
 });
 
 test("our client after a plaintext prelude → node tls server: a wrong CA still fails the upgrade (CERT_UNTRUSTED)", async () => {
   const c = certs();
-  const server = await nodeServer({ starttls: true, cert: c.stranger.cert, key: c.stranger.key });
-  let plain: PlainSocket | undefined;
-  try {
-    plain = await plainConnect(server.port);
-    assert.equal(await plain.readLine(), "220 node ESMTP ready");
-    await plain.write("STARTTLS\r\n");
-    assert.equal(await plain.readLine(), "220 go ahead");
-    await assert.rejects(
-      upgrade(plain.raw, { hostname: "localhost", caCerts: [c.ca.cert], head: plain.takeRest() }),
-      (e: unknown) => (e as { code?: string }).code === "CERT_UNTRUSTED",
-    );
-  } finally {
-    await server.stop();
-  }
+  await using server = await nodeServer({ starttls: true, cert: c.stranger.cert, key: c.stranger.key });
+  using plain = await plainConnect(server.port);
+  await startTlsWithNodeServer(plain);
+  await assert.rejects(
+    upgrade(plain.raw, { hostname: "localhost", caCerts: [c.ca.cert], head: plain.takeRest() }),
+    (e: unknown) => (e as { code?: string }).code === "CERT_UNTRUSTED",
+  );
 });

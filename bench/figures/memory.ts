@@ -1,18 +1,17 @@
 /**
  * Memory per idle established connection: a client opens `count`
  * connections to a fresh server and leaves them idle; both processes report
- * RSS and the C heap (glibc malloc in use: where OpenSSL keeps its state)
- * after a GC, before and after. Bytes per connection = delta / count.
+ * RSS, the C heap (glibc malloc in use: where OpenSSL keeps its state) and
+ * the live JavaScript heap, after a GC, before and after. Bytes per
+ * connection = delta / count.
  *
  * @module
  */
 import { allPairs } from "../contenders.ts";
 import { peerTls, type Setting } from "../figure.ts";
-import { runClient, ServerPeer, startClient } from "../procs.ts";
+import { type PeerMemory, runClient, ServerPeer, startClient } from "../procs.ts";
 import { type Row, rowsOf } from "../results.ts";
 import { interleave } from "../rounds.ts";
-
-type Mem = { rss: number; heap: number };
 
 export async function memoryFigures(opts: {
   setting: Setting;
@@ -48,7 +47,7 @@ export async function memoryFigures(opts: {
       }, 120_000);
       try {
         const after = await server.memory();
-        const c = client.first as { count: number; before: Mem; after: Mem };
+        const c = client.first as { count: number; before: PeerMemory; after: PeerMemory };
         if (c.count !== opts.count) throw new Error(`only ${c.count} of ${opts.count} connections`);
         const per = (a: number, b: number) => (a - b) / opts.count;
         const result = {
@@ -56,6 +55,8 @@ export async function memoryFigures(opts: {
           clientRss: per(c.after.rss, c.before.rss),
           serverHeap: per(after.heap, before.heap),
           clientHeap: per(c.after.heap, c.before.heap),
+          serverJs: per(after.js, before.js),
+          clientJs: per(c.after.js, c.before.js),
         };
         return { value: result.serverRss + result.clientRss, info: result };
       } finally {
@@ -83,5 +84,7 @@ export async function memoryFigures(opts: {
         ...metric(`memory per idle connection (${opts.count}): client C heap`, "clientHeap", withHeap),
       ]
       : []),
+    ...metric(`memory per idle connection (${opts.count}): server JS heap`, "serverJs"),
+    ...metric(`memory per idle connection (${opts.count}): client JS heap`, "clientJs"),
   ];
 }

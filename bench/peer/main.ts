@@ -11,6 +11,7 @@
 import process from "node:process";
 import { createInterface } from "node:readline";
 import { type BenchConn, header, Reader, sendBulk, serve } from "./protocol.ts";
+import type { PeerMemory } from "../procs.ts";
 import { connectStack, listenStack, loadStack, type Stack, type TlsSettings } from "./stacks.ts";
 
 /** What a client is asked to do. */
@@ -50,7 +51,7 @@ if (config.heapLib) {
   }
 }
 
-async function memory(): Promise<{ rss: number; heap: number }> {
+async function memory(): Promise<PeerMemory> {
   for (let i = 0; i < 3; i++) {
     // deno-lint-ignore no-explicit-any
     const g = globalThis as any;
@@ -58,7 +59,8 @@ async function memory(): Promise<{ rss: number; heap: number }> {
     else g.gc?.();
     await new Promise((r) => setTimeout(r, 20));
   }
-  return { rss: process.memoryUsage().rss, heap: heapBytes() };
+  const usage = process.memoryUsage();
+  return { rss: usage.rss, heap: heapBytes(), js: usage.heapUsed };
 }
 
 /** Lines from stdin; the process exits when stdin closes. */

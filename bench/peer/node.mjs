@@ -149,7 +149,8 @@ function tlsOptions() {
 
 function memory() {
   for (let i = 0; i < 3; i++) globalThis.gc?.();
-  return { rss: process.memoryUsage().rss, heap: 0 };
+  const usage = process.memoryUsage();
+  return { rss: usage.rss, heap: 0, js: usage.heapUsed };
 }
 
 function commands(onLine) {

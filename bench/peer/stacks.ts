@@ -23,6 +23,8 @@ export interface TlsSettings {
   groups?: string[];
   minVersion?: "TLSv1.2" | "TLSv1.3";
   maxVersion?: "TLSv1.2" | "TLSv1.3";
+  /** Ours as client: resume sessions (its default); otherwise every handshake is a full one. */
+  resume?: boolean;
 }
 
 /** @jsec/tls, loaded only by peers that run it (so native peers never load libssl). */
@@ -182,6 +184,7 @@ export async function connectStack(stack: Stack, port: number, tls: TlsSettings)
       groups: groupsFor,
       minVersion: tls.minVersion,
       maxVersion: tls.maxVersion,
+      resumption: tls.resume ?? false,
     });
     return oursConn(conn);
   }

@@ -31,6 +31,8 @@ export interface PeerSpec {
   keyUpdate?: boolean;
   /** ping mode, peer client: the server closes first; wait for its close_notify. */
   serverClosesFirst?: boolean;
+  /** Connections in a row (default 1); with 2 the second resumes the first's session. */
+  connections?: number;
   transferBytes?: number;
 }
 
@@ -150,7 +152,13 @@ export const CASES: CaseDef[] = [
   {
     id: "resumption",
     title: "session resumption",
-    side: () => "not implemented in core yet",
+    // Our server closes first: it ends each connection of a client that saves the session as it goes.
+    side: (d, c) =>
+      basic(c, d, c.ecdsa, {
+        peer: { mode: "ping", connections: 2, serverClosesFirst: d === "ours-server" },
+        ours: { mode: "ping", connections: 2 },
+        check: (i) => expect("second connection resumed", i.resumed, true),
+      }),
   },
   {
     id: "keyupdate",

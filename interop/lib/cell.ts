@@ -11,7 +11,7 @@ import { type OursEnv, oursListening, oursResult, startOurs } from "./ours.ts";
 import type { Proc, ProcExit } from "./proc.ts";
 import type { OursEvent, OursTask } from "./task.ts";
 import type { CellResult, Direction, Ours, Suite } from "./types.ts";
-import { atLeast, type PeerDriver, type PeerSession, pongToken } from "../peers/peer.ts";
+import { atLeast, type PeerContext, type PeerDriver, type PeerSession, pongToken } from "../peers/peer.ts";
 
 /** Everything a cell needs. */
 export interface CellParams {
@@ -44,6 +44,26 @@ export function planCell(p: CellParams): CaseSide | string {
   return p.peer.unsupported(p.caseDef, role, side.peer, p.ourLibssl) ?? side;
 }
 
+/** The results.json row of this cell. */
+export function resultRow(
+  p: CellParams,
+  status: CellResult["status"],
+  reason: string,
+  ms: number,
+): CellResult {
+  return {
+    ours: p.ours,
+    ourLibssl: p.ourLibssl,
+    peer: p.peer.instance.kind,
+    peerVersion: p.peer.instance.version,
+    case: p.caseDef.id,
+    direction: p.direction,
+    status,
+    reason,
+    ms,
+  };
+}
+
 /**
  * Run the cell; a failed cell is run once more (a loaded machine can starve a
  * process start), and a pass on the second attempt says so in its reason.
@@ -58,17 +78,7 @@ export async function runCell(p: CellParams): Promise<CellResult> {
 
 async function attempt(p: CellParams): Promise<CellResult> {
   const t0 = Date.now();
-  const row = (status: CellResult["status"], reason: string): CellResult => ({
-    ours: p.ours,
-    ourLibssl: p.ourLibssl,
-    peer: p.peer.instance.kind,
-    peerVersion: p.peer.instance.version,
-    case: p.caseDef.id,
-    direction: p.direction,
-    status,
-    reason,
-    ms: Date.now() - t0,
-  });
+  const row = (status: CellResult["status"], reason: string) => resultRow(p, status, reason, Date.now() - t0);
   const plan = planCell(p);
   if (typeof plan === "string") return row("n/a", plan);
   const procs: Proc[] = [];
@@ -88,6 +98,17 @@ async function attempt(p: CellParams): Promise<CellResult> {
   }
 }
 
+/** What the peer driver gets for this cell's run of our `task`. */
+function peerContext(p: CellParams, task: OursTask): PeerContext {
+  return {
+    host: p.host,
+    certs: p.certs,
+    nonce: task.nonce,
+    deadlineMs: task.timeoutMs + 10_000,
+    ourLibssl: p.ourLibssl,
+  };
+}
+
 function baseTask(p: CellParams, side: CaseSide, role: "client" | "server", port: number): OursTask {
   return {
     ...side.ours,
@@ -101,16 +122,9 @@ function baseTask(p: CellParams, side: CaseSide, role: "client" | "server", port
 async function asClient(p: CellParams, side: CaseSide, procs: Proc[]): Promise<string | null> {
   const port = p.nextPort();
   const task = baseTask(p, side, "client", port);
-  const ctx = {
-    host: p.host,
-    certs: p.certs,
-    nonce: task.nonce,
-    deadlineMs: task.timeoutMs + 10_000,
-    ourLibssl: p.ourLibssl,
-  };
   let session: PeerSession;
   try {
-    session = await p.peer.server(ctx, side.peer, port);
+    session = await p.peer.server(peerContext(p, task), side.peer, port);
   } catch (e) {
     return `peer server did not start: ${(e as Error).message}`;
   }
@@ -135,14 +149,7 @@ async function asServer(p: CellParams, side: CaseSide, procs: Proc[]): Promise<s
     await ours.wait(2000);
     return `our server did not listen: ${describe(oursResult(ours))}`;
   }
-  const ctx = {
-    host: p.host,
-    certs: p.certs,
-    nonce: task.nonce,
-    deadlineMs: task.timeoutMs + 10_000,
-    ourLibssl: p.ourLibssl,
-  };
-  const session = p.peer.client(ctx, side.peer, port, pongToken(task.nonce));
+  const session = p.peer.client(peerContext(p, task), side.peer, port, pongToken(task.nonce));
   procs.push(session.proc);
   return await finish(p, side, task, session, ours, "server");
 }

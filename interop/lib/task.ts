@@ -49,6 +49,12 @@ export interface OursTask {
   /** Server: after our close_notify, close the socket at once (peers that wait for TCP FIN). */
   fullClose?: boolean;
   transferBytes?: number;
+  /**
+   * Connections in a row (default 1), each with the mode's exchange; the last
+   * one is reported. A server lets the earlier ones end after the handshake
+   * (a client may resume before sending anything).
+   */
+  connections?: number;
   timeoutMs: number;
 }
 
@@ -61,6 +67,7 @@ export interface OursInfo {
   servername?: string | null;
   peerCertCount?: number;
   verified?: boolean;
+  resumed?: boolean;
 }
 
 /** JSON lines written by interop/ours/cell.ts. */

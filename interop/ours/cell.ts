@@ -28,6 +28,7 @@ interface CoreInfo {
   servername: string | null;
   peerCertificates: unknown[];
   verified: boolean;
+  resumed: boolean;
 }
 function summarize(i: CoreInfo): OursInfo {
   return {
@@ -38,6 +39,7 @@ function summarize(i: CoreInfo): OursInfo {
     servername: i.servername,
     peerCertCount: i.peerCertificates.length,
     verified: i.verified,
+    resumed: i.resumed,
   };
 }
 
@@ -61,7 +63,7 @@ function tlsOptions() {
 }
 
 /** After the handshake: the exchange the mode asks for. */
-async function exchange(conn: Conn, info: OursInfo, isClient: boolean): Promise<OursEvent> {
+async function exchange(conn: Conn, info: OursInfo, isClient: boolean): Promise<Result> {
   const deadline = Date.now() + task.timeoutMs;
   if (task.mode === "send") {
     const sentSha256 = await sendPattern(conn, task.transferBytes ?? 0);
@@ -104,7 +106,16 @@ async function exchange(conn: Conn, info: OursInfo, isClient: boolean): Promise<
   return { event: "result", ok: replied, info, replied, cleanEof: rest.cleanEof };
 }
 
-async function runClient(): Promise<OursEvent> {
+type Result = Extract<OursEvent, { event: "result" }>;
+
+/** `task.connections` client connections in turn: the last one's result, or the first failure. */
+async function runClient(): Promise<Result> {
+  let result = await clientOnce();
+  for (let i = 1; i < (task.connections ?? 1) && result.ok; i++) result = await clientOnce();
+  return result;
+}
+
+async function clientOnce(): Promise<Result> {
   const opts = { ...tlsOptions(), hostname: "127.0.0.1", port: task.port, servername: task.servername };
   let conn: Conn;
   if (task.mode === "smtp") {
@@ -112,21 +123,14 @@ async function runClient(): Promise<OursEvent> {
   } else {
     conn = (await connect(opts)) as unknown as Conn;
   }
-  try {
-    const info = summarize(await conn.handshake());
-    emit({ event: "handshake", info });
-    if (task.mode === "fail") return { event: "result", ok: false, info, message: "handshake succeeded" };
-    return await exchange(conn, info, true);
-  } finally {
-    conn.close();
-  }
+  return await handshakeAndExchange(conn, true);
 }
 
-async function runServer(): Promise<OursEvent> {
+async function runServer(): Promise<Result> {
   const opts = { ...tlsOptions(), requestCert: task.requestCert, sni: sniPairs() };
   if (task.mode === "smtp") {
     const conn = (await smtpServer(task.port, opts, (port) => emit({ event: "listening", port }))) as Conn;
-    return await serveOne(conn);
+    return await handshakeAndExchange(conn, false);
   }
   // The listener hands out only connections whose handshake succeeded; a failed
   // one is reported through onHandshakeError, which is what "fail" cells expect.
@@ -140,21 +144,33 @@ async function runServer(): Promise<OursEvent> {
   });
   const addr = server.addr;
   emit({ event: "listening", port: "port" in addr ? addr.port : 0 });
+  const accepted = server[Symbol.asyncIterator]();
+  const nextConn = async () => {
+    const next = await Promise.race([accepted.next(), failure]);
+    return next.done ? null : next.value as unknown as Conn;
+  };
   try {
-    const next = await Promise.race([server[Symbol.asyncIterator]().next(), failure]);
-    if (next.done) return { event: "result", ok: false, message: "listener closed before a connection" };
-    return await serveOne(next.value as unknown as Conn);
+    // Of `task.connections` in turn, the last is reported; the earlier ones only had to complete
+    // their handshake (a client may resume before it sends anything, or leave without a word).
+    for (let i = 1; i < (task.connections ?? 1); i++) {
+      const conn = await nextConn();
+      if (conn) await handshakeAndExchange(conn, false).catch(() => {});
+    }
+    const conn = await nextConn();
+    if (!conn) return { event: "result", ok: false, message: "listener closed before a connection" };
+    return await handshakeAndExchange(conn, false);
   } finally {
     server.close();
   }
 }
 
-async function serveOne(conn: Conn): Promise<OursEvent> {
+/** Reports the handshake, then plays the task's exchange (a "fail" task ends here: it was to fail); closes. */
+async function handshakeAndExchange(conn: Conn, isClient: boolean): Promise<Result> {
   try {
     const info = summarize(await conn.handshake());
     emit({ event: "handshake", info });
     if (task.mode === "fail") return { event: "result", ok: false, info, message: "handshake succeeded" };
-    return await exchange(conn, info, false);
+    return await exchange(conn, info, isClient);
   } finally {
     conn.close();
   }
@@ -167,7 +183,7 @@ function sniPairs() {
   );
 }
 
-function errorEvent(e: unknown): OursEvent {
+function errorEvent(e: unknown): Result {
   const err = e as { code?: unknown; message?: unknown; name?: unknown };
   return {
     event: "result",

@@ -5,19 +5,21 @@
  * @module
  */
 import type { CaseDef, PeerSpec } from "../lib/cases.ts";
-import type { PeerInstance } from "../lib/types.ts";
+import type { KeyPair } from "../lib/task.ts";
+import { flagsFor, type FlagTable } from "./flags.ts";
 import {
   endOnStdinEof,
   type PeerContext,
-  type PeerDriver,
   type PeerSession,
   pingLine,
+  selfServingSession,
+  SpawningPeer,
   tail,
-  waitListening,
 } from "./peer.ts";
 
 const STEP_MS = 8000;
 
+/** GnuTLS pins versions and groups in one option, its priority string. */
 function priority(spec: PeerSpec): string[] {
   let p = "NORMAL";
   if (spec.version === "1.2") p += ":-VERS-ALL:+VERS-TLS1.2";
@@ -26,15 +28,33 @@ function priority(spec: PeerSpec): string[] {
   return p === "NORMAL" ? [] : [`--priority=${p}`];
 }
 
-const alpn = (spec: PeerSpec) => (spec.alpn ?? []).map((a) => `--alpn=${a}`);
+const certAndKey = (pair: KeyPair) => [`--x509certfile=${pair.certFile}`, `--x509keyfile=${pair.keyFile}`];
+const alpn = (protocols: string[]) => protocols.map((a) => `--alpn=${a}`);
+
+/** gnutls-serv's spelling of the options (versions and groups: {@link priority}). */
+const SERVER_FLAGS: FlagTable = {
+  pair: certAndKey,
+  sniPair: certAndKey,
+  caFile: (file) => [`--x509cafile=${file}`],
+  requireClientCert: () => ["--require-client-cert", "--verify-client-cert"],
+  alpn,
+};
+
+/** gnutls-cli's spelling of the options (versions and groups: {@link priority}). */
+const CLIENT_FLAGS: FlagTable = {
+  servername: (name) => [`--sni-hostname=${name}`, `--verify-hostname=${name}`],
+  caFile: (file) => [`--x509cafile=${file}`],
+  pair: certAndKey,
+  mode: (mode) => (mode === "smtp" ? ["--starttls-proto=smtp"] : []),
+  keyUpdate: () => ["--inline-commands"],
+  // A second connection resumes the first's session (after waiting for a TLS 1.3 ticket);
+  // the first sends no data.
+  connections: (n) => (n > 1 ? ["--resume", "--waitresumption"] : []),
+  alpn,
+};
 
 /** A driver for GnuTLS's command-line tools. */
-export class GnutlsPeer implements PeerDriver {
-  readonly instance: PeerInstance;
-  constructor(instance: PeerInstance) {
-    this.instance = instance;
-  }
-
+export class GnutlsPeer extends SpawningPeer {
   unsupported(c: CaseDef, role: "client" | "server", spec: PeerSpec): string | null {
     if (spec.mode === "smtp" && role === "server") return "gnutls-serv has no server-side STARTTLS";
     if (spec.keyUpdate && role === "server") return "gnutls-serv has no command to send a KeyUpdate";
@@ -53,43 +73,26 @@ export class GnutlsPeer implements PeerDriver {
   }
 
   async server(ctx: PeerContext, spec: PeerSpec, port: number): Promise<PeerSession> {
-    const argv = ["gnutls-serv", "--echo", `--port=${port}`];
-    if (spec.pair) argv.push(`--x509certfile=${spec.pair.certFile}`, `--x509keyfile=${spec.pair.keyFile}`);
-    if (spec.sniPair) {
-      argv.push(`--x509certfile=${spec.sniPair.certFile}`, `--x509keyfile=${spec.sniPair.keyFile}`);
-    }
-    if (spec.caFile) argv.push(`--x509cafile=${spec.caFile}`);
-    if (spec.requireClientCert) argv.push("--require-client-cert", "--verify-client-cert");
-    argv.push(...alpn(spec), ...priority(spec));
-    const proc = ctx.host.spawn(this.instance.suite, endOnStdinEof(argv), {
-      label: this.instance.id,
-      deadlineMs: ctx.deadlineMs,
-    });
-    await waitListening(port, STEP_MS, proc);
-    return {
-      proc,
-      reply: `jsec-ping ${ctx.nonce}`,
-      transfer: "echo",
-      lingers: true,
-      converse: async () => {},
-      verdict: () => null,
-    };
+    const argv = [
+      "gnutls-serv",
+      "--echo",
+      `--port=${port}`,
+      ...flagsFor(spec, SERVER_FLAGS),
+      ...priority(spec),
+    ];
+    const proc = await this.spawnListening(ctx, endOnStdinEof(argv), port, STEP_MS);
+    return selfServingSession(proc, ctx.nonce, "echo");
   }
 
   client(ctx: PeerContext, spec: PeerSpec, port: number, reply: string): PeerSession {
-    const argv = ["gnutls-cli", `--port=${port}`, "--logfile=/dev/stderr"];
-    if (spec.servername) {
-      argv.push(`--sni-hostname=${spec.servername}`, `--verify-hostname=${spec.servername}`);
-    }
-    if (spec.caFile) argv.push(`--x509cafile=${spec.caFile}`);
-    if (spec.pair) argv.push(`--x509certfile=${spec.pair.certFile}`, `--x509keyfile=${spec.pair.keyFile}`);
-    if (spec.mode === "smtp") argv.push("--starttls-proto=smtp");
-    if (spec.keyUpdate) argv.push("--inline-commands");
-    argv.push(...alpn(spec), ...priority(spec), "127.0.0.1");
-    const proc = ctx.host.spawn(this.instance.suite, argv, {
-      label: this.instance.id,
-      deadlineMs: ctx.deadlineMs,
-    });
+    const flags = [...flagsFor(spec, CLIENT_FLAGS), ...priority(spec)];
+    const proc = this.spawn(ctx, [
+      "gnutls-cli",
+      `--port=${port}`,
+      "--logfile=/dev/stderr",
+      ...flags,
+      "127.0.0.1",
+    ]);
     return {
       proc,
       reply,
@@ -117,6 +120,9 @@ export class GnutlsPeer implements PeerDriver {
         if (spec.mode === "fail" || spec.mode === "transfer") return null;
         if (spec.keyUpdate && !/Rekey was completed/.test(proc.output)) {
           return "gnutls-cli did not complete the KeyUpdate";
+        }
+        if ((spec.connections ?? 1) > 1 && !/This is a resumed session/.test(proc.output)) {
+          return "gnutls-cli did not resume its session";
         }
         if (strict && exit.code !== 0) return `gnutls-cli exit ${exit.code}: ${tail(proc.output)}`;
         if (strict && /unexpected|premature|error/i.test(proc.stderr)) {

@@ -11,16 +11,16 @@ import type { CertSet } from "../lib/certs.ts";
 import { SNI_NAME } from "../lib/certs.ts";
 import type { Host } from "../lib/hosts.ts";
 import type { KeyPair } from "../lib/task.ts";
-import type { PeerInstance } from "../lib/types.ts";
+import { flagsFor, type FlagTable } from "./flags.ts";
 import {
   endOnStdinEof,
   type PeerContext,
-  type PeerDriver,
   type PeerSession,
   pingLine,
+  selfServingSession,
+  SpawningPeer,
   stopAfterStdinEof,
   tail,
-  waitListening,
 } from "./peer.ts";
 
 const STEP_MS = 8000;
@@ -31,21 +31,32 @@ function nickname(pair: KeyPair): string {
   return base === "sni" ? SNI_NAME : base;
 }
 
+/** The version range: the one pinned, or both. */
 function versions(spec: PeerSpec): string[] {
   return spec.version ? ["-V", `tls${spec.version}:tls${spec.version}`] : ["-V", "tls1.2:tls1.3"];
 }
 
-function groups(spec: PeerSpec): string[] {
-  return spec.groups === "X25519MLKEM768" ? ["-I", "mlkem768x25519"] : [];
-}
+const groups = (names: string) => (names === "X25519MLKEM768" ? ["-I", "mlkem768x25519"] : []);
+
+/** selfserv's spelling of the options (versions: {@link versions}). */
+const SERVER_FLAGS: FlagTable = {
+  groups,
+  pair: (pair) => ["-n", nickname(pair)],
+  sniPair: () => ["-a", SNI_NAME],
+  requireClientCert: () => ["-r", "-r"],
+  connections: (n) => (n > 1 ? ["-u"] : []), // session tickets, which TLS 1.3 resumption needs
+};
+
+/** tstclnt's spelling of the options (versions: {@link versions}). */
+const CLIENT_FLAGS: FlagTable = {
+  groups,
+  servername: (name) => ["-a", name],
+  pair: (pair) => ["-n", nickname(pair)],
+};
 
 /** A driver for NSS's selfserv/tstclnt. */
-export class NssPeer implements PeerDriver {
-  readonly instance: PeerInstance;
+export class NssPeer extends SpawningPeer {
   #db = "";
-  constructor(instance: PeerInstance) {
-    this.instance = instance;
-  }
 
   /** Build the certificate database: trusted CA, and every leaf with its key. */
   async prepare(host: Host, certs: CertSet): Promise<void> {
@@ -85,34 +96,21 @@ export class NssPeer implements PeerDriver {
     if (c.id === "close-notify" && role === "client") {
       return "tstclnt does not answer close_notify (it waits for the TCP close)";
     }
+    if ((spec.connections ?? 1) > 1 && role === "client") {
+      return "tstclnt makes one connection (its -r renegotiates within it)";
+    }
     return null;
   }
 
   async server(ctx: PeerContext, spec: PeerSpec, port: number): Promise<PeerSession> {
-    const argv = [
-      "selfserv",
-      "-d",
-      `sql:${this.#db}`,
-      "-p",
-      String(port),
-      ...versions(spec),
-      ...groups(spec),
-    ];
-    if (spec.pair) argv.push("-n", nickname(spec.pair));
-    if (spec.sniPair) argv.push("-a", SNI_NAME);
-    if (spec.requireClientCert) argv.push("-r", "-r");
-    const proc = ctx.host.spawn(this.instance.suite, endOnStdinEof(argv), {
-      label: this.instance.id,
-      deadlineMs: ctx.deadlineMs,
-    });
-    await waitListening(port, STEP_MS, proc);
-    return {
-      proc,
-      reply: `jsec-ping ${ctx.nonce}`,
-      lingers: true,
-      converse: async () => {},
-      verdict: () => null,
-    };
+    const argv = ["selfserv", "-d", `sql:${this.#db}`, "-p", String(port), ...versions(spec)];
+    const proc = await this.spawnListening(
+      ctx,
+      endOnStdinEof([...argv, ...flagsFor(spec, SERVER_FLAGS)]),
+      port,
+      STEP_MS,
+    );
+    return selfServingSession(proc, ctx.nonce);
   }
 
   client(ctx: PeerContext, spec: PeerSpec, port: number, reply: string): PeerSession {
@@ -126,13 +124,7 @@ export class NssPeer implements PeerDriver {
       `sql:${this.#db}`,
       ...versions(spec),
     ];
-    argv.push(...groups(spec));
-    if (spec.servername) argv.push("-a", spec.servername);
-    if (spec.pair) argv.push("-n", nickname(spec.pair));
-    const proc = ctx.host.spawn(this.instance.suite, stopAfterStdinEof(argv), {
-      label: this.instance.id,
-      deadlineMs: ctx.deadlineMs,
-    });
+    const proc = this.spawn(ctx, stopAfterStdinEof([...argv, ...flagsFor(spec, CLIENT_FLAGS)]));
     return {
       proc,
       reply,

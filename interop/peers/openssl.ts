@@ -7,42 +7,69 @@
  */
 import type { CaseDef, PeerSpec } from "../lib/cases.ts";
 import { SNI_NAME } from "../lib/certs.ts";
-import type { PeerInstance } from "../lib/types.ts";
+import type { KeyPair } from "../lib/task.ts";
+import { flagsFor, type FlagTable } from "./flags.ts";
 import {
   atLeast,
   type PeerContext,
-  type PeerDriver,
   type PeerSession,
   pingLine,
   pongToken,
+  seenTimes,
+  SpawningPeer,
   tail,
-  waitListening,
 } from "./peer.ts";
 
 const STEP_MS = 8000;
 /** What s_server prints after its "k" command (1.1.1 and 3.x). */
 const SERVER_KEYUPDATE = /KEYUPDATE|SSL_do_handshake -> 1/;
 
-function versionFlags(spec: PeerSpec): string[] {
-  return spec.version === "1.2" ? ["-tls1_2"] : spec.version === "1.3" ? ["-tls1_3"] : [];
+const certAndKey = (pair: KeyPair) => ["-cert", pair.certFile, "-key", pair.keyFile];
+
+/**
+ * s_client `argv` run `times` times in a row, each sending `line` and staying
+ * until the server closes (-ign_eof, which also lets TLS 1.3 tickets arrive);
+ * the first saves its session (-sess_out), the next ones offer it (-sess_in).
+ */
+function resumingClients(argv: string[], times: number, line: string): string[] {
+  const script = `n=$1 line=$2; shift 2; f=$(mktemp); i=0; s=0
+while [ $i -lt $n ]; do
+  if [ $i = 0 ]; then o=-sess_out; else o=-sess_in; fi
+  printf '%s' "$line" | "$@" -ign_eof $o "$f" || { s=$?; break; }
+  i=$((i + 1))
+done
+rm -f "$f"; exit $s`;
+  return ["sh", "-c", script, "sh", String(times), line, ...argv];
 }
 
-function common(spec: PeerSpec): string[] {
-  return [
-    ...versionFlags(spec),
-    ...(spec.alpn ? ["-alpn", spec.alpn.join(",")] : []),
-    ...(spec.groups ? ["-groups", spec.groups] : []),
-    ...(spec.mode === "transfer" ? ["-quiet"] : []),
-  ];
-}
+/** The options s_server and s_client spell alike. */
+const COMMON_FLAGS: FlagTable = {
+  version: (version) => [version === "1.2" ? "-tls1_2" : "-tls1_3"],
+  alpn: (protocols) => ["-alpn", protocols.join(",")],
+  groups: (groups) => ["-groups", groups],
+};
+
+/** s_server's spelling of the options. */
+const SERVER_FLAGS: FlagTable = {
+  pair: certAndKey,
+  sniPair: (pair) => ["-servername", SNI_NAME, "-cert2", pair.certFile, "-key2", pair.keyFile],
+  caFile: (file) => ["-CAfile", file],
+  requireClientCert: () => ["-Verify", "1", "-verify_return_error"],
+  ...COMMON_FLAGS,
+  mode: (mode) => (mode === "transfer" ? ["-quiet"] : []),
+};
+
+/** s_client's spelling of the options. */
+const CLIENT_FLAGS: FlagTable = {
+  servername: (name) => ["-servername", name, "-verify_hostname", name],
+  caFile: (file) => ["-CAfile", file, "-verify_return_error"],
+  pair: certAndKey,
+  mode: (mode) => (mode === "smtp" ? ["-starttls", "smtp"] : mode === "transfer" ? ["-quiet"] : []),
+  ...COMMON_FLAGS,
+};
 
 /** A driver for the `openssl` CLI of one suite. */
-export class OpensslPeer implements PeerDriver {
-  readonly instance: PeerInstance;
-  constructor(instance: PeerInstance) {
-    this.instance = instance;
-  }
-
+export class OpensslPeer extends SpawningPeer {
   unsupported(c: CaseDef, role: "client" | "server", spec: PeerSpec): string | null {
     if (spec.mode === "smtp" && role === "server") return "s_server has no server-side STARTTLS";
     if (c.id === "close-notify" && role === "server" && !atLeast(this.instance.version, 3, 0)) {
@@ -55,19 +82,9 @@ export class OpensslPeer implements PeerDriver {
   }
 
   async server(ctx: PeerContext, spec: PeerSpec, port: number): Promise<PeerSession> {
-    const argv = ["openssl", "s_server", "-accept", `127.0.0.1:${port}`, "-naccept", "1"];
-    if (spec.pair) argv.push("-cert", spec.pair.certFile, "-key", spec.pair.keyFile);
-    if (spec.sniPair) {
-      argv.push("-servername", SNI_NAME, "-cert2", spec.sniPair.certFile, "-key2", spec.sniPair.keyFile);
-    }
-    if (spec.caFile) argv.push("-CAfile", spec.caFile);
-    if (spec.requireClientCert) argv.push("-Verify", "1", "-verify_return_error");
-    argv.push(...common(spec));
-    const proc = ctx.host.spawn(this.instance.suite, argv, {
-      label: this.instance.id,
-      deadlineMs: ctx.deadlineMs,
-    });
-    await waitListening(port, STEP_MS, proc);
+    const connections = spec.connections ?? 1;
+    const argv = ["openssl", "s_server", "-accept", `127.0.0.1:${port}`, "-naccept", String(connections)];
+    const proc = await this.spawnListening(ctx, [...argv, ...flagsFor(spec, SERVER_FLAGS)], port, STEP_MS);
     const reply = pongToken(ctx.nonce);
     return {
       proc,
@@ -75,16 +92,19 @@ export class OpensslPeer implements PeerDriver {
       transfer: "stdout",
       converse: async () => {
         if (spec.mode !== "ping") return;
-        await proc.waitFor(new RegExp(`jsec-ping ${ctx.nonce}`), STEP_MS);
-        if (spec.keyUpdate) {
-          // s_server's report of the KeyUpdate is buffered: give the command its own read.
-          await proc.write("k\n");
-          await new Promise((r) => setTimeout(r, 300));
+        for (let n = 1; n <= connections; n++) {
+          await proc.waitFor(seenTimes(`jsec-ping ${ctx.nonce}`, n), STEP_MS);
+          if (spec.keyUpdate) {
+            // s_server's report of the KeyUpdate is buffered: give the command its own read.
+            await proc.write("k\n");
+            await new Promise((r) => setTimeout(r, 300));
+          }
+          await proc.write(reply + "\n");
         }
-        await proc.write(reply + "\n");
       },
       verdict: (exit, strict) => {
         if (spec.keyUpdate && !SERVER_KEYUPDATE.test(proc.output)) return "s_server did not send a KeyUpdate";
+        if (connections > 1 && !/Reused session-id/.test(proc.output)) return "s_server resumed no session";
         if (strict && !/\nDONE\n/.test(proc.output)) {
           return `s_server saw no close_notify: ${tail(proc.output)}`;
         }
@@ -97,18 +117,21 @@ export class OpensslPeer implements PeerDriver {
   }
 
   client(ctx: PeerContext, spec: PeerSpec, port: number, reply: string): PeerSession {
-    const argv = ["openssl", "s_client", "-connect", `127.0.0.1:${port}`];
-    if (spec.servername) {
-      argv.push("-servername", spec.servername, "-verify_hostname", spec.servername);
+    const argv = ["openssl", "s_client", "-connect", `127.0.0.1:${port}`, ...flagsFor(spec, CLIENT_FLAGS)];
+    const connections = spec.connections ?? 1;
+    if (connections > 1) {
+      const proc = this.spawn(ctx, resumingClients(argv, connections, pingLine(ctx.nonce)));
+      return {
+        proc,
+        reply,
+        converse: () => proc.waitFor(seenTimes(reply, connections), STEP_MS * connections).then(() => {}),
+        verdict: (exit) => {
+          if (exit.code !== 0) return `s_client exit ${exit.code}: ${tail(proc.output)}`;
+          return /Reused, TLSv1\.[23]/.test(proc.output) ? null : "s_client resumed no session";
+        },
+      };
     }
-    if (spec.caFile) argv.push("-CAfile", spec.caFile, "-verify_return_error");
-    if (spec.pair) argv.push("-cert", spec.pair.certFile, "-key", spec.pair.keyFile);
-    if (spec.mode === "smtp") argv.push("-starttls", "smtp");
-    argv.push(...common(spec));
-    const proc = ctx.host.spawn(this.instance.suite, argv, {
-      label: this.instance.id,
-      deadlineMs: ctx.deadlineMs,
-    });
+    const proc = this.spawn(ctx, argv);
     return {
       proc,
       reply,

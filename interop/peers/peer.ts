@@ -60,6 +60,69 @@ export interface PeerDriver {
   client(ctx: PeerContext, spec: PeerSpec, port: number, reply: string): PeerSession;
 }
 
+/**
+ * What every driver here shares: the instance it drives, and how its
+ * processes start (in the instance's suite, labelled with its id, killed at
+ * the cell's deadline).
+ */
+export abstract class SpawningPeer implements PeerDriver {
+  readonly instance: PeerInstance;
+
+  constructor(instance: PeerInstance) {
+    this.instance = instance;
+  }
+
+  abstract unsupported(
+    c: CaseDef,
+    role: "client" | "server",
+    spec: PeerSpec,
+    ourLibssl: string,
+  ): string | null;
+  abstract server(ctx: PeerContext, spec: PeerSpec, port: number): Promise<PeerSession>;
+  abstract client(ctx: PeerContext, spec: PeerSpec, port: number, reply: string): PeerSession;
+
+  /** Starts `argv` in the peer's suite. */
+  protected spawn(ctx: PeerContext, argv: string[], env?: Record<string, string>): Proc {
+    return ctx.host.spawn(this.instance.suite, argv, {
+      label: this.instance.id,
+      deadlineMs: ctx.deadlineMs,
+      ...(env ? { env } : {}),
+    });
+  }
+
+  /** Starts the server `argv` and resolves once something listens on `port`. */
+  protected async spawnListening(
+    ctx: PeerContext,
+    argv: string[],
+    port: number,
+    timeoutMs: number,
+  ): Promise<Proc> {
+    const proc = this.spawn(ctx, argv);
+    await waitListening(port, timeoutMs, proc);
+    return proc;
+  }
+}
+
+/**
+ * The session of a server that plays its whole part by itself (it answers a
+ * ping line with that line) and keeps running after its one connection.
+ */
+export function selfServingSession(proc: Proc, nonce: string, transfer?: "echo"): PeerSession {
+  return {
+    proc,
+    reply: `jsec-ping ${nonce}`,
+    ...(transfer ? { transfer } : {}),
+    lingers: true,
+    converse: async () => {},
+    verdict: () => null,
+  };
+}
+
+/** Matches once `text` (a regular expression) has appeared `times` times. */
+export function seenTimes(text: string, times: number): RegExp {
+  return new RegExp(`(?:${text}[\\s\\S]*?){${times}}`);
+}
+
 /** `ping` line a client sends and the default reply token of a server. */
 export const pingLine = (nonce: string): string => `jsec-ping ${nonce}\n`;
 /** The reply our server (and runner-driven peers) send. */

@@ -8,8 +8,15 @@
 import type { CaseDef, PeerSpec } from "../lib/cases.ts";
 import { SNI_NAME } from "../lib/certs.ts";
 import type { PeerInstance } from "../lib/types.ts";
-import type { PeerContext, PeerDriver, PeerSession } from "./peer.ts";
-import { pongToken, tail, waitListening } from "./peer.ts";
+import {
+  type PeerContext,
+  type PeerSession,
+  pongToken,
+  seenTimes,
+  SpawningPeer,
+  tail,
+  waitListening,
+} from "./peer.ts";
 import type { ProgramTask } from "./programs/task.ts";
 
 /** Which side the peer plays. */
@@ -25,6 +32,7 @@ interface Limits {
   smtpServer?: string;
   smtpClient?: string;
   alpnServer?: string;
+  resumeClient?: string;
 }
 
 const LIMITS: Record<"node" | "deno-native" | "bun-native", Limits> = {
@@ -36,6 +44,7 @@ const LIMITS: Record<"node" | "deno-native" | "bun-native", Limits> = {
     sniServer: "Deno.listenTls serves a single certificate (no SNI selection)",
     clientCertServer: "Deno.listenTls cannot request client certificates",
     smtpServer: "Deno has no server-side STARTTLS (Deno.startTls is client-only)",
+    resumeClient: "Deno.connectTls/startTls keep no session to offer on a later connection",
   },
   "bun-native": {
     keyUpdate: "Bun's TLS API cannot send a KeyUpdate",
@@ -54,11 +63,10 @@ const SCRIPTS = {
 };
 
 /** A driver for one runtime's native TLS. */
-export class RuntimePeer implements PeerDriver {
-  readonly instance: PeerInstance;
+export class RuntimePeer extends SpawningPeer {
   readonly #kind: "node" | "deno-native" | "bun-native";
   constructor(instance: PeerInstance) {
-    this.instance = instance;
+    super(instance);
     this.#kind = instance.kind as "node" | "deno-native" | "bun-native";
   }
 
@@ -73,6 +81,7 @@ export class RuntimePeer implements PeerDriver {
     if (spec.mode === "smtp" && role === "server" && l.smtpServer) return l.smtpServer;
     if (spec.mode === "smtp" && role === "client" && l.smtpClient) return l.smtpClient;
     if (spec.alpn && role === "server" && l.alpnServer) return l.alpnServer;
+    if ((spec.connections ?? 1) > 1 && role === "client" && l.resumeClient) return l.resumeClient;
     if (c.mlkem && this.#kind === "node" && !this.instance.features?.includes("mlkem")) {
       return `Node ${this.instance.version}'s OpenSSL has no X25519MLKEM768`;
     }
@@ -98,30 +107,32 @@ export class RuntimePeer implements PeerDriver {
       groups: LIMITS[this.#kind].groups ? undefined : spec.groups,
       serverClosesFirst: spec.serverClosesFirst,
       transferBytes: spec.transferBytes,
+      connections: spec.connections,
     };
   }
 
   #session(ctx: PeerContext, spec: PeerSpec, role: Role, port: number): PeerSession {
     const argv = [...SCRIPTS[this.#kind], JSON.stringify(this.#task(ctx, spec, role, port))];
-    const proc = ctx.host.spawn(this.instance.suite, argv, {
-      label: this.instance.id,
-      deadlineMs: ctx.deadlineMs,
-      env: { NO_COLOR: "1" },
-    });
+    const connections = spec.connections ?? 1;
+    const proc = this.spawn(ctx, argv, { NO_COLOR: "1" });
     return {
       proc,
       reply: pongToken(ctx.nonce),
       transfer: "stdout",
       converse: async () => {
         if (spec.mode === "fail" || spec.mode === "transfer") return;
-        if (role === "client") await proc.waitFor(new RegExp(pongToken(ctx.nonce)), 15_000);
-        else await proc.waitFor(new RegExp(`jsec-ping ${ctx.nonce}`), 15_000);
+        const line = role === "client" ? pongToken(ctx.nonce) : `jsec-ping ${ctx.nonce}`;
+        await proc.waitFor(seenTimes(line, connections), 15_000 * connections);
       },
       verdict: (exit, strict) => {
         if (spec.mode === "fail") return null;
         if (/^ERROR/m.test(proc.stderr)) return `${this.instance.id}: ${tail(proc.stderr)}`;
         if (exit.code !== 0) return `${this.instance.id} exit ${exit.code}: ${tail(proc.output)}`;
         if (strict && !/PEER-END/.test(proc.stderr)) return `${this.instance.id} saw no close from our side`;
+        // Deno's TLS cannot say; the others print RESUMED for a resumed connection.
+        if (connections > 1 && this.#kind !== "deno-native" && !/^RESUMED/m.test(proc.stderr)) {
+          return `${this.instance.id} resumed no session`;
+        }
         return null;
       },
     };

@@ -73,6 +73,12 @@ export interface ContextOptions {
   crls?: string[];
   /** With `crls`: check the peer's leaf only (default) or every certificate of its chain. */
   crlCheck?: "leaf" | "all";
+  /**
+   * Server: let clients resume earlier sessions (default true): TLS 1.3 and 1.2
+   * session tickets and a TLS 1.2 session cache. False makes every handshake a
+   * full one. (A client resumes by offering a session: `TlsEngine.offerSession`.)
+   */
+  resumption?: boolean;
 }
 
 /** Something that holds a current OCSP response and says when it changes. */
@@ -150,6 +156,7 @@ export class TlsContext {
       check(shim.jsec_ctx_alpn(h, wire, wire.length));
     }
     this.#configureRevocation(h, o);
+    if (o.resumption !== undefined) check(shim.jsec_ctx_resumption(h, o.resumption ? 1 : 0));
     for (const [name, pair] of Object.entries(o.sni ?? {})) {
       const child = new TlsContext({ ...o, sni: undefined, ocspStaple: undefined, ...pair });
       this.#children.push(child);
@@ -281,6 +288,15 @@ export function validateContextOptions(o: ContextOptions): void {
     }
   }
   validateRevocationOptions(o);
+  if (o.resumption !== undefined) {
+    if (typeof o.resumption !== "boolean") invalid("resumption", "a boolean", o.resumption);
+    if (!o.isServer) {
+      throw new TlsError(
+        "INVALID_OPTION",
+        "`resumption` is for servers; a client offers a session to resume",
+      );
+    }
+  }
   if (o.sni !== undefined) {
     if (!o.isServer) throw new TlsError("INVALID_OPTION", "`sni` certificates are for servers only");
     if (typeof o.sni !== "object" || o.sni === null) invalid("sni", "an object of { cert, key }", o.sni);

@@ -24,6 +24,9 @@ export interface EngineOptions {
 }
 
 const OK = 0, WANT_READ = -2, WANT_WRITE = -3, CLOSED = -4;
+/** Where jsec_read_from reports how much input it took: one slot for every engine (calls are synchronous). */
+const inputUsed = new Int32Array(1);
+const inputUsedBytes = new Uint8Array(inputUsed.buffer);
 const INFO = { protocol: 1, cipher: 2, group: 3, alpn: 4, servername: 5 } as const;
 
 const registry = new FinalizationRegistry<{ handle: Handle; context: TlsContext }>(({ handle, context }) => {
@@ -56,6 +59,7 @@ export class TlsEngine {
   #closeSent = false;
   #error: TlsError | null = null;
   #info: HandshakeInfo | null = null;
+  #verifyHost: string;
 
   /** Starts a session of `context`; a client's `options` name the peer to verify. */
   constructor(context: TlsContext, options: EngineOptions = {}) {
@@ -65,7 +69,7 @@ export class TlsEngine {
     this.#handle = handle;
     context.retain();
     registry.register(this, { handle, context }, this);
-    const verifyHost = options.verifyHost ?? "";
+    const verifyHost = this.#verifyHost = options.verifyHost ?? "";
     const servername = options.servername ?? (isIpAddress(verifyHost) ? "" : verifyHost);
     if ((servername || verifyHost) && shim.jsec_host(handle, cString(servername), cString(verifyHost)) < 0) {
       const error = tlsErrorFrom(lastError());
@@ -154,7 +158,36 @@ export class TlsEngine {
   read(into: Uint8Array): number | null {
     const h = this.#live();
     if (into.length === 0) return 0;
-    const n = shim.jsec_read(h, into, into.length);
+    return this.#readResult(shim.jsec_read(h, into, into.length));
+  }
+
+  /**
+   * {@link receive} and {@link read} in one, reading the ciphertext straight
+   * from `input` instead of copying it first. {@link inputUsed} then tells how many of its bytes were
+   * taken; the caller keeps the rest and passes it again on the next call.
+   *
+   * @example
+   * ```ts
+   * let input = await transport.receive();
+   * const n = engine.readFrom(input, into);
+   * input = input.subarray(engine.inputUsed); // what is left for the next call
+   * ```
+   */
+  readFrom(input: Uint8Array, into: Uint8Array): number | null {
+    const h = this.#live();
+    if (into.length === 0) {
+      inputUsed[0] = 0;
+      return 0;
+    }
+    return this.#readResult(shim.jsec_read_from(h, input, input.length, into, into.length, inputUsedBytes));
+  }
+
+  /** How many bytes of its `input` the last {@link readFrom} took. */
+  get inputUsed(): number {
+    return inputUsed[0];
+  }
+
+  #readResult(n: number): number | null {
     if (n > 0) return n;
     if (n === WANT_READ || n === WANT_WRITE) {
       if (n === WANT_READ && this.#ended) {
@@ -251,9 +284,65 @@ export class TlsEngine {
       verified: peerCertificates.length > 0 && verifyResult === 0,
       verifyResult,
       ocspResponse: readBytes((b, c) => shim.jsec_ocsp_response(h, b, c)),
+      resumed: shim.jsec_resumed(h) === 1,
     };
     if (this.#state === "ready") this.#info = info;
     return info;
+  }
+
+  /**
+   * Client, before the handshake: offers a saved session (one {@link takeSession}
+   * gave) to resume, skipping the certificate exchange. Returns false, offering
+   * nothing, when the session's server certificate is not one this engine would
+   * accept now: it failed verification where the session was made, or does not
+   * name `verifyHost`. Throws `INVALID_OPTION` for bytes that are not a saved session.
+   * Whether the server resumed it shows in {@link info} as `resumed`.
+   *
+   * @example
+   * ```ts
+   * import { TlsContext, TlsEngine } from "@jsec/tls/engine";
+   * const engine = new TlsEngine(context, { verifyHost: "example.com" });
+   * engine.offerSession(saved); // saved = engine.takeSession() of an earlier connection
+   * ```
+   */
+  offerSession(der: Uint8Array): boolean {
+    const h = this.#live();
+    if (this.#state !== "init") {
+      throw new TlsError("INVALID_OPTION", "a saved session is offered before the handshake starts");
+    }
+    const status = shim.jsec_session_offer(h, der, der.length, cString(this.#verifyHost));
+    if (status < 0) throw new TlsError("INVALID_OPTION", lastError());
+    return status === 1;
+  }
+
+  /**
+   * Client: how many new sessions the server sent that {@link takeSession} has
+   * not taken. A TLS 1.2 session comes with the handshake; TLS 1.3 servers send
+   * theirs (tickets) after it, so they arrive while reading.
+   */
+  get pendingSessions(): number {
+    return this.#handle === null ? 0 : shim.jsec_session_count(this.#handle);
+  }
+
+  /**
+   * Client: the oldest new session the server sent, removed from the engine, as
+   * DER bytes to save and give to {@link offerSession} later; null when none is
+   * waiting. A saved session is a secret: it resumes the connection's keys and
+   * identity, so keep it as you would a password.
+   *
+   * @example
+   * ```ts
+   * import { TlsEngine } from "@jsec/tls/engine";
+   * let saved: Uint8Array | null = null;
+   * while (engine.pendingSessions > 0) saved = engine.takeSession() ?? saved; // keep the newest
+   * ```
+   */
+  takeSession(): Uint8Array | null {
+    if (this.#handle === null) return null;
+    const length = shim.jsec_session_take(this.#handle, null, 0);
+    if (length < 0) return null;
+    const der = new Uint8Array(length);
+    return shim.jsec_session_take(this.#handle, der, length) === length ? der : null;
   }
 
   /** Frees the native session now. Idempotent; every later call throws `CLOSED`. */

@@ -32,6 +32,11 @@ export interface HandshakeInfo {
   verifyResult: number;
   /** The stapled OCSP response (DER) the server sent (client) or sent out (server), or null. */
   ocspResponse: Uint8Array | null;
+  /**
+   * Whether the handshake resumed an earlier session (no certificate exchange:
+   * the peer's certificate and its verification are the earlier handshake's).
+   */
+  resumed: boolean;
 }
 
 /**

@@ -8,6 +8,7 @@ import type { HandshakeInfo } from "../engine/info.ts";
 import { TlsError } from "../errors.ts";
 import type { TlsPump } from "../transport/pump.ts";
 import type { Addr } from "../transport/stream.ts";
+import type { ClientResumption } from "./resumption.ts";
 
 /** How long {@link TlsConn.close} lets close_notify and unsent data drain. */
 const CLOSE_DRAIN_MS = 2000;
@@ -38,17 +39,21 @@ export interface HandshakeLimits {
 export class TlsConn implements AsyncDisposable, Disposable {
   readonly #pump: TlsPump;
   readonly #handshake: Promise<HandshakeInfo>;
+  readonly #resumption: ClientResumption | undefined;
   #reading = false;
   #writing = false;
   #closed = false;
   #eof = false;
+  /** The handshake completed: reads and writes need not wait for it (a turn of the event loop each). */
+  #ready = false;
   #readable?: ReadableStream<Uint8Array>;
   #writable?: WritableStream<Uint8Array>;
   #closing: Promise<void> = Promise.resolve();
 
   /** @internal Made by `connect`, `listen` and `upgrade`. */
-  constructor(pump: TlsPump, limits: HandshakeLimits) {
+  constructor(pump: TlsPump, limits: HandshakeLimits, resumption?: ClientResumption) {
     this.#pump = pump;
+    this.#resumption = resumption;
     this.#handshake = this.#runHandshake(limits);
     this.#handshake.catch(() => {}); // reported through handshake(), read() and write()
   }
@@ -73,7 +78,10 @@ export class TlsConn implements AsyncDisposable, Disposable {
     });
     try {
       await Promise.race([this.#pump.handshake(), stop]);
-      return this.#pump.engine.info();
+      const info = this.#pump.engine.info();
+      this.#resumption?.handshakeDone(info);
+      this.#ready = true;
+      return info;
     } catch (e) {
       const error = e instanceof TlsError ? e : new TlsError("INTERNAL", String(e), { cause: e });
       // Let the peer see our alert, if the engine made one, then close.
@@ -92,6 +100,31 @@ export class TlsConn implements AsyncDisposable, Disposable {
   }
 
   /**
+   * Client: the newest saved session this connection can give, to resume a
+   * later connection to the same server with `connect({ …, session })`; null
+   * until the server sent one (TLS 1.3 servers send theirs after the handshake:
+   * read once first), and always on a server. DER bytes, and a secret: whoever
+   * holds them can resume as this client, so store them as you would a password.
+   * (Without `resumption: false`, connections resume on their own: this is for
+   * keeping sessions across processes.)
+   *
+   * @example
+   * ```ts
+   * import { connect } from "@jsec/tls";
+   * const first = await connect({ hostname: "example.com", port: 443 });
+   * await first.read(new Uint8Array(1024));
+   * const saved = first.session;
+   * first.close();
+   * const again = await connect({ hostname: "example.com", port: 443, session: saved ?? undefined });
+   * console.log((await again.handshake()).resumed); // true
+   * ```
+   */
+  get session(): Uint8Array | null {
+    this.#resumption?.collect();
+    return this.#resumption?.newest ?? null;
+  }
+
+  /**
    * Reads plaintext into `p`: the count, or null once the peer closed cleanly.
    * An end without close_notify rejects with `UNEXPECTED_EOF`.
    */
@@ -99,10 +132,11 @@ export class TlsConn implements AsyncDisposable, Disposable {
     if (this.#reading) throw new TlsError("BUSY", "another read is in flight on this connection");
     this.#reading = true;
     try {
-      await this.#handshake;
+      if (!this.#ready) await this.#handshake;
       if (this.#eof) return null;
       this.#checkOpen();
       const n = await this.#pump.read(p);
+      this.#resumption?.collect(); // TLS 1.3 tickets arrive with data, after the handshake
       if (n === null) this.#eof = true;
       return n;
     } catch (e) {
@@ -119,7 +153,7 @@ export class TlsConn implements AsyncDisposable, Disposable {
     if (this.#writing) throw new TlsError("BUSY", "another write is in flight on this connection");
     this.#writing = true;
     try {
-      await this.#handshake;
+      if (!this.#ready) await this.#handshake;
       this.#checkOpen();
       return await this.#pump.write(p);
     } finally {
@@ -156,6 +190,7 @@ export class TlsConn implements AsyncDisposable, Disposable {
       tail = new Uint8Array(pending);
       engine.takeOutput(tail);
     }
+    this.#resumption?.collect();
     engine.free();
     const inFlight = this.#pump.flush().catch(() => {});
     this.#closing = (async () => {

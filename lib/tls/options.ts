@@ -6,6 +6,7 @@
  * @module
  */
 import type { ContextOptions, KeyPair, OcspStapleSource, TlsVersion } from "../engine/context.ts";
+import { checkSavedSession } from "../engine/saved_session.ts";
 import { invalid } from "../engine/validate.ts";
 import { TlsError } from "../errors.ts";
 
@@ -35,6 +36,15 @@ export interface TlsOptions {
   crls?: string[];
   /** With `crls`: check the peer's leaf only (default) or its whole chain. */
   crlCheck?: "leaf" | "all";
+  /**
+   * Session resumption (default true): a resumed handshake skips the certificate
+   * exchange and its cost. A client keeps the sessions servers send in a
+   * per-process cache and offers one to the same server (name and port) with
+   * the same options next time; false neither offers nor keeps them. A server
+   * resumes with tickets (TLS 1.3 and 1.2) and a TLS 1.2 session cache; false
+   * makes every handshake a full one.
+   */
+  resumption?: boolean;
 }
 
 /** Options of a client connection. */
@@ -49,6 +59,14 @@ export interface ClientOptions extends TlsOptions {
   requestOcsp?: boolean;
   /** Fail the handshake unless the server staples a verified, current "good" OCSP response. */
   requireOcsp?: boolean;
+  /**
+   * A saved session to offer (`conn.session` of an earlier connection), instead
+   * of one from the cache; also with `resumption: false`. Offer it only to the
+   * server it came from, with the options it was made with. A session whose
+   * certificate does not name this server is not offered; one the server
+   * refuses just means a full handshake.
+   */
+  session?: Uint8Array;
 }
 
 /** Options of {@link connect}. */
@@ -84,8 +102,8 @@ export function checkCommon(o: TlsOptions & { signal?: AbortSignal; rejectUnauth
   if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) {
     invalid("signal", "an AbortSignal", o.signal);
   }
-  if (o.rejectUnauthorized !== undefined && typeof o.rejectUnauthorized !== "boolean") {
-    invalid("rejectUnauthorized", "a boolean", o.rejectUnauthorized);
+  for (const name of ["rejectUnauthorized", "resumption"] as const) {
+    if (o[name] !== undefined && typeof o[name] !== "boolean") invalid(name, "a boolean", o[name]);
   }
 }
 
@@ -97,6 +115,7 @@ export function checkClient(o: ClientOptions & { hostname?: string }): void {
       invalid(name, "a non-empty string", o[name]);
     }
   }
+  if (o.session !== undefined) checkSavedSession("session", o.session);
 }
 
 /** Checks where {@link connect} goes. */
@@ -131,7 +150,14 @@ export function serverContext(o: ServerOptions): ContextOptions {
       "`requestCert` needs `caCerts` to verify client certificates against",
     );
   }
-  return { ...contextFields(o), isServer: true, verify, sni: o.sni, ocspStaple: o.ocspStaple };
+  return {
+    ...contextFields(o),
+    isServer: true,
+    verify,
+    sni: o.sni,
+    ocspStaple: o.ocspStaple,
+    resumption: o.resumption,
+  };
 }
 
 /** The options that shape a context, as opposed to a connection. */

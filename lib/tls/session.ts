@@ -10,15 +10,18 @@ import { TlsPump } from "../transport/pump.ts";
 import type { ByteStream } from "../transport/stream.ts";
 import { TlsConn } from "./conn.ts";
 import { type ClientOptions, handshakeTimeoutOf, type TlsOptions } from "./options.ts";
+import { ClientResumption, serverKey } from "./resumption.ts";
 
 /** A client session over `stream`, checking the peer against `host`. */
 export function clientConn(stream: ByteStream, context: TlsContext, host: string, o: ClientOptions): TlsConn {
   const servername = o.servername ?? host;
   const verifyHost = o.rejectUnauthorized === false ? undefined : servername;
+  const key = o.resumption === false ? null : serverKey(context, host, servername, stream.remoteAddr);
   return start(
     stream,
     () => new TlsEngine(context, { servername: isIp(servername) ? "" : servername, verifyHost }),
     o,
+    (engine) => new ClientResumption(engine, key, o.session),
   );
 }
 
@@ -31,15 +34,20 @@ function start(
   stream: ByteStream,
   makeEngine: () => TlsEngine,
   o: TlsOptions & { signal?: AbortSignal },
+  resume?: (engine: TlsEngine) => ClientResumption,
 ): TlsConn {
-  let engine: TlsEngine;
+  let engine: TlsEngine | undefined;
+  let resumption: ClientResumption | undefined;
   try {
     engine = makeEngine();
+    resumption = resume?.(engine);
   } catch (e) {
+    engine?.free();
     stream.close();
     throw e;
   }
-  return new TlsConn(new TlsPump(engine, stream), { timeout: handshakeTimeoutOf(o), signal: o.signal });
+  const limits = { timeout: handshakeTimeoutOf(o), signal: o.signal };
+  return new TlsConn(new TlsPump(engine, stream), limits, resumption);
 }
 
 function isIp(host: string): boolean {

@@ -40,6 +40,8 @@ export class TlsPump {
   /** Application data a write had to read out of the way (renegotiation), for the next reads. */
   #readAhead: Uint8Array[] = [];
   #readAheadEnd = false;
+  /** Received ciphertext a read has not decrypted yet, still in the stream's buffer (valid until its next receive). */
+  #unread: Uint8Array | null = null;
 
   constructor(engine: TlsEngine, stream: ByteStream) {
     this.engine = engine;
@@ -51,20 +53,34 @@ export class TlsPump {
     while (!this.engine.handshake()) {
       await this.flush();
       await this.#receive();
+      if (this.#unread) this.engine.receive(this.#unread); // the handshake reads only what was fed
+      this.#unread = null;
     }
     this.flushSoon();
   }
 
   /** Reads application data into `into`: a count, or null at a clean end (close_notify). */
   async read(into: Uint8Array): Promise<number | null> {
+    if (into.length === 0) return 0;
     for (;;) {
       if (this.#readAhead.length > 0) return this.#takeReadAhead(into);
       if (this.#readAheadEnd) return null;
-      const n = this.engine.read(into);
+      const n = this.#decrypt(into);
       if (this.engine.pendingOutput > 0) this.flushSoon(); // e.g. our KeyUpdate reply
       if (n !== 0) return n;
       await this.#receive();
     }
+  }
+
+  /** Reads what was received: {@link #unread} in place, rather than copied into the engine first. */
+  #decrypt(into: Uint8Array): number | null {
+    const unread = this.#unread;
+    if (unread === null) return this.engine.read(into);
+    this.#unread = null; // if readFrom throws, the connection is over anyway
+    const n = this.engine.readFrom(unread, into);
+    const used = this.engine.inputUsed;
+    if (used < unread.length) this.#unread = unread.subarray(used);
+    return n;
   }
 
   /**
@@ -79,7 +95,7 @@ export class TlsPump {
       // The peer started a TLS 1.2 renegotiation: reading drives it, and our data goes once it
       // is through. Data the peer sends meanwhile is kept for the next read.
       const chunk = new Uint8Array(16384);
-      const n = this.#readAheadEnd ? 0 : this.engine.read(chunk);
+      const n = this.#readAheadEnd ? 0 : this.#decrypt(chunk);
       if (n === null) this.#readAheadEnd = true;
       else if (n > 0) this.#readAhead.push(chunk.subarray(0, n));
       done += this.engine.write(data.subarray(done));
@@ -142,9 +158,14 @@ export class TlsPump {
     return n;
   }
 
-  /** Feeds the peer's next bytes to the engine; a read and a write waiting at once share one receive. */
+  /**
+   * Waits for the peer's next bytes, kept in {@link #unread}: they stay in the
+   * stream's buffer, valid until its next receive. A read and a write waiting
+   * at once share one receive.
+   */
   #receive(): Promise<void> {
-    return this.#receiving ??= this.#receiveOnce().finally(() => (this.#receiving = null));
+    if (this.#unread) return Promise.resolve();
+    return this.#receiving ??= this.#receiveOnce();
   }
 
   async #receiveOnce(): Promise<void> {
@@ -154,9 +175,10 @@ export class TlsPump {
       bytes = await this.stream.receive();
     } finally {
       idleEnds(this.engine);
+      this.#receiving = null;
     }
     if (bytes === null) this.engine.end();
-    else this.engine.receive(bytes);
+    else this.#unread = bytes;
   }
 
   /**

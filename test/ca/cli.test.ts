@@ -5,7 +5,7 @@ import { connect as tlsConnect, createServer } from "node:tls";
 import { join } from "node:path";
 import process from "node:process";
 import { test } from "../harness.ts";
-import { opensslAsync, scratch } from "./helpers.ts";
+import { opensslAsync, scratch, verifyWithCrl } from "./helpers.ts";
 
 const cliPath = new URL("../../lib/ca/cli.ts", import.meta.url).pathname;
 
@@ -46,207 +46,191 @@ function waitFor(child: ReturnType<typeof spawn>, pattern: RegExp): Promise<RegE
 test(
   "ca cli: init + issue localhost 127.0.0.1 give files that openssl verify and TLS handshakes accept",
   async () => {
-    const s = scratch();
+    using s = scratch();
     const env = { JSEC_CA_DIR: join(s.dir, "ca") };
+    const init = await cli(["init"], env);
+    assert.equal(init.status, 0, init.stderr);
+    assert.match(init.stdout, /ca\.pem/);
+    const issue = await cli(["issue", "localhost", "127.0.0.1", "--out", s.dir], env);
+    assert.equal(issue.status, 0, issue.stderr);
+    const certPath = join(s.dir, "localhost.pem"),
+      keyPath = join(s.dir, "localhost-key.pem"),
+      caPath = join(s.dir, "ca", "ca.pem");
+    assert.ok(issue.stdout.includes(certPath) && issue.stdout.includes(keyPath), issue.stdout);
+    assert.equal(statSync(keyPath).mode & 0o777, 0o600);
+    const v = await opensslAsync([
+      "verify",
+      "-CAfile",
+      caPath,
+      "-purpose",
+      "sslserver",
+      "-verify_hostname",
+      "localhost",
+      certPath,
+    ]);
+    assert.equal(v.status, 0, v.out);
+    const ip = await opensslAsync(["verify", "-CAfile", caPath, "-verify_ip", "127.0.0.1", certPath]);
+    assert.equal(ip.status, 0, ip.out);
+
+    // Our certificate in the runtime's own TLS server, openssl s_client as the client.
+    const cert = readFileSync(certPath, "utf8"),
+      key = readFileSync(keyPath, "utf8"),
+      ca = readFileSync(caPath, "utf8");
+    const server = createServer({ cert, key }, (sock) => sock.end("hello from the runtime\n"));
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+    const port = (server.address() as { port: number }).port;
     try {
-      const init = await cli(["init"], env);
-      assert.equal(init.status, 0, init.stderr);
-      assert.match(init.stdout, /ca\.pem/);
-      const issue = await cli(["issue", "localhost", "127.0.0.1", "--out", s.dir], env);
-      assert.equal(issue.status, 0, issue.stderr);
-      const certPath = join(s.dir, "localhost.pem"),
-        keyPath = join(s.dir, "localhost-key.pem"),
-        caPath = join(s.dir, "ca", "ca.pem");
-      assert.ok(issue.stdout.includes(certPath) && issue.stdout.includes(keyPath), issue.stdout);
-      assert.equal(statSync(keyPath).mode & 0o777, 0o600);
-      const v = await opensslAsync([
-        "verify",
+      const c = await opensslAsync([
+        "s_client",
+        "-connect",
+        `127.0.0.1:${port}`,
         "-CAfile",
         caPath,
-        "-purpose",
-        "sslserver",
         "-verify_hostname",
         "localhost",
-        certPath,
-      ]);
-      assert.equal(v.status, 0, v.out);
-      const ip = await opensslAsync(["verify", "-CAfile", caPath, "-verify_ip", "127.0.0.1", certPath]);
-      assert.equal(ip.status, 0, ip.out);
-
-      // Our certificate in the runtime's own TLS server, openssl s_client as the client.
-      const cert = readFileSync(certPath, "utf8"),
-        key = readFileSync(keyPath, "utf8"),
-        ca = readFileSync(caPath, "utf8");
-      const server = createServer({ cert, key }, (sock) => sock.end("hello from the runtime\n"));
-      await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
-      const port = (server.address() as { port: number }).port;
-      try {
-        const c = await opensslAsync([
-          "s_client",
-          "-connect",
-          `127.0.0.1:${port}`,
-          "-CAfile",
-          caPath,
-          "-verify_hostname",
-          "localhost",
-          "-verify_return_error",
-          "-brief",
-        ], "");
-        assert.match(c.out, /Verification: OK/, c.out);
-      } finally {
-        await new Promise((r) => server.close(r));
-      }
-
-      // openssl s_server with our certificate, the runtime's own TLS client trusting our CA.
-      const sserver = spawn("openssl", [
-        "s_server",
-        "-accept",
-        "127.0.0.1:0",
-        "-cert",
-        certPath,
-        "-key",
-        keyPath,
-        "-www",
-        "-naccept",
-        "1",
-      ]);
-      try {
-        const sport = Number((await waitFor(sserver, /ACCEPT 127\.0\.0\.1:(\d+)/))[1]);
-        const text = await new Promise<string>((resolve, reject) => {
-          const sock = tlsConnect(
-            { host: "127.0.0.1", port: sport, servername: "localhost", ca },
-            () => sock.write("GET / HTTP/1.0\r\n\r\n"),
-          );
-          let data = "";
-          sock.on("data", (d: Uint8Array) => (data += new TextDecoder().decode(d)));
-          sock.on("end", () => resolve(data));
-          sock.on("close", () => resolve(data));
-          sock.on("error", reject);
-        });
-        assert.match(text, /HTTP\/1\.0 200 ok/);
-      } finally {
-        sserver.kill();
-      }
-
-      // revoke + crl: openssl verify -crl_check rejects; list/show see it.
-      const revoke = await cli(["revoke", certPath, "--reason", "keyCompromise"], env);
-      assert.equal(revoke.status, 0, revoke.stderr);
-      const crl = await cli(["crl"], env);
-      assert.match(crl.stdout, /BEGIN X509 CRL/);
-      const crlPath = s.put("ca.crl", crl.stdout);
-      const rejected = await opensslAsync([
-        "verify",
-        "-crl_check",
-        "-CAfile",
-        caPath,
-        "-CRLfile",
-        crlPath,
-        certPath,
-      ]);
-      assert.notEqual(rejected.status, 0);
-      assert.match(rejected.out, /certificate revoked/);
-      const list = await cli(["list"], env);
-      assert.match(list.stdout, /revoked .*DNS:localhost IP:127\.0\.0\.1/);
-      const serial = list.stdout.split(" ")[0];
-      const show = await cli(["show", serial], env);
-      assert.match(show.stdout, /status +revoked/);
+        "-verify_return_error",
+        "-brief",
+      ], "");
+      assert.match(c.out, /Verification: OK/, c.out);
     } finally {
-      s.remove();
+      await new Promise((r) => server.close(r));
     }
+
+    // openssl s_server with our certificate, the runtime's own TLS client trusting our CA.
+    const sserver = spawn("openssl", [
+      "s_server",
+      "-accept",
+      "127.0.0.1:0",
+      "-cert",
+      certPath,
+      "-key",
+      keyPath,
+      "-www",
+      "-naccept",
+      "1",
+    ]);
+    try {
+      const sport = Number((await waitFor(sserver, /ACCEPT 127\.0\.0\.1:(\d+)/))[1]);
+      const text = await new Promise<string>((resolve, reject) => {
+        const sock = tlsConnect(
+          { host: "127.0.0.1", port: sport, servername: "localhost", ca },
+          () => sock.write("GET / HTTP/1.0\r\n\r\n"),
+        );
+        let data = "";
+        sock.on("data", (d: Uint8Array) => (data += new TextDecoder().decode(d)));
+        sock.on("end", () => resolve(data));
+        sock.on("close", () => resolve(data));
+        sock.on("error", reject);
+      });
+      assert.match(text, /HTTP\/1\.0 200 ok/);
+    } finally {
+      sserver.kill();
+    }
+
+    // revoke + crl: openssl verify -crl_check rejects; list/show see it.
+    const revoke = await cli(["revoke", certPath, "--reason", "keyCompromise"], env);
+    assert.equal(revoke.status, 0, revoke.stderr);
+    const crl = await cli(["crl"], env);
+    assert.match(crl.stdout, /BEGIN X509 CRL/);
+    const crlPath = s.put("ca.crl", crl.stdout);
+    const rejected = await opensslAsync(verifyWithCrl(caPath, crlPath, certPath));
+    assert.notEqual(rejected.status, 0);
+    assert.match(rejected.out, /certificate revoked/);
+    const list = await cli(["list"], env);
+    assert.match(list.stdout, /revoked .*DNS:localhost IP:127\.0\.0\.1/);
+    const serial = list.stdout.split(" ")[0];
+    const show = await cli(["show", serial], env);
+    assert.match(show.stdout, /status +revoked/);
   },
   { timeout: 60_000 },
 );
 
 test("ca cli: ocsp serves openssl ocsp; sign; errors are one clear line and a non-zero exit", async () => {
-  const s = scratch();
+  using s = scratch();
   const env = { JSEC_CA_DIR: join(s.dir, "ca"), JSEC_CA_PASSPHRASE: "pw" };
+  assert.equal((await cli(["init", "--key-type", "rsa"], env)).status, 0);
+  assert.match(readFileSync(join(s.dir, "ca", "ca-key.pem"), "utf8"), /ENCRYPTED/);
+  await cli(["issue", "good.test", "--out", s.dir], env);
+  await cli(["issue", "bad.test", "--out", s.dir], env);
+  assert.equal((await cli(["revoke", join(s.dir, "bad.test.pem")], env)).status, 0);
+  const csr = await opensslAsync([
+    "req",
+    "-new",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:P-256",
+    "-nodes",
+    "-keyout",
+    join(s.dir, "k.pem"),
+    "-subj",
+    "/CN=csr.test",
+    "-addext",
+    "subjectAltName=DNS:csr.test",
+  ]);
+  const csrPath = s.put("r.csr", csr.out.slice(csr.out.indexOf("-----BEGIN CERTIFICATE REQUEST")));
+  const signed = await cli(["sign", csrPath, "--copy-sans", "--out", join(s.dir, "csr.pem")], env);
+  assert.equal(signed.status, 0, signed.stderr);
+  assert.ok(existsSync(join(s.dir, "csr.pem")));
+
+  const server = spawn(
+    process.execPath,
+    "Bun" in globalThis ? [cliPath, "ocsp", "--port", "0"] : ["run", "-A", cliPath, "ocsp", "--port", "0"],
+    {
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   try {
-    assert.equal((await cli(["init", "--key-type", "rsa"], env)).status, 0);
-    assert.match(readFileSync(join(s.dir, "ca", "ca-key.pem"), "utf8"), /ENCRYPTED/);
-    await cli(["issue", "good.test", "--out", s.dir], env);
-    await cli(["issue", "bad.test", "--out", s.dir], env);
-    assert.equal((await cli(["revoke", join(s.dir, "bad.test.pem")], env)).status, 0);
-    const csr = await opensslAsync([
-      "req",
-      "-new",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:P-256",
-      "-nodes",
-      "-keyout",
-      join(s.dir, "k.pem"),
-      "-subj",
-      "/CN=csr.test",
-      "-addext",
-      "subjectAltName=DNS:csr.test",
-    ]);
-    const csrPath = s.put("r.csr", csr.out.slice(csr.out.indexOf("-----BEGIN CERTIFICATE REQUEST")));
-    const signed = await cli(["sign", csrPath, "--copy-sans", "--out", join(s.dir, "csr.pem")], env);
-    assert.equal(signed.status, 0, signed.stderr);
-    assert.ok(existsSync(join(s.dir, "csr.pem")));
-
-    const server = spawn(
-      process.execPath,
-      "Bun" in globalThis ? [cliPath, "ocsp", "--port", "0"] : ["run", "-A", cliPath, "ocsp", "--port", "0"],
-      {
-        env: { ...process.env, ...env },
-        stdio: ["ignore", "pipe", "pipe"],
-      },
-    );
-    try {
-      const port = Number((await waitFor(server, /http:\/\/127\.0\.0\.1:(\d+)\//))[1]);
-      const caPath = join(s.dir, "ca", "ca.pem");
-      const ask = (cert: string) =>
-        opensslAsync([
-          "ocsp",
-          "-issuer",
-          caPath,
-          "-CAfile",
-          caPath,
-          "-cert",
-          cert,
-          "-url",
-          `http://127.0.0.1:${port}/`,
-        ]);
-      const good = await ask(join(s.dir, "good.test.pem"));
-      assert.match(good.out, /good\.test\.pem: good/);
-      assert.match(good.out, /Response verify OK/);
-      assert.match((await ask(join(s.dir, "bad.test.pem"))).out, /bad\.test\.pem: revoked/);
-      assert.match((await ask(join(s.dir, "csr.pem"))).out, /csr\.pem: good/);
-    } finally {
-      server.kill("SIGTERM");
-    }
-
-    // Four processes issuing at once: every record kept, no serial reused.
-    const before = (await cli(["list"], env)).stdout.trim().split("\n").length;
-    const parallel = await Promise.all(
-      [1, 2, 3, 4].map((i) => cli(["issue", `p${i}.test`, "--out", s.dir], env)),
-    );
-    for (const r of parallel) assert.equal(r.status, 0, r.stderr);
-    const listed = (await cli(["list"], env)).stdout.trim().split("\n");
-    assert.equal(listed.length, before + 4);
-    assert.equal(new Set(listed.map((l) => l.split(" ")[0])).size, listed.length);
-
-    const errors: Array<[string[], Record<string, string>, RegExp]> = [
-      [["issue", "x.test"], { JSEC_CA_DIR: join(s.dir, "nowhere") }, /no CA at/],
-      [["issue", "x.test"], { ...env, JSEC_CA_PASSPHRASE: "wrong" }, /cannot|decrypt|passphrase/i],
-      [["revoke", "0BADBAD0"], env, /no certificate with serial/],
-      [["issue", "bad name"], env, /not a valid DNS name/],
-      [["init"], env, /already holds a CA/],
-      [["sign", s.put("junk.csr", "junk")], env, /not a PEM certificate request/],
-      [["frobnicate"], env, /unknown command/],
-    ];
-    for (const [args, e, pattern] of errors) {
-      const r = await cli(args, e);
-      assert.notEqual(r.status, 0, args.join(" "));
-      assert.match(r.stderr, pattern, `${args.join(" ")}: ${r.stderr}`);
-      assert.doesNotMatch(r.stderr, /at .*\.ts:\d+/, "no stack traces");
-    }
-    const h = await cli(["issue", "--help"], env);
-    assert.equal(h.status, 0);
-    assert.match(h.stdout, /usage: ca issue NAME/);
+    const port = Number((await waitFor(server, /http:\/\/127\.0\.0\.1:(\d+)\//))[1]);
+    const caPath = join(s.dir, "ca", "ca.pem");
+    const ask = (cert: string) =>
+      opensslAsync([
+        "ocsp",
+        "-issuer",
+        caPath,
+        "-CAfile",
+        caPath,
+        "-cert",
+        cert,
+        "-url",
+        `http://127.0.0.1:${port}/`,
+      ]);
+    const good = await ask(join(s.dir, "good.test.pem"));
+    assert.match(good.out, /good\.test\.pem: good/);
+    assert.match(good.out, /Response verify OK/);
+    assert.match((await ask(join(s.dir, "bad.test.pem"))).out, /bad\.test\.pem: revoked/);
+    assert.match((await ask(join(s.dir, "csr.pem"))).out, /csr\.pem: good/);
   } finally {
-    s.remove();
+    server.kill("SIGTERM");
   }
+
+  // Four processes issuing at once: every record kept, no serial reused.
+  const before = (await cli(["list"], env)).stdout.trim().split("\n").length;
+  const parallel = await Promise.all(
+    [1, 2, 3, 4].map((i) => cli(["issue", `p${i}.test`, "--out", s.dir], env)),
+  );
+  for (const r of parallel) assert.equal(r.status, 0, r.stderr);
+  const listed = (await cli(["list"], env)).stdout.trim().split("\n");
+  assert.equal(listed.length, before + 4);
+  assert.equal(new Set(listed.map((l) => l.split(" ")[0])).size, listed.length);
+
+  const errors: Array<[string[], Record<string, string>, RegExp]> = [
+    [["issue", "x.test"], { JSEC_CA_DIR: join(s.dir, "nowhere") }, /no CA at/],
+    [["issue", "x.test"], { ...env, JSEC_CA_PASSPHRASE: "wrong" }, /cannot|decrypt|passphrase/i],
+    [["revoke", "0BADBAD0"], env, /no certificate with serial/],
+    [["issue", "bad name"], env, /not a valid DNS name/],
+    [["init"], env, /already holds a CA/],
+    [["sign", s.put("junk.csr", "junk")], env, /not a PEM certificate request/],
+    [["frobnicate"], env, /unknown command/],
+  ];
+  for (const [args, e, pattern] of errors) {
+    const r = await cli(args, e);
+    assert.notEqual(r.status, 0, args.join(" "));
+    assert.match(r.stderr, pattern, `${args.join(" ")}: ${r.stderr}`);
+    assert.doesNotMatch(r.stderr, /at .*\.ts:\d+/, "no stack traces");
+  }
+  const h = await cli(["issue", "--help"], env);
+  assert.equal(h.status, 0);
+  assert.match(h.stdout, /usage: ca issue NAME/);
 }, { timeout: 90_000 });

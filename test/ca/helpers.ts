@@ -8,12 +8,15 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-/** A fresh folder; `put` writes a file into it and returns its path. */
-export function scratch(): {
+/** A fresh folder; `using` removes it (and all in it) at the end of its block. */
+export interface Scratch extends Disposable {
   dir: string;
+  /** Writes a file into the folder; its path. */
   put: (name: string, data: string | Uint8Array) => string;
-  remove: () => void;
-} {
+}
+
+/** Makes a {@link Scratch} folder. */
+export function scratch(): Scratch {
   const dir = mkdtempSync(join(tmpdir(), "jsec-ca-test-"));
   return {
     dir,
@@ -22,8 +25,13 @@ export function scratch(): {
       writeFileSync(path, data);
       return path;
     },
-    remove: () => rmSync(dir, { recursive: true, force: true }),
+    [Symbol.dispose]: () => rmSync(dir, { recursive: true, force: true }),
   };
+}
+
+/** `openssl verify` arguments that check `certPath` against the CA and its CRL. */
+export function verifyWithCrl(caPath: string, crlPath: string, certPath: string): string[] {
+  return ["verify", "-crl_check", "-CAfile", caPath, "-CRLfile", crlPath, certPath];
 }
 
 /** Runs `openssl` with `args`; returns its exit status and output (stdout + stderr). */

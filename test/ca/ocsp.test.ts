@@ -32,7 +32,7 @@ function ask(ca: string, cert: string, url: string, extra: string[] = []) {
 }
 
 test("ca ocsp: openssl ocsp -url against our responder reports good, revoked and unknown, with a nonce", async () => {
-  const s = scratch();
+  using s = scratch();
   const ca = await CertificateAuthority.init(join(s.dir, "ca"));
   const responder = await serveOcsp(ca);
   try {
@@ -78,7 +78,6 @@ test("ca ocsp: openssl ocsp -url against our responder reports good, revoked and
     await (await fetch(responder.url, { method: "PUT", body: "x" })).arrayBuffer();
   } finally {
     await responder.close();
-    s.remove();
   }
 });
 

@@ -5,121 +5,90 @@ import { join } from "node:path";
 import { test } from "../harness.ts";
 import { CertificateAuthority, createCsr, generateKey, parseCertificate, parseCrl } from "../../ca.ts";
 import { withLock } from "../../lib/ca/lock.ts";
-import { openssl, rejectsWith, scratch } from "./helpers.ts";
+import { openssl, rejectsWith, scratch, verifyWithCrl } from "./helpers.ts";
 
 test("ca store: init, issue, sign, revoke, crl; the key is 0600; serials are unique", async () => {
-  const s = scratch();
-  try {
-    const dir = join(s.dir, "ca");
-    const ca = await CertificateAuthority.init(dir, { subject: "Store Test CA" });
-    assert.equal(statSync(join(dir, "ca-key.pem")).mode & 0o777, 0o600);
-    assert.equal(readFileSync(join(dir, "ca.pem"), "utf8"), ca.cert);
-    await rejectsWith("CA_EXISTS", () => CertificateAuthority.init(dir));
-    const issued = await Promise.all([1, 2, 3, 4, 5].map((i) => ca.issue({ names: [`h${i}.example`] })));
-    const serials = new Set(issued.map((x) => x.serial));
-    assert.equal(serials.size, 5);
-    const signed = await ca.sign(createCsr({ key: generateKey(), names: ["csr.example"] }), {
-      copySans: true,
-    });
-    assert.deepEqual(parseCertificate(signed.cert).sans, [{ type: "DNS", value: "csr.example" }]);
-    assert.equal(ca.list().length, 6);
-    assert.ok(existsSync(join(dir, "certs", `${signed.serial}.pem`)));
-    const again = await CertificateAuthority.open(dir);
-    await again.revoke(issued[0].cert, "superseded");
-    await again.revoke(issued[1].serial);
-    await rejectsWith("NOT_FOUND", () => again.revoke("0ABCDEF0"));
-    await rejectsWith("INVALID_OPTION", () => again.revoke(issued[2].serial, "bored" as "superseded"));
-    assert.equal(ca.status(issued[0].serial).status, "revoked");
-    assert.equal(ca.status(issued[2].serial).status, "good");
-    assert.equal(ca.status("0ABC").status, "unknown");
-    const crl1 = parseCrl(await ca.crl(), ca.cert);
-    const crl2 = parseCrl(await ca.crl(), ca.cert);
-    assert.equal(crl1.signatureValid, true);
-    assert.deepEqual(crl1.revoked.map((r) => r.serial).sort(), [issued[0].serial, issued[1].serial].sort());
-    assert.equal(parseInt(crl2.number!, 16), parseInt(crl1.number!, 16) + 1);
-    const crlPath = s.put("ca.crl", await ca.crl());
-    const caPath = s.put("ca.pem", ca.cert);
-    assert.match(
-      openssl([
-        "verify",
-        "-crl_check",
-        "-CAfile",
-        caPath,
-        "-CRLfile",
-        crlPath,
-        s.put("0.pem", issued[0].cert),
-      ]).out,
-      /certificate revoked/,
-    );
-    assert.equal(
-      openssl([
-        "verify",
-        "-crl_check",
-        "-CAfile",
-        caPath,
-        "-CRLfile",
-        crlPath,
-        s.put("2.pem", issued[2].cert),
-      ]).status,
-      0,
-    );
-  } finally {
-    s.remove();
-  }
+  using s = scratch();
+  const dir = join(s.dir, "ca");
+  const ca = await CertificateAuthority.init(dir, { subject: "Store Test CA" });
+  assert.equal(statSync(join(dir, "ca-key.pem")).mode & 0o777, 0o600);
+  assert.equal(readFileSync(join(dir, "ca.pem"), "utf8"), ca.cert);
+  await rejectsWith("CA_EXISTS", () => CertificateAuthority.init(dir));
+  const issued = await Promise.all([1, 2, 3, 4, 5].map((i) => ca.issue({ names: [`h${i}.example`] })));
+  const serials = new Set(issued.map((x) => x.serial));
+  assert.equal(serials.size, 5);
+  const signed = await ca.sign(createCsr({ key: generateKey(), names: ["csr.example"] }), {
+    copySans: true,
+  });
+  assert.deepEqual(parseCertificate(signed.cert).sans, [{ type: "DNS", value: "csr.example" }]);
+  assert.equal(ca.list().length, 6);
+  assert.ok(existsSync(join(dir, "certs", `${signed.serial}.pem`)));
+  const again = await CertificateAuthority.open(dir);
+  await again.revoke(issued[0].cert, "superseded");
+  await again.revoke(issued[1].serial);
+  await rejectsWith("NOT_FOUND", () => again.revoke("0ABCDEF0"));
+  await rejectsWith("INVALID_OPTION", () => again.revoke(issued[2].serial, "bored" as "superseded"));
+  assert.equal(ca.status(issued[0].serial).status, "revoked");
+  assert.equal(ca.status(issued[2].serial).status, "good");
+  assert.equal(ca.status("0ABC").status, "unknown");
+  const crl1 = parseCrl(await ca.crl(), ca.cert);
+  const crl2 = parseCrl(await ca.crl(), ca.cert);
+  assert.equal(crl1.signatureValid, true);
+  assert.deepEqual(crl1.revoked.map((r) => r.serial).sort(), [issued[0].serial, issued[1].serial].sort());
+  assert.equal(parseInt(crl2.number!, 16), parseInt(crl1.number!, 16) + 1);
+  const crlPath = s.put("ca.crl", await ca.crl());
+  const caPath = s.put("ca.pem", ca.cert);
+  assert.match(
+    openssl(verifyWithCrl(caPath, crlPath, s.put("0.pem", issued[0].cert))).out,
+    /certificate revoked/,
+  );
+  assert.equal(openssl(verifyWithCrl(caPath, crlPath, s.put("2.pem", issued[2].cert))).status, 0);
 });
 
 test("ca store: a passphrase-protected key; corrupt and foreign directories give clear errors", async () => {
-  const s = scratch();
-  try {
-    const dir = join(s.dir, "locked");
-    await CertificateAuthority.init(dir, { passphrase: "s3cret" });
-    assert.match(readFileSync(join(dir, "ca-key.pem"), "utf8"), /ENCRYPTED PRIVATE KEY/);
-    await rejectsWith("BAD_PASSPHRASE", () => CertificateAuthority.open(dir));
-    await rejectsWith("BAD_PASSPHRASE", () => CertificateAuthority.open(dir, { passphrase: "nope" }));
-    const ca = await CertificateAuthority.open(dir, { passphrase: "s3cret" });
-    const { serial } = await ca.issue({ names: ["p.example"] });
-    assert.equal(ca.get(serial).status, "valid");
-    await rejectsWith("NOT_FOUND", () => CertificateAuthority.open(join(s.dir, "missing")));
-    await rejectsWith("CA_CORRUPT", () => CertificateAuthority.open(s.dir)); // a folder that is no CA
-    const index = join(dir, "index.json");
-    const saved = readFileSync(index, "utf8");
-    writeFileSync(index, saved.slice(0, 40));
-    await rejectsWith("CA_CORRUPT", () => CertificateAuthority.open(dir, { passphrase: "s3cret" }));
-    writeFileSync(index, JSON.stringify({ format: "something-else" }));
-    await rejectsWith("CA_CORRUPT", () => CertificateAuthority.open(dir, { passphrase: "s3cret" }));
-    writeFileSync(index, saved);
-    writeFileSync(join(dir, "ca.pem"), "garbage");
-    await rejectsWith("CA_CORRUPT", () => CertificateAuthority.open(dir, { passphrase: "s3cret" }));
-    const other = join(s.dir, "other");
-    const otherCa = await CertificateAuthority.init(other);
-    writeFileSync(join(dir, "ca.pem"), otherCa.cert);
-    await rejectsWith("CA_CORRUPT", () => CertificateAuthority.open(dir, { passphrase: "s3cret" }));
-  } finally {
-    s.remove();
-  }
+  using s = scratch();
+  const dir = join(s.dir, "locked");
+  await CertificateAuthority.init(dir, { passphrase: "s3cret" });
+  assert.match(readFileSync(join(dir, "ca-key.pem"), "utf8"), /ENCRYPTED PRIVATE KEY/);
+  await rejectsWith("BAD_PASSPHRASE", () => CertificateAuthority.open(dir));
+  await rejectsWith("BAD_PASSPHRASE", () => CertificateAuthority.open(dir, { passphrase: "nope" }));
+  const ca = await CertificateAuthority.open(dir, { passphrase: "s3cret" });
+  const { serial } = await ca.issue({ names: ["p.example"] });
+  assert.equal(ca.get(serial).status, "valid");
+  await rejectsWith("NOT_FOUND", () => CertificateAuthority.open(join(s.dir, "missing")));
+  await rejectsWith("CA_CORRUPT", () => CertificateAuthority.open(s.dir)); // a folder that is no CA
+  const index = join(dir, "index.json");
+  const saved = readFileSync(index, "utf8");
+  writeFileSync(index, saved.slice(0, 40));
+  await rejectsWith("CA_CORRUPT", () => CertificateAuthority.open(dir, { passphrase: "s3cret" }));
+  writeFileSync(index, JSON.stringify({ format: "something-else" }));
+  await rejectsWith("CA_CORRUPT", () => CertificateAuthority.open(dir, { passphrase: "s3cret" }));
+  writeFileSync(index, saved);
+  writeFileSync(join(dir, "ca.pem"), "garbage");
+  await rejectsWith("CA_CORRUPT", () => CertificateAuthority.open(dir, { passphrase: "s3cret" }));
+  const other = join(s.dir, "other");
+  const otherCa = await CertificateAuthority.init(other);
+  writeFileSync(join(dir, "ca.pem"), otherCa.cert);
+  await rejectsWith("CA_CORRUPT", () => CertificateAuthority.open(dir, { passphrase: "s3cret" }));
 });
 
 test("ca store: the lock waits for a live holder, times out with CA_LOCKED, and takes over a dead one", async () => {
-  const s = scratch();
-  try {
-    const dir = join(s.dir, "ca");
-    const ca = await CertificateAuthority.init(dir);
-    // A lock held by a process that no longer exists is taken over.
-    writeFileSync(join(dir, ".lock"), `999999999 ${hostname()}\n`);
-    const { serial } = await ca.issue({ names: ["after-crash.example"] });
-    assert.equal(ca.get(serial).status, "valid");
-    assert.equal(existsSync(join(dir, ".lock")), false);
-    // A lock held by a live process: others wait, then give up.
-    let release!: () => void;
-    const held = withLock(dir, () => new Promise<void>((r) => (release = r)));
-    await new Promise((r) => setTimeout(r, 50));
-    await rejectsWith("CA_LOCKED", () => withLock(dir, () => {}, { timeout: 200 }));
-    const waiting = ca.issue({ names: ["waited.example"] });
-    setTimeout(() => release(), 200);
-    await held;
-    assert.equal((await waiting).cert.includes("BEGIN CERTIFICATE"), true);
-    assert.equal(ca.list().length, 2);
-  } finally {
-    s.remove();
-  }
+  using s = scratch();
+  const dir = join(s.dir, "ca");
+  const ca = await CertificateAuthority.init(dir);
+  // A lock held by a process that no longer exists is taken over.
+  writeFileSync(join(dir, ".lock"), `999999999 ${hostname()}\n`);
+  const { serial } = await ca.issue({ names: ["after-crash.example"] });
+  assert.equal(ca.get(serial).status, "valid");
+  assert.equal(existsSync(join(dir, ".lock")), false);
+  // A lock held by a live process: others wait, then give up.
+  let release!: () => void;
+  const held = withLock(dir, () => new Promise<void>((r) => (release = r)));
+  await new Promise((r) => setTimeout(r, 50));
+  await rejectsWith("CA_LOCKED", () => withLock(dir, () => {}, { timeout: 200 }));
+  const waiting = ca.issue({ names: ["waited.example"] });
+  setTimeout(() => release(), 200);
+  await held;
+  assert.equal((await waiting).cert.includes("BEGIN CERTIFICATE"), true);
+  assert.equal(ca.list().length, 2);
 });

@@ -10,10 +10,20 @@ import {
   parseOcspResponse,
   serveOcsp,
 } from "../../ca.ts";
-import { opensslAsync, rejectsWith, scratch, sServer } from "./helpers.ts";
+import { opensslAsync, rejectsWith, type Scratch, scratch, sServer } from "./helpers.ts";
+
+/** s_server arguments presenting `pair` (written to files in `s`). */
+function presenting(s: Scratch, pair: { cert: string; key: string }): string[] {
+  return [
+    "-cert",
+    s.put(`${Math.random()}.pem`, pair.cert),
+    "-key",
+    s.put(`${Math.random()}-k.pem`, pair.key),
+  ];
+}
 
 test("ca tls: our server staples a fresh OCSP response that openssl s_client -status sees", async () => {
-  const s = scratch();
+  using s = scratch();
   const ca = await CertificateAuthority.init(join(s.dir, "ca"));
   const responder = await serveOcsp(ca);
   const leaf = await ca.issue({ names: ["localhost", "127.0.0.1"], ocspUrl: responder.url });
@@ -60,25 +70,21 @@ test("ca tls: our server staples a fresh OCSP response that openssl s_client -st
     stapler.close();
     server.close();
     await responder.close();
-    s.remove();
   }
 }, { timeout: 60_000 });
 
 test("ca tls: a client asks for, sees and requires a stapled response from openssl s_server", async () => {
-  const s = scratch();
+  using s = scratch();
   const ca = await CertificateAuthority.init(join(s.dir, "ca"));
   const good = await ca.issue({ names: ["localhost"] });
   const bad = await ca.issue({ names: ["localhost"] });
   await ca.revoke(bad.serial, "keyCompromise");
   const staple = (cert: string) =>
     s.put(`${Math.random()}.der`, ca.respond(createOcspRequest(cert, ca.cert, { nonce: false })));
-  const files = (
-    c: { cert: string; key: string },
-  ) => ["-cert", s.put(`${Math.random()}.pem`, c.cert), "-key", s.put(`${Math.random()}-k.pem`, c.key)];
   const servers = await Promise.all([
-    sServer([...files(good), "-status_file", staple(good.cert), "-www"]),
-    sServer([...files(bad), "-status_file", staple(bad.cert), "-www"]),
-    sServer([...files(good), "-www"]),
+    sServer([...presenting(s, good), "-status_file", staple(good.cert), "-www"]),
+    sServer([...presenting(s, bad), "-status_file", staple(bad.cert), "-www"]),
+    sServer([...presenting(s, good), "-www"]),
   ]);
   const [withGood, withRevoked, without] = servers;
   const base = { hostname: "127.0.0.1", servername: "localhost", caCerts: [ca.cert] };
@@ -118,26 +124,17 @@ test("ca tls: a client asks for, sees and requires a stapled response from opens
     );
   } finally {
     for (const server of servers) server.stop();
-    s.remove();
   }
 }, { timeout: 60_000 });
 
 test("ca tls: a client checks CRLs during verification", async () => {
-  const s = scratch();
+  using s = scratch();
   const ca = await CertificateAuthority.init(join(s.dir, "ca"));
   const good = await ca.issue({ names: ["localhost"] });
   const bad = await ca.issue({ names: ["localhost"] });
   await ca.revoke(bad.cert, "superseded");
   const crl = await ca.crl();
-  const serve = (c: { cert: string; key: string }) =>
-    sServer([
-      "-cert",
-      s.put(`${Math.random()}.pem`, c.cert),
-      "-key",
-      s.put(`${Math.random()}-k.pem`, c.key),
-      "-www",
-    ]);
-  const servers = await Promise.all([serve(good), serve(bad)]);
+  const servers = await Promise.all([good, bad].map((pair) => sServer([...presenting(s, pair), "-www"])));
   const base = { hostname: "127.0.0.1", servername: "localhost", caCerts: [ca.cert], crls: [crl] };
   try {
     const ok = await connect({ ...base, port: servers[0].port });
@@ -154,12 +151,11 @@ test("ca tls: a client checks CRLs during verification", async () => {
     await rejectsWith("INVALID_PEM", () => connect({ ...base, crls: ["not a crl"], port: servers[0].port }));
   } finally {
     for (const server of servers) server.stop();
-    s.remove();
   }
 }, { timeout: 60_000 });
 
 test("ca tls: the stapler refreshes before nextUpdate and tells its subscribers", async () => {
-  const s = scratch();
+  using s = scratch();
   const ca = await CertificateAuthority.init(join(s.dir, "ca"));
   const leaf = await ca.issue({ names: ["localhost"] });
   let fetches = 0;
@@ -187,6 +183,5 @@ test("ca tls: the stapler refreshes before nextUpdate and tells its subscribers"
     );
   } finally {
     stapler.close();
-    s.remove();
   }
 }, { timeout: 30_000 });

@@ -1,12 +1,24 @@
 /**
- * Small helpers the peer tests share: a bounded wait, a full close, and the
- * subject of the peer's certificate.
+ * Small helpers the peer tests share: our client to a local peer, a bounded
+ * wait, a full close, and the subject of the peer's certificate.
  *
  * @module
  */
 import assert from "node:assert/strict";
 import { X509Certificate } from "node:crypto";
-import type { TlsConn } from "../../mod.ts";
+import { connect, type ConnectOptions, type TlsConn } from "../../mod.ts";
+import { certs } from "./certs.ts";
+
+/** Our client to a peer on 127.0.0.1 that presents a certificate for `localhost` from the test CA. */
+export function connectTo(port: number, options: Partial<ConnectOptions> = {}): Promise<TlsConn> {
+  return connect({
+    hostname: "127.0.0.1",
+    port,
+    servername: "localhost",
+    caCerts: [certs().ca.cert],
+    ...options,
+  });
+}
 
 /** `p`, or a rejection naming `what` after `ms` milliseconds. */
 export function bounded<T>(p: Promise<T>, ms: number, what: string): Promise<T> {

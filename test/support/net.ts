@@ -1,13 +1,31 @@
 /**
  * Plain TCP peers for tests, on `node:net` (which both runtimes provide):
- * a server that misbehaves on purpose, and a proxy that can cut a connection.
+ * a server that misbehaves on purpose, a proxy that can cut a connection,
+ * and a bounded wait for a `node:net` / `node:tls` socket's event.
  *
  * @module
  */
+import type { EventEmitter } from "node:events";
 import net from "node:net";
+import { bounded } from "./conn.ts";
 
-/** A listening plain TCP server. */
-export interface PlainServer {
+/**
+ * Resolves when `socket` emits `event` (such as "connect" or "secureConnect");
+ * rejects on its "error" first, or after `timeoutMs`.
+ */
+export function socketEvent(socket: EventEmitter, event: string, timeoutMs = 10_000): Promise<void> {
+  return bounded(
+    new Promise<void>((resolve, reject) => {
+      socket.once(event, () => resolve());
+      socket.once("error", reject);
+    }),
+    timeoutMs,
+    `the socket's "${event}"`,
+  );
+}
+
+/** A listening plain TCP server; `await using` closes it at the end of its block. */
+export interface PlainServer extends AsyncDisposable {
   port: number;
   close(): Promise<void>;
 }
@@ -22,13 +40,15 @@ export async function plainServer(onConnection: (socket: net.Socket) => void): P
     onConnection(socket);
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const close = () =>
+    new Promise<void>((resolve) => {
+      for (const s of sockets) s.destroy();
+      server.close(() => resolve());
+    });
   return {
     port: (server.address() as net.AddressInfo).port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
+    close,
+    [Symbol.asyncDispose]: close,
   };
 }
 

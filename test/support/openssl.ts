@@ -256,7 +256,7 @@ function listening(port: number): boolean {
 
 /** Options of {@link sServer}. */
 export interface SServerOptions {
-  /** Certificate and key files. */
+  /** Certificate and key files (a test leaf's `CertFiles` fits as it is: `sServer({ ...c.ecdsa, args })`). */
   certFile: string;
   keyFile: string;
   /**

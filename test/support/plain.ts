@@ -16,31 +16,39 @@ const dec = new TextDecoder();
 /** What `upgrade()` accepts. */
 export type RawConn = Deno.Conn | BunSocket;
 
-/** A plaintext connection with a line reader. */
-export interface PlainSocket {
+/**
+ * A plaintext connection with a line reader. `using` closes it at the end of
+ * its block unless it was handed to `upgrade()` ({@link PlainSocket.takeRest}).
+ */
+export interface PlainSocket extends Disposable {
   /** The runtime's own socket, for `upgrade()`. */
   readonly raw: RawConn;
   /** The next line (without its CRLF / LF), bounded by `timeoutMs`. */
   readLine(timeoutMs?: number): Promise<string>;
   /** Sends text. */
   write(text: string | Uint8Array): Promise<void>;
-  /** Bytes received past the last line read: pass them as `head` to `upgrade()`. Stops buffering. */
+  /**
+   * Bytes received past the last line read: pass them as `head` to `upgrade()`.
+   * Stops buffering; from now on the socket belongs to `upgrade()`.
+   */
   takeRest(): Uint8Array;
   close(): void;
 }
 
-/** A plain listener on 127.0.0.1. */
-export interface PlainListener {
+/** A plain listener on 127.0.0.1; `using` closes it at the end of its block. */
+export interface PlainListener extends Disposable {
   readonly port: number;
   /** The next connection, bounded by `timeoutMs`. */
   accept(timeoutMs?: number): Promise<PlainSocket>;
   close(): void;
 }
 
-/** A line reader over pushed chunks. */
+/** A line reader over pushed chunks, until the socket is handed to `upgrade()`. */
 class Lines {
   buffer = new Uint8Array(0);
   ended = false;
+  /** Set once {@link takeRest} handed the socket over. */
+  detached = false;
   wake: (() => void) | null = null;
 
   push(chunk: Uint8Array): void {
@@ -64,43 +72,54 @@ class Lines {
     this.buffer = this.buffer.slice(nl + 1);
     return line;
   }
+
+  /** The next line; `more(ms)` gets more bytes (or the end) within `ms` milliseconds. */
+  async next(timeoutMs: number, more: (ms: number) => Promise<void>): Promise<string> {
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      const line = this.take();
+      if (line !== null) return line;
+      if (this.ended) throw new Error("the peer closed before a full line");
+      await more(Math.max(1, until - Date.now()));
+    }
+  }
+
+  /** What was buffered past the last line; stops buffering (the socket now belongs to `upgrade()`). */
+  takeRest(): Uint8Array {
+    this.detached = true;
+    const rest = this.buffer;
+    this.buffer = new Uint8Array(0);
+    return rest;
+  }
 }
 
 function denoSocket(conn: Deno.Conn): PlainSocket {
   const lines = new Lines();
-  let detached = false;
   const chunk = new Uint8Array(64 * 1024);
   return {
     raw: conn,
-    async readLine(timeoutMs = 10_000) {
-      const until = Date.now() + timeoutMs;
-      for (;;) {
-        const line = lines.take();
-        if (line !== null) return line;
-        if (lines.ended) throw new Error("the peer closed before a full line");
+    readLine: (timeoutMs = 10_000) =>
+      lines.next(timeoutMs, async (ms) => {
         // One read at a time, and never past what we need: the rest stays in the socket.
-        const n = await bounded(conn.read(chunk), Math.max(1, until - Date.now()), "reading a line");
+        const n = await bounded(conn.read(chunk), ms, "reading a line");
         if (n === null) lines.end();
         else lines.push(chunk.subarray(0, n));
-      }
-    },
+      }),
     async write(text) {
       const bytes = typeof text === "string" ? enc.encode(text) : text;
       for (let done = 0; done < bytes.length;) done += await conn.write(bytes.subarray(done));
     },
-    takeRest() {
-      detached = true;
-      const rest = lines.buffer;
-      lines.buffer = new Uint8Array(0);
-      return rest;
-    },
+    takeRest: () => lines.takeRest(),
     close() {
-      if (detached) return;
+      if (lines.detached) return;
       try {
         conn.close();
       } catch {
         // already closed
       }
+    },
+    [Symbol.dispose]() {
+      this.close();
     },
   };
 }
@@ -113,33 +132,23 @@ function bunSocket(socket: BunSocket<BunState>): PlainSocket {
   const lines = socket.data.lines;
   return {
     raw: socket as BunSocket,
-    async readLine(timeoutMs = 10_000) {
-      const until = Date.now() + timeoutMs;
-      for (;;) {
-        const line = lines.take();
-        if (line !== null) return line;
-        if (lines.ended) throw new Error("the peer closed before a full line");
-        await bounded(
-          new Promise<void>((r) => (lines.wake = r)),
-          Math.max(1, until - Date.now()),
-          "reading a line",
-        );
+    readLine: (timeoutMs = 10_000) =>
+      lines.next(timeoutMs, async (ms) => {
+        await bounded(new Promise<void>((r) => (lines.wake = r)), ms, "reading a line");
         lines.wake = null;
-      }
-    },
+      }),
     write(text) {
       const bytes = typeof text === "string" ? enc.encode(text) : text;
       const n = socket.write(bytes);
       if (n !== bytes.length) return Promise.reject(new Error(`short plain write (${n} of ${bytes.length})`));
       return Promise.resolve();
     },
-    takeRest() {
-      const rest = lines.buffer;
-      lines.buffer = new Uint8Array(0);
-      return rest;
-    },
+    takeRest: () => lines.takeRest(),
     close() {
       socket.end();
+    },
+    [Symbol.dispose]() {
+      if (!lines.detached) this.close();
     },
   };
 }
@@ -195,6 +204,7 @@ export function plainListen(): PlainListener {
         return pending.shift()!;
       },
       close: () => listener.stop(false),
+      [Symbol.dispose]: () => listener.stop(false),
     };
   }
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -204,6 +214,7 @@ export function plainListen(): PlainListener {
       return denoSocket(await bounded(listener.accept(), timeoutMs, "accepting"));
     },
     close: () => listener.close(),
+    [Symbol.dispose]: () => listener[Symbol.dispose](), // closes unless closed already
   };
 }
 

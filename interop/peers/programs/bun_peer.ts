@@ -13,6 +13,9 @@ interface Sock {
   end(): void;
   alpnProtocol?: string | false | null;
   getTLSVersion?(): string;
+  getSession?(): unknown;
+  setSession?(session: unknown): void;
+  isSessionReused?(): boolean;
 }
 interface BunTls {
   listen(o: unknown): { stop(): void };
@@ -52,6 +55,10 @@ function writeOut(d: Uint8Array) {
 
 let seen = "";
 let endAfterFlush = false;
+const connections = task.connections ?? 1;
+let closed = 0;
+/** Client: the session of the last connection, offered on the next. */
+let session: unknown;
 const handlers = {
   handshake(s: Sock, ok: boolean, err: Error | null) {
     if (!ok) {
@@ -59,6 +66,7 @@ const handlers = {
       process.exit(1);
     }
     say(`HANDSHAKE ${s.getTLSVersion?.() ?? "?"} ${s.alpnProtocol || "-"}`);
+    if (s.isSessionReused?.()) say("RESUMED");
     if (task.role === "client" && task.mode !== "transfer") send(s, new TextEncoder().encode(ping + "\n"));
   },
   data(s: Sock, d: Uint8Array) {
@@ -71,6 +79,7 @@ const handlers = {
       if (task.serverClosesFirst) s.end();
     } else if (task.role === "client" && seen.includes(`jsec-pong ${task.nonce}`)) {
       seen = "";
+      session = s.getSession?.() ?? session; // TLS 1.3 tickets came before the pong
       if (!task.serverClosesFirst) s.end();
     }
   },
@@ -92,7 +101,13 @@ const handlers = {
     else s.end();
   },
   close() {
-    process.exit(0);
+    if (++closed === connections) process.exit(0);
+    if (task.role === "client") {
+      connectNext().catch((e: Error) => {
+        say(`ERROR connect ${e.message}`);
+        process.exit(1);
+      });
+    }
   },
   error(_s: Sock, e: Error) {
     say(`ERROR ${e.message}`);
@@ -127,22 +142,33 @@ const tls = {
 
 try {
   if (task.role === "server") {
+    let opened = 0;
     const server = bun.listen({
       hostname: "127.0.0.1",
       port: task.port,
       tls: { ...tls, requestCert: !!task.requireClientCert, rejectUnauthorized: !!task.requireClientCert },
-      socket: { ...handlers, open: () => server.stop() },
+      socket: {
+        ...handlers,
+        open: () => {
+          if (++opened === connections) server.stop();
+        },
+      },
     });
     say("LISTENING");
   } else {
-    await bun.connect({
-      hostname: "127.0.0.1",
-      port: task.port,
-      tls: { ...tls, serverName: task.servername ?? "localhost", rejectUnauthorized: true },
-      socket: handlers,
-    });
+    await connectNext();
   }
 } catch (e) {
   say(`ERROR ${(e as Error).message}`);
   process.exit(1);
+}
+
+/** Client: the next connection, offering the last one's session (Bun takes it in `open`). */
+async function connectNext() {
+  await bun.connect({
+    hostname: "127.0.0.1",
+    port: task.port,
+    tls: { ...tls, serverName: task.servername ?? "localhost", rejectUnauthorized: true },
+    socket: { ...handlers, open: (s: Sock) => session && s.setSession?.(session) },
+  });
 }

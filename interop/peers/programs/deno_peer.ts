@@ -80,9 +80,8 @@ try {
       alpnProtocols: task.alpn,
     });
     say("LISTENING");
-    const conn = await l.accept();
+    for (let i = 0; i < (task.connections ?? 1); i++) await talk(await l.accept());
     l.close();
-    await talk(conn);
   } else {
     const caCerts = task.caFile ? [text(task.caFile)!] : undefined;
     const name = task.servername ?? "localhost";

@@ -26,6 +26,7 @@ setTimeout(() => {
 /** After the handshake: the exchange for this mode. */
 function talk(sock) {
   say(`HANDSHAKE ${sock.getProtocol()} ${sock.alpnProtocol || "-"}`);
+  if (sock.isSessionReused()) say("RESUMED");
   let seen = "";
   sock.on("data", (d) => {
     if (task.mode === "transfer" && task.role === "server") return void process.stdout.write(d);
@@ -108,8 +109,9 @@ if (task.role === "server") {
     });
     srv.listen(task.port, "127.0.0.1", () => say("LISTENING"));
   } else {
+    let accepted = 0;
     const srv = tls.createServer(options, (sock) => {
-      srv.close();
+      if (++accepted === (task.connections ?? 1)) srv.close();
       talk(sock);
     });
     srv.on("tlsClientError", fail);
@@ -140,7 +142,15 @@ if (task.role === "server") {
     plain.on("data", onData);
     plain.on("error", fail);
   } else {
-    const sock = tls.connect(options, () => talk(sock));
-    sock.on("error", fail);
+    connectInTurn(options, task.connections ?? 1);
   }
+}
+
+/** `left` connections one after the other, each offering the session the one before got. */
+function connectInTurn(options, left, session) {
+  const sock = tls.connect({ ...options, session }, () => talk(sock));
+  let latest;
+  sock.on("session", (s) => (latest = s));
+  sock.on("error", fail);
+  if (left > 1) sock.on("close", () => connectInTurn(options, left - 1, latest));
 }

@@ -1,8 +1,8 @@
 /**
  * The task the runtime peer programs (node_peer.mjs, deno_peer.ts,
  * bun_peer.ts) take as their one JSON argument. They print "LISTENING",
- * "HANDSHAKE <protocol> <alpn>", "PEER-END" (the other side closed) and
- * "ERROR <message>" on stderr, and application data on stdout.
+ * "HANDSHAKE <protocol> <alpn>", "RESUMED" (where the runtime can say), "PEER-END"
+ * (the other side closed) and "ERROR <message>" on stderr, and application data on stdout.
  * @module
  */
 
@@ -26,4 +26,6 @@ export interface ProgramTask {
   groups?: string;
   serverClosesFirst?: boolean;
   transferBytes?: number;
+  /** Connections in a row (default 1); a client offers the first one's session on the next. */
+  connections?: number;
 }
