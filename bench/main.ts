@@ -9,7 +9,7 @@
  *   --out DIR          where to write results (default bench/; a smoke run: a temporary folder)
  *   --bulk-mib N       bulk size (default 256; also shortens the other figures)
  *   --hs p256          handshakes with the P-256 TLS 1.3 settings only (full and resumed)
- *   --render           only write RESULTS.md again from results.json (and ANALYSIS.md)
+ *   --render           only write RESULTS.md again from results.json (and ANALYSIS.md), targets rechecked
  *
  * @module
  */

@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { median, roundRatios, type Sample } from "./rounds.ts";
 import type { Pair } from "./contenders.ts";
+import { targetsOf } from "./targets.ts";
 
 /** One line of the table. */
 export interface Row {
@@ -174,7 +175,7 @@ export function markdown(res: Results): string {
 /** Writes RESULTS.md again from a results.json (after editing ANALYSIS.md). */
 export function renderAgain(dir = here): void {
   const res = JSON.parse(readFileSync(`${dir}/results.json`, "utf8")) as Results;
-  writeFileSync(`${dir}/RESULTS.md`, markdown(res));
+  writeResults({ ...res, targets: targetsOf(res.rows) }, dir); // the targets as targets.ts now reads them
 }
 
 /** Writes results.json and RESULTS.md next to this file (or into `dir`). */

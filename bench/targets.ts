@@ -32,7 +32,7 @@ export function targetsOf(rows: Row[]): Target[] {
     ...check(rows, (r) => ours(r) && r.figure.startsWith("bulk"), "bulk ≥ 1.00× native", (x) => x >= 1.0),
     ...check(
       rows,
-      (r) => ours(r) && r.figure.startsWith("handshakes"),
+      (r) => ours(r) && r.figure.startsWith("handshakes") && full(r),
       "handshakes ≥ 0.8× native",
       (x) => x >= 0.8,
     ),
@@ -50,7 +50,7 @@ export function targetsOf(rows: Row[]): Target[] {
     ),
     ...check(
       rows,
-      (r) => oursAny(r) && r.figure.startsWith("libssl 3.0: handshakes"),
+      (r) => oursAny(r) && r.figure.startsWith("libssl 3.0: handshakes") && full(r),
       "handshakes ≥ 0.8× native (libssl 3.0 image)",
       (x) => x >= 0.8,
     ),
@@ -59,12 +59,14 @@ export function targetsOf(rows: Row[]): Target[] {
 }
 
 const oursAny = (r: Row) => r.contender === "deno/ours" || r.contender === "bun/ours";
+/** The handshake targets are for full handshakes; resumed ones are a figure, not a target. */
+const full = (r: Row) => !r.figure.includes("resumed");
 
 /** Handshakes ≥ 1.0× native with the libssl that does best, per runtime and mode. */
 function fastestLibssl(rows: Row[]): Target[] {
   const out: Target[] = [];
   const lib = rows.filter((r) =>
-    oursAny(r) && /^libssl [\d.]+: handshakes/.test(r.figure) && r.ratio !== null
+    oursAny(r) && /^libssl [\d.]+: handshakes/.test(r.figure) && full(r) && r.ratio !== null
   );
   const groups = new Map<string, Row[]>();
   for (const r of lib) {
