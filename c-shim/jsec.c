@@ -59,6 +59,15 @@ int jsec_live(void) { return live; }
 
 void jsec_count(int delta) { live += delta; }
 
+/* Runs when the runtime loads the shim, before any other OpenSSL call. By default
+ * libcrypto frees its global state from an atexit handler. Inside a runtime that
+ * races with the runtime's own teardown (threads, finalizers) and can abort the
+ * process with a double free as it exits; the OpenSSL maintainers advise never
+ * cleaning up, as curl does. The process's memory goes back at exit anyway. */
+__attribute__((constructor)) static void jsec_init(void) {
+  OPENSSL_init_ssl(OPENSSL_INIT_NO_ATEXIT | OPENSSL_INIT_LOAD_SSL_STRINGS | OPENSSL_INIT_LOAD_CRYPTO_STRINGS, NULL);
+}
+
 /* ---- context --------------------------------------------------------- */
 
 static int select_alpn(SSL *ssl, const unsigned char **out, unsigned char *outlen,

@@ -94,3 +94,55 @@ test("JSEC_SHIM pointing nowhere is SHIM_UNAVAILABLE; a fresh cache builds and l
     rmSync(cache, { recursive: true, force: true });
   }
 });
+
+/**
+ * A C program that dlopens a shim built from c-shim/, makes a context (which
+ * initialises OpenSSL), and says which exit handlers libcrypto registered: it
+ * interposes `__cxa_atexit`, through which glibc's `atexit` registers them.
+ */
+const EXIT_HANDLERS_PROBE = String.raw`
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <stdio.h>
+#include <string.h>
+static int from_libcrypto;
+int __cxa_atexit(void (*fn)(void *), void *arg, void *dso) {
+  Dl_info info;
+  if (dladdr((void *)fn, &info) && info.dli_fname && strstr(info.dli_fname, "libcrypto")) from_libcrypto++;
+  int (*real)(void (*)(void *), void *, void *) = (int (*)(void (*)(void *), void *, void *))dlsym(RTLD_NEXT, "__cxa_atexit");
+  return real(fn, arg, dso);
+}
+int main(int argc, char **argv) {
+  void *shim = dlopen(argv[argc - 1], RTLD_NOW);
+  if (!shim) { puts(dlerror()); return 2; }
+  void *(*ctx_new)(int) = (void *(*)(int))dlsym(shim, "jsec_ctx_new");
+  void (*ctx_free)(void *) = (void (*)(void *))dlsym(shim, "jsec_ctx_free");
+  ctx_free(ctx_new(1));
+  printf("libcrypto exit handlers: %d\n", from_libcrypto);
+  return 0;
+}
+`;
+
+test("libcrypto registers no exit handler: its cleanup would race the runtime's own teardown", () => {
+  const dir = mkdtempSync(join(tmpdir(), "jsec-exit-"));
+  try {
+    const sources = fileURLToPath(new URL("../c-shim/", import.meta.url));
+    const shimC = execFileSync("sh", ["-c", `ls ${sources}*.c`], { encoding: "utf8" }).trim().split("\n");
+    execFileSync("cc", [
+      "-O1",
+      "-fPIC",
+      "-shared",
+      "-o",
+      join(dir, "shim.so"),
+      ...shimC,
+      "-lssl",
+      "-lcrypto",
+    ]);
+    writeFileSync(join(dir, "probe.c"), EXIT_HANDLERS_PROBE);
+    execFileSync("cc", ["-rdynamic", "-o", join(dir, "probe"), join(dir, "probe.c"), "-ldl"]);
+    const out = execFileSync(join(dir, "probe"), [join(dir, "shim.so")], { encoding: "utf8" });
+    assert.equal(out.trim(), "libcrypto exit handlers: 0");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
