@@ -163,8 +163,9 @@ export class TlsEngine {
 
   /**
    * {@link receive} and {@link read} in one, reading the ciphertext straight
-   * from `input` instead of copying it first. {@link inputUsed} then tells how many of its bytes were
-   * taken; the caller keeps the rest and passes it again on the next call.
+   * from `input` instead of copying it first. {@link inputUsed} then tells how
+   * many of its bytes were taken; the caller keeps the rest and passes it again
+   * on the next call.
    *
    * @example
    * ```ts
