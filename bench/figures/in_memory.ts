@@ -8,30 +8,13 @@
  */
 import { readFileSync } from "node:fs";
 import { TlsContext, TlsEngine } from "../../engine.ts";
+import { deliver, handshakeInMemory } from "../../test/support/engines.ts";
 import type { CertSet } from "../certs.ts";
 import type { Results } from "../results.ts";
 
 type Ref = Results["references"][number];
 
 const runtime = "Bun" in globalThis ? "Bun" : "Deno";
-
-/** Moves every pending byte of ciphertext from `a` to `b`. */
-function deliver(a: TlsEngine, b: TlsEngine, buf: Uint8Array): void {
-  for (let n = a.takeOutput(buf); n > 0; n = a.takeOutput(buf)) b.receive(buf.subarray(0, n));
-}
-
-/** A completed client ↔ server handshake, with one byte each way (as over sockets). */
-function handshake(client: TlsContext, server: TlsContext, buf: Uint8Array): [TlsEngine, TlsEngine] {
-  const c = new TlsEngine(client, { verifyHost: "localhost" });
-  const s = new TlsEngine(server);
-  for (let i = 0; i < 10 && !(c.handshake() && s.handshake()); i++) {
-    deliver(c, s, buf);
-    s.handshake();
-    deliver(s, c, buf);
-  }
-  if (c.state !== "ready" || s.state !== "ready") throw new Error("in-memory handshake did not complete");
-  return [c, s];
-}
 
 /** Runs `step` for about `ms`, returning its rate per second. */
 function rate(ms: number, step: () => void): number {
@@ -59,13 +42,19 @@ export function inMemoryFigures(
   const ms = opts.smoke ? 300 : 2000;
   const note = `${runtime}, client and server engines in one thread: libssl + libcrypto + shim, no sockets`;
   const refs: Ref[] = [];
+  const handshake = () => {
+    const c = new TlsEngine(client, { verifyHost: "localhost" });
+    const s = new TlsEngine(server);
+    handshakeInMemory(c, s);
+    return [c, s] as const;
+  };
   try {
     opts.log("in memory: full handshakes, engine ↔ engine");
     const one = new Uint8Array(1);
     const perSecond = rate(ms, () => {
-      const [c, s] = handshake(client, server, buf);
+      const [c, s] = handshake();
       c.write(one);
-      deliver(c, s, buf);
+      deliver(c, s);
       s.read(buf);
       c.free();
       s.free();
@@ -77,14 +66,14 @@ export function inMemoryFigures(
       note,
     });
 
-    const [c, s] = handshake(client, server, buf);
+    const [c, s] = handshake();
     opts.log("in memory: 1-byte round trips");
     const trips = rate(ms, () => {
       c.write(one);
-      deliver(c, s, buf);
+      deliver(c, s);
       s.read(buf);
       s.write(one);
-      deliver(s, c, buf);
+      deliver(s, c);
       c.read(buf);
     });
     refs.push({
@@ -98,7 +87,7 @@ export function inMemoryFigures(
     const record = new Uint8Array(16 * 1024);
     const records = rate(ms, () => {
       c.write(record);
-      deliver(c, s, buf);
+      deliver(c, s);
       while (s.read(buf)) { /* drain */ }
     });
     refs.push({
