@@ -443,6 +443,15 @@ int jsec_write(jsec_session *s, const uint8_t *buf, int len) {
   return ret > 0 ? ret : status_of(s, ret);
 }
 
+int jsec_write_into(jsec_session *s, const uint8_t *buf, int len, uint8_t *out, int cap, int *out_end) {
+  if (cap < 0) cap = 0;
+  int start = *out_end < 0 ? 0 : *out_end > cap ? cap : *out_end;
+  jsec_bio_lend_room(s->out, out + start, (size_t)(cap - start));
+  int ret = jsec_write(s, buf, len);
+  *out_end = start + (int)jsec_bio_unlend_room(s->out);
+  return ret;
+}
+
 int jsec_shutdown(jsec_session *s) {
   ERR_clear_error();
   int ret = SSL_shutdown(s->ssl);

@@ -71,6 +71,10 @@ int jsec_read(jsec_session *s, uint8_t *buf, int cap);
  * stays the caller's. */
 int jsec_read_from(jsec_session *s, const uint8_t *in, int in_len, uint8_t *buf, int cap, int *in_used);
 int jsec_write(jsec_session *s, const uint8_t *buf, int len);
+/* jsec_write() whose ciphertext goes straight into `out`, from *out_end on, while
+ * none is pending (jsec_pending() == 0); *out_end is then where it ends. What does
+ * not fit is pending as usual: send `out` first, then what jsec_take() gives. */
+int jsec_write_into(jsec_session *s, const uint8_t *buf, int len, uint8_t *out, int cap, int *out_end);
 int jsec_shutdown(jsec_session *s); /* JSEC_OK once both sides sent close_notify */
 int jsec_key_update(jsec_session *s, int ask_peer);
 

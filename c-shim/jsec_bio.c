@@ -8,6 +8,10 @@
  * A reader may also lend the queue the caller's bytes for the length of one
  * call (jsec_bio_lend): they are read after the queued ones, straight from
  * the caller's buffer, and what is left of them stays the caller's.
+ *
+ * A writer may lend it room instead (jsec_bio_lend_room): while nothing is
+ * queued, writes fill the caller's buffer, and only what does not fit is
+ * queued. The caller sends its buffer before the queue, so order holds.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +26,8 @@ typedef struct {
   int eof; /* the writer side ended: reads past the end return 0, not retry */
   const unsigned char *lent; /* the caller's bytes, read after the queued ones */
   size_t lent_len, lent_used;
+  unsigned char *room; /* the caller's buffer, filled before anything is queued */
+  size_t room_cap, room_used;
 } queue;
 
 static int queue_reserve(queue *q, size_t len) {
@@ -48,9 +54,18 @@ static int queue_write(BIO *b, const char *buf, int len) {
   queue *q = BIO_get_data(b);
   BIO_clear_retry_flags(b);
   if (len <= 0) return 0;
-  if (!queue_reserve(q, (size_t)len)) return -1;
-  memcpy(q->data + q->end, buf, (size_t)len);
-  q->end += (size_t)len;
+  size_t n = 0, rest = (size_t)len;
+  if (q->end == q->start && q->room_used < q->room_cap) {
+    size_t free_room = q->room_cap - q->room_used;
+    n = rest < free_room ? rest : free_room;
+    memcpy(q->room + q->room_used, buf, n);
+    q->room_used += n;
+    rest -= n;
+  }
+  if (rest == 0) return len;
+  if (!queue_reserve(q, rest)) return n > 0 ? (int)n : -1;
+  memcpy(q->data + q->end, buf + n, rest);
+  q->end += rest;
   return len;
 }
 
@@ -146,6 +161,21 @@ size_t jsec_bio_unlend(BIO *b) {
   size_t used = q->lent_used;
   q->lent = NULL;
   q->lent_len = q->lent_used = 0;
+  return used;
+}
+
+void jsec_bio_lend_room(BIO *b, unsigned char *room, size_t cap) {
+  queue *q = BIO_get_data(b);
+  q->room = room;
+  q->room_cap = cap;
+  q->room_used = 0;
+}
+
+size_t jsec_bio_unlend_room(BIO *b) {
+  queue *q = BIO_get_data(b);
+  size_t used = q->room_used;
+  q->room = NULL;
+  q->room_cap = q->room_used = 0;
   return used;
 }
 

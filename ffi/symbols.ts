@@ -48,6 +48,7 @@ export const symbols = {
   jsec_read: { parameters: ["handle", "buffer", "i32"], result: "i32" },
   jsec_read_from: { parameters: ["handle", "buffer", "i32", "buffer", "i32", "buffer"], result: "i32" },
   jsec_write: { parameters: ["handle", "buffer", "i32"], result: "i32" },
+  jsec_write_into: { parameters: ["handle", "buffer", "i32", "buffer", "i32", "buffer"], result: "i32" },
   jsec_shutdown: { parameters: ["handle"], result: "i32" },
   jsec_key_update: { parameters: ["handle", "i32"], result: "i32" },
 

@@ -198,3 +198,41 @@ test("engine: readFrom takes a record split across inputs, and bytes fed before 
   assert.equal(p.server.inputUsed, wire.length - half);
   p.free();
 });
+
+test("engine: writeInto encrypts straight into the caller's buffer, and queues what does not fit", () => {
+  const p = pair();
+  p.handshake();
+  const message = bytes("y".repeat(40_000)); // three records
+  const out = new Uint8Array(30_000);
+  assert.equal(p.client.writeInto(message, out, 100), message.length);
+  assert.equal(p.client.outputEnd, out.length); // the room from 100 on is full...
+  const queued = p.client.pendingOutput; // ...and the rest is pending output
+  assert.equal(out.length - 100 + queued, 40_000 + 3 * 22); // each TLS 1.3 record adds 22 bytes
+  const wire = new Uint8Array(out.length - 100 + queued);
+  wire.set(out.subarray(100));
+  p.client.takeOutput(wire.subarray(out.length - 100));
+  p.server.receive(wire);
+  const into = new Uint8Array(50_000);
+  let got = "";
+  for (let n; (n = p.server.read(into));) got += text(into.subarray(0, n));
+  assert.equal(got, text(message));
+  p.free();
+});
+
+test("engine: writeInto leaves `out` alone while other output is pending, so the order holds", () => {
+  const p = pair();
+  p.handshake();
+  p.client.keyUpdate(); // pending output of the engine's own
+  const out = new Uint8Array(1024);
+  assert.equal(p.client.writeInto(bytes("after the KeyUpdate"), out, 7), 19);
+  assert.equal(p.client.outputEnd, 7); // nothing went into `out`
+  deliver(p.client, p.server);
+  const into = new Uint8Array(64);
+  assert.equal(text(into.subarray(0, p.server.read(into) as number)), "after the KeyUpdate");
+  // With nothing pending, the next write goes into `out` and the queue stays empty.
+  assert.equal(p.client.writeInto(bytes("direct"), out), 6);
+  assert.equal(p.client.pendingOutput, 0);
+  p.server.receive(out.subarray(0, p.client.outputEnd));
+  assert.equal(text(into.subarray(0, p.server.read(into) as number)), "direct");
+  p.free();
+});

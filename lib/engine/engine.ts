@@ -24,9 +24,14 @@ export interface EngineOptions {
 }
 
 const OK = 0, WANT_READ = -2, WANT_WRITE = -3, CLOSED = -4;
-/** Where jsec_read_from reports how much input it took: one slot for every engine (calls are synchronous). */
+/**
+ * Where jsec_read_from reports how much input it took, and jsec_write_into
+ * where its output ends: slots shared by every engine (calls are synchronous).
+ */
 const inputUsed = new Int32Array(1);
 const inputUsedBytes = new Uint8Array(inputUsed.buffer);
+const outputEnd = new Int32Array(1);
+const outputEndBytes = new Uint8Array(outputEnd.buffer);
 const INFO = { protocol: 1, cipher: 2, group: 3, alpn: 4, servername: 5 } as const;
 
 const registry = new FinalizationRegistry<{ handle: Handle; context: TlsContext }>(({ handle, context }) => {
@@ -215,7 +220,35 @@ export class TlsEngine {
    * and write the rest.
    */
   write(data: Uint8Array): number {
+    return this.#write(data, null, 0);
+  }
+
+  /**
+   * {@link write}, with the ciphertext going straight into `out` from index
+   * `start` on, while no other output is pending: one copy fewer than
+   * {@link takeOutput}. {@link outputEnd} then tells where it ends in `out`.
+   * What does not fit is pending output as usual; send `out`'s bytes first.
+   *
+   * @example
+   * ```ts
+   * const out = new Uint8Array(65536);
+   * engine.writeInto(message, out);
+   * await transport.send(out.subarray(0, engine.outputEnd));
+   * while (engine.pendingOutput > 0) await transport.send(out.subarray(0, engine.takeOutput(out)));
+   * ```
+   */
+  writeInto(data: Uint8Array, out: Uint8Array, start = 0): number {
+    return this.#write(data, out, start);
+  }
+
+  /** Where the last {@link writeInto}'s ciphertext ends in its `out`. */
+  get outputEnd(): number {
+    return outputEnd[0];
+  }
+
+  #write(data: Uint8Array, out: Uint8Array | null, start: number): number {
     const h = this.#live();
+    outputEnd[0] = start;
     // After the peer's close_notify we may still write (half-close); after ours, not.
     if (this.#closeSent || (this.#state !== "ready" && this.#state !== "shutdown")) {
       throw new TlsError(
@@ -226,7 +259,9 @@ export class TlsEngine {
     let done = 0;
     while (done < data.length) {
       const chunk = done === 0 ? data : data.subarray(done);
-      const n = shim.jsec_write(h, chunk, chunk.length);
+      const n = out === null
+        ? shim.jsec_write(h, chunk, chunk.length)
+        : shim.jsec_write_into(h, chunk, chunk.length, out, out.length, outputEndBytes);
       if (n === WANT_READ || n === WANT_WRITE) {
         if (n === WANT_READ && this.#ended) {
           this.#fail(new TlsError("UNEXPECTED_EOF", "the peer closed the connection during a renegotiation"));

@@ -185,11 +185,7 @@ export class TlsConn implements AsyncDisposable, Disposable {
         // the peer is gone; nothing to say to it
       }
     }
-    const pending = engine.pendingOutput;
-    if (pending > 0 && !engine.error) {
-      tail = new Uint8Array(pending);
-      engine.takeOutput(tail);
-    }
+    if (!engine.error) tail = this.#pump.takeUnsent();
     this.#resumption?.collect();
     engine.free();
     const inFlight = this.#pump.flush().catch(() => {});

@@ -7,6 +7,12 @@
  * socket write — a write per 16 KiB record cost ~30 % of bulk throughput —
  * and the final handshake flight leaves together with the first data.
  *
+ * Application data is encrypted straight into a send buffer of ours (the
+ * stage) rather than queued in the engine and copied out: one copy fewer per
+ * byte sent. The engine queues only what the stage cannot take and what it
+ * makes by itself (handshake flights, alerts, KeyUpdate replies), always
+ * after the stage's bytes, so a flush sends the stage first.
+ *
  * @module
  */
 import { setImmediate } from "node:timers";
@@ -22,12 +28,23 @@ const SEND_MAX = 256 * 1024;
 /** Writes shorter than this are sent at once instead of gathered (latency over batching). */
 const SMALL_WRITE = 1024;
 
+/** A stage holds a write past the high-water mark: 64 KiB and one more record (16 KiB and its overhead). */
+const STAGE_SIZE = WRITE_HIGH_WATER + 17 * 1024;
+
 /**
  * Spare send buffers, shared by every pump of the process: a buffer is held
- * only while a flush is in flight, so idle connections hold none.
+ * only from a write until its flush is through, so idle connections hold none.
  */
 const spareBuffers: Uint8Array[] = [];
 const MAX_SPARE_BUFFERS = 8;
+
+function spareBuffer(): Uint8Array {
+  return spareBuffers.pop() ?? new Uint8Array(STAGE_SIZE);
+}
+
+function releaseBuffer(buffer: Uint8Array): void {
+  if (spareBuffers.length < MAX_SPARE_BUFFERS && buffer.length === STAGE_SIZE) spareBuffers.push(buffer);
+}
 
 /** Drives one engine over one stream. */
 export class TlsPump {
@@ -42,6 +59,9 @@ export class TlsPump {
   #readAheadEnd = false;
   /** Received ciphertext a read has not decrypted yet, still in the stream's buffer (valid until its next receive). */
   #unread: Uint8Array | null = null;
+  /** Ciphertext of our writes, encrypted straight here; it goes out before the engine's pending output. */
+  #stage: Uint8Array | null = null;
+  #staged = 0;
 
   constructor(engine: TlsEngine, stream: ByteStream) {
     this.engine = engine;
@@ -63,13 +83,29 @@ export class TlsPump {
   async read(into: Uint8Array): Promise<number | null> {
     if (into.length === 0) return 0;
     for (;;) {
-      if (this.#readAhead.length > 0) return this.#takeReadAhead(into);
-      if (this.#readAheadEnd) return null;
-      const n = this.#decrypt(into);
-      if (this.engine.pendingOutput > 0) this.flushSoon(); // e.g. our KeyUpdate reply
+      const n = this.readReady(into);
       if (n !== 0) return n;
       await this.#receive();
     }
+  }
+
+  /**
+   * Reads application data that has already arrived into `into`, without
+   * waiting: a count, 0 when nothing is ready yet (see {@link arrival}), or
+   * null at a clean end. Synchronous, so a caller may decrypt into a buffer it
+   * shares with other connections and hand the bytes on before yielding.
+   */
+  readReady(into: Uint8Array): number | null {
+    if (this.#readAhead.length > 0) return this.#takeReadAhead(into);
+    if (this.#readAheadEnd) return null;
+    const n = this.#decrypt(into);
+    if (this.engine.pendingOutput > 0) this.flushSoon(); // e.g. our KeyUpdate reply
+    return n;
+  }
+
+  /** Resolves once more of the peer's bytes arrived (or its end), for {@link readReady}. */
+  arrival(): Promise<void> {
+    return this.#receive();
   }
 
   /** Reads what was received: {@link #unread} in place, rather than copied into the engine first. */
@@ -90,7 +126,7 @@ export class TlsPump {
    */
   async write(data: Uint8Array): Promise<number> {
     if (this.#sendError) throw this.#sendError;
-    let done = this.engine.write(data);
+    let done = this.#encrypt(data);
     while (done < data.length) {
       // The peer started a TLS 1.2 renegotiation: reading drives it, and our data goes once it
       // is through. Data the peer sends meanwhile is kept for the next read.
@@ -98,45 +134,89 @@ export class TlsPump {
       const n = this.#readAheadEnd ? 0 : this.#decrypt(chunk);
       if (n === null) this.#readAheadEnd = true;
       else if (n > 0) this.#readAhead.push(chunk.subarray(0, n));
-      done += this.engine.write(data.subarray(done));
+      done += this.#encrypt(data.subarray(done));
       if (done < data.length && !n) {
         await this.flush();
         await this.#receive();
       }
     }
-    const pending = this.engine.pendingOutput;
+    const pending = this.#staged + this.engine.pendingOutput;
     if (pending >= WRITE_HIGH_WATER) await this.flush();
     else if (data.length < SMALL_WRITE && !this.#flushing) this.flush().catch(() => {}); // kept in #sendError
     else this.flushSoon();
     return data.length;
   }
 
+  /** Encrypts into the stage (the engine queues what it cannot take); returns the bytes of `data` taken. */
+  #encrypt(data: Uint8Array): number {
+    const stage = this.#stage ??= spareBuffer();
+    const done = this.engine.writeInto(data, stage, this.#staged);
+    this.#staged = this.engine.outputEnd;
+    if (this.#staged === 0) this.#dropStage(); // it all queued behind output already pending
+    return done;
+  }
+
+  #dropStage(): void {
+    if (this.#stage) releaseBuffer(this.#stage);
+    this.#stage = null;
+    this.#staged = 0;
+  }
+
   /** Sends every pending byte of ciphertext; resolves once the socket took them. */
   flush(): Promise<void> {
     if (this.#sendError) return Promise.reject(this.#sendError);
     if (this.#flushing) return this.#flushing;
-    if (this.engine.pendingOutput === 0) return Promise.resolve();
+    if (this.#staged === 0 && this.engine.pendingOutput === 0) return Promise.resolve();
     this.#flushing = this.#flushLoop();
     return this.#flushing;
   }
 
+  /**
+   * Sends the stage, then the engine's output, until neither holds any. Writes
+   * made while a send is in flight fill a new stage, or queue behind the
+   * engine's output when it is not empty: the order of the bytes holds.
+   */
   async #flushLoop(): Promise<void> {
-    let out = spareBuffers.pop() ?? new Uint8Array(WRITE_HIGH_WATER + 1024);
     try {
       for (;;) {
-        const pending = this.engine.pendingOutput;
-        if (pending === 0) return; // `finally` clears #flushing in this same tick
-        if (out.length < pending && out.length < SEND_MAX) out = new Uint8Array(Math.min(SEND_MAX, pending));
-        const n = this.engine.takeOutput(out);
-        await this.stream.send(out.subarray(0, n));
+        let out: Uint8Array, n: number;
+        if (this.#staged > 0) {
+          out = this.#stage!;
+          n = this.#staged;
+          this.#stage = null;
+          this.#staged = 0;
+        } else {
+          const pending = this.engine.pendingOutput;
+          if (pending === 0) return; // `finally` clears #flushing in this same tick
+          out = pending > STAGE_SIZE ? new Uint8Array(Math.min(SEND_MAX, pending)) : spareBuffer();
+          n = this.engine.takeOutput(out);
+        }
+        try {
+          await this.stream.send(out.subarray(0, n));
+        } finally {
+          releaseBuffer(out);
+        }
       }
     } catch (e) {
       this.#sendError = e instanceof TlsError ? e : new TlsError("CONNECTION_RESET", String(e), { cause: e });
       throw this.#sendError;
     } finally {
       this.#flushing = null;
-      if (spareBuffers.length < MAX_SPARE_BUFFERS) spareBuffers.push(out);
     }
+  }
+
+  /**
+   * Takes the ciphertext not yet handed to the socket, in one copy of its own
+   * (for a close that frees the engine while a flush may still be in flight).
+   */
+  takeUnsent(): Uint8Array | null {
+    const staged = this.#staged, pending = this.engine.pendingOutput;
+    if (staged + pending === 0) return null;
+    const tail = new Uint8Array(staged + pending);
+    if (staged > 0) tail.set(this.#stage!.subarray(0, staged));
+    this.engine.takeOutput(tail.subarray(staged));
+    this.#dropStage();
+    return tail;
   }
 
   /** Flushes on the next turn of the event loop, gathering what is written until then. */
