@@ -37,20 +37,7 @@ export function pemBlocks(text: string): PemBlock[] {
   return blocks;
 }
 
-/**
- * Wraps DER bytes as PEM with `label`.
- *
- * @example
- * ```ts
- * const pem = toPem(der, "CERTIFICATE");
- * ```
- */
-export function toPem(der: Uint8Array, label: string): string {
-  const b64 = Buffer.from(der).toString("base64");
-  return `-----BEGIN ${label}-----\n${
-    b64.replace(/(.{64})/g, "$1\n").replace(/\n$/, "")
-  }\n-----END ${label}-----\n`;
-}
+export { toPem } from "../engine/info.ts";
 
 /**
  * The DER bytes of the first `label` block of a PEM string, or the bytes themselves when given DER.

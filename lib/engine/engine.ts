@@ -10,7 +10,7 @@ import type { Handle } from "../../ffi/mod.ts";
 import { TlsError } from "../errors.ts";
 import type { TlsContext } from "./context.ts";
 import { tlsErrorFrom } from "./failure.ts";
-import { groupName, type HandshakeInfo, type PeerCertificate, toPem } from "./info.ts";
+import { groupName, type HandshakeInfo, type PeerCertificate, peerCertificate } from "./info.ts";
 
 /** Where an engine is: `init → handshake → ready → shutdown → closed`, any → `error`. */
 export type EngineState = "init" | "handshake" | "ready" | "shutdown" | "closed" | "error";
@@ -307,7 +307,7 @@ export class TlsEngine {
     for (let i = 0;; i++) {
       const der = readBytes((b, c) => shim.jsec_peer_cert(h, i, b, c));
       if (der === null) break;
-      peerCertificates.push({ der, pem: toPem(der) });
+      peerCertificates.push(peerCertificate(der));
     }
     const verifyResult = shim.jsec_verify_result(h);
     const info: HandshakeInfo = {

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { Buffer } from "node:buffer";
 
 /** One certificate the peer sent. */
 export interface PeerCertificate {
@@ -49,10 +50,28 @@ export interface HandshakeInfo {
  * ```
  */
 export function toPem(der: Uint8Array, label = "CERTIFICATE"): string {
-  let binary = "";
-  for (let i = 0; i < der.length; i += 0x8000) binary += String.fromCharCode(...der.subarray(i, i + 0x8000));
-  const lines = btoa(binary).match(/.{1,64}/g) ?? [];
-  return `-----BEGIN ${label}-----\n${lines.join("\n")}\n-----END ${label}-----\n`;
+  const base64 = Buffer.from(der.buffer, der.byteOffset, der.length).toString("base64");
+  let body = "";
+  for (let i = 0; i < base64.length; i += 64) body += base64.slice(i, i + 64) + "\n";
+  return `-----BEGIN ${label}-----\n${body}-----END ${label}-----\n`;
+}
+
+/**
+ * A {@link PeerCertificate} whose PEM is encoded on first use: every
+ * handshake reads the peer's chain, few callers look at its PEM.
+ *
+ * @example
+ * ```ts
+ * const leaf = peerCertificate(der);
+ * console.log(leaf.pem); // encoded now
+ * ```
+ */
+export function peerCertificate(der: Uint8Array): PeerCertificate {
+  let pem: string | undefined;
+  return Object.defineProperty({ der } as PeerCertificate, "pem", {
+    get: () => pem ??= toPem(der),
+    enumerable: true,
+  });
 }
 
 /** OpenSSL's names for groups differ by version ("x25519", "secp256r1"); these are the IANA ones. */
