@@ -8,12 +8,21 @@
  * const client = await connect({ hostname: "localhost", port: server.addr.port, caCerts: [caPem] });
  * ```
  *
+ * Or callback-driven, shaped like Bun's `Bun.connect` / `Bun.listen` handlers:
+ *
+ * ```ts
+ * import { connectSocket, listenSocket } from "@jsec/tls";
+ * const echo = listenSocket({ hostname: "127.0.0.1", port: 0, cert, key, socket: { data: (s, b) => s.write(b) } });
+ * await connectSocket({ port: echo.port, servername: "localhost", caCerts: [caPem], socket: { data: console.log } });
+ * ```
+ *
  * @module
  */
 export { connect } from "./lib/tls/connect.ts";
-export { listen, type ListenOptions, TlsListener } from "./lib/tls/listen.ts";
+export { listen, type ListenAddress, type ListenOptions, TlsListener } from "./lib/tls/listen.ts";
 export { upgrade, type UpgradeOptions } from "./lib/tls/upgrade.ts";
-export { type HandshakeLimits, TlsConn } from "./lib/tls/conn.ts";
+export { TlsConn } from "./lib/tls/conn.ts";
+export type { HandshakeLimits } from "./lib/tls/handshake.ts";
 export type { ClientOptions, ConnectOptions, ServerOptions, TlsOptions } from "./lib/tls/options.ts";
 export type { HandshakeInfo, PeerCertificate } from "./lib/engine/info.ts";
 export type { KeyPair, OcspStapleSource, TlsVersion } from "./lib/engine/context.ts";
@@ -21,3 +30,6 @@ export type { Addr } from "./lib/transport/stream.ts";
 export type { BunTcpSocket, PlainConn } from "./lib/transport/open.ts";
 export { TlsError, type TlsErrorCode, type TlsErrorDetails } from "./lib/errors.ts";
 export { builtAgainst, opensslVersion } from "./ffi/mod.ts";
+export { TlsSocket, type TlsSocketHandler, type TlsSocketState } from "./lib/tls/socket.ts";
+export { connectSocket, type SocketConnectOptions } from "./lib/tls/socket_connect.ts";
+export { listenSocket, type SocketListenOptions, TlsSocketListener } from "./lib/tls/socket_listen.ts";

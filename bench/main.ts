@@ -59,7 +59,7 @@ const want = (
   figure: string,
 ) => (only ? only.includes(figure) : !(smoke && ["profile", "libssl", "references"].includes(figure)));
 /** The smoke run keeps to ours and native in each runtime. */
-const SMOKE_PAIRS = ["deno/ours", "deno/native", "bun/ours", "bun/native"];
+const SMOKE_PAIRS = ["deno/ours", "deno/native", "bun/ours", "bun/native", "deno/ours-push", "bun/ours-push"];
 const pairOk = !pairFilter && smoke
   ? (id: string) => SMOKE_PAIRS.includes(id)
   : pairFilter

@@ -5,9 +5,14 @@
  * the live JavaScript heap, after a GC, before and after. Bytes per
  * connection = delta / count.
  *
+ * Ours runs twice per runtime: through `TlsConn` (`read()`-style, a 16 KiB
+ * read pending per connection, as an application has) and through the
+ * callback API (`connectSocket` / `listenSocket`: data pushed, no read
+ * buffer), the way Bun's own TLS is measured.
+ *
  * @module
  */
-import { allPairs } from "../contenders.ts";
+import { allPairs, type Pair } from "../contenders.ts";
 import { peerTls, type Setting } from "../figure.ts";
 import { type PeerMemory, runClient, ServerPeer, startClient } from "../procs.ts";
 import { type Row, rowsOf } from "../results.ts";
@@ -23,18 +28,20 @@ export async function memoryFigures(opts: {
   only?: (id: string) => boolean;
   log: (line: string) => void;
 }): Promise<Row[]> {
-  const pairs = allPairs().filter((p) => p.in.includes("memory") && (opts.only?.(p.id) ?? true));
+  const pairs = memoryPairs().filter((p) => opts.only?.(p.id) ?? true);
   opts.log(`memory: ${opts.count} idle connections`);
   const extra = opts.heapLib ? { heapLib: opts.heapLib } : {};
   const { samples, errors } = await interleave(pairs.map((p) => p.id), opts.rounds, async (id) => {
     const pair = pairs.find((p) => p.id === id)!;
-    const server = await ServerPeer.start(pair.server, peerTls(pair, pair.server, opts.setting), extra);
+    const api = { ...extra, api: PUSH.has(pair.id) ? "push" : "pull" };
+    const server = await ServerPeer.start(pair.server, peerTls(pair, pair.server, opts.setting), api);
     try {
       const tls = peerTls(pair, pair.client, opts.setting);
       // Warm the server up (code paths, first-connection allocations) before its baseline.
       await runClient(pair.client, {
         tls,
         port: server.port,
+        api: api.api,
         task: { kind: "handshakes", seconds: 5, concurrency: 1, maxCount: 2 },
       }, 30_000);
       await new Promise((r) => setTimeout(r, 200));
@@ -43,7 +50,7 @@ export async function memoryFigures(opts: {
         tls,
         port: server.port,
         task: { kind: "idle", count: opts.count, settleMs: opts.settleMs },
-        ...extra,
+        ...api,
       }, 120_000);
       try {
         const after = await server.memory();
@@ -87,4 +94,25 @@ export async function memoryFigures(opts: {
     ...metric(`memory per idle connection (${opts.count}): server JS heap`, "serverJs"),
     ...metric(`memory per idle connection (${opts.count}): client JS heap`, "clientJs"),
   ];
+}
+
+/** The ids of the pairs that drive ours through the callback API. */
+const PUSH = new Set(["deno/ours-push", "bun/ours-push"]);
+
+/**
+ * The pairs of this figure: the memory pairs, with ours through `TlsConn`
+ * labelled as such, each followed by ours through the callback API.
+ */
+function memoryPairs(): Pair[] {
+  const out: Pair[] = [];
+  for (const pair of allPairs().filter((p) => p.in.includes("memory"))) {
+    const rt = pair.client.runtime;
+    if (pair.id !== `${rt}/ours`) {
+      out.push(pair);
+      continue;
+    }
+    out.push({ ...pair, label: `${pair.label}, read() (TlsConn)` });
+    out.push({ ...pair, id: `${rt}/ours-push`, label: `${pair.label}, callbacks (TlsSocket)` });
+  }
+  return out;
 }

@@ -12,7 +12,7 @@ import process from "node:process";
 import { createInterface } from "node:readline";
 import { type BenchConn, header, Reader, sendBulk, serve } from "./protocol.ts";
 import type { PeerMemory } from "../procs.ts";
-import { connectStack, listenStack, loadStack, type Stack, type TlsSettings } from "./stacks.ts";
+import { type Api, connectStack, listenStack, loadStack, type Stack, type TlsSettings } from "./stacks.ts";
 
 /** What a client is asked to do. */
 export type Task =
@@ -27,11 +27,14 @@ export interface PeerConfig {
   task?: Task;
   /** Path of the heap helper library (bench/native/heap.c), for the memory figure. */
   heapLib?: string;
+  /** How ours is driven (default `pull`: `TlsConn`; `push`: the callback API). */
+  api?: Api;
 }
 
 const isBun = "Bun" in globalThis;
 const [role, stack, json] = process.argv.slice(2);
 const config = JSON.parse(json) as PeerConfig;
+const api: Api = config.api ?? "pull";
 await loadStack(stack as Stack);
 
 function out(value: unknown): void {
@@ -71,7 +74,7 @@ function commands(onLine: (line: string) => void): void {
 }
 
 function server(): void {
-  const listening = listenStack(stack as Stack, config.tls, (conn) => void serve(conn));
+  const listening = listenStack(stack as Stack, config.tls, (conn) => void serve(conn), api);
   out({ port: listening.port });
   commands(async (line) => {
     if (line === "mem") out(await memory());
@@ -82,7 +85,7 @@ function server(): void {
 const now = () => performance.now();
 
 async function bulk(task: { op: "U" | "D"; bytes: number }): Promise<unknown> {
-  const conn = await connectStack(stack as Stack, config.port!, config.tls);
+  const conn = await connectStack(stack as Stack, config.port!, config.tls, api);
   const info = await conn.info?.();
   const reader = new Reader(conn);
   const start = now();
@@ -108,7 +111,7 @@ async function handshakes(
   const start = now();
   const worker = async () => {
     while (now() < deadline && count < task.maxCount) {
-      const conn = await connectStack(stack as Stack, config.port!, config.tls);
+      const conn = await connectStack(stack as Stack, config.port!, config.tls, api);
       info ??= await conn.info?.();
       await conn.write(hdr);
       await new Reader(conn).skip(1);
@@ -122,7 +125,7 @@ async function handshakes(
 }
 
 async function pingpong(task: { count: number; warmup: number }): Promise<unknown> {
-  const conn = await connectStack(stack as Stack, config.port!, config.tls);
+  const conn = await connectStack(stack as Stack, config.port!, config.tls, api);
   const info = await conn.info?.();
   const reader = new Reader(conn);
   const one = new Uint8Array([0x70]);
@@ -144,7 +147,7 @@ async function pingpong(task: { count: number; warmup: number }): Promise<unknow
 async function idle(task: { count: number; settleMs?: number }): Promise<void> {
   const hdr = header("I", 0);
   // Warm up (code paths, contexts), then measure the baseline.
-  const warm = await connectStack(stack as Stack, config.port!, config.tls);
+  const warm = await connectStack(stack as Stack, config.port!, config.tls, api);
   await warm.write(hdr);
   warm.close();
   await new Promise((r) => setTimeout(r, 100));
@@ -154,7 +157,7 @@ async function idle(task: { count: number; settleMs?: number }): Promise<void> {
   const worker = async () => {
     while (next < task.count) {
       next++;
-      const conn = await connectStack(stack as Stack, config.port!, config.tls);
+      const conn = await connectStack(stack as Stack, config.port!, config.tls, api);
       await conn.write(hdr);
       conns.push(conn);
       void new Reader(conn).drain(); // a read pending, as an application would have

@@ -4,13 +4,21 @@
  *
  * @module
  */
-import type { TlsConn } from "../../mod.ts";
+import type { ConnectOptions, TlsConn } from "../../mod.ts";
 import { readFileSync } from "node:fs";
 import { BunConn, handlers } from "./bun_conn.ts";
 import { noDelayOnListener } from "./nodelay.ts";
 import type { BenchConn } from "./protocol.ts";
+import { PushConn, pushHandlers } from "./push_conn.ts";
 
 export type Stack = "ours" | "native" | "tcp";
+
+/**
+ * How ours is driven: `pull` is `TlsConn` (`await conn.read(buf)`, a read
+ * buffer per connection), `push` the callback API (`connectSocket` /
+ * `listenSocket`: data pushed through handlers, no read buffer).
+ */
+export type Api = "pull" | "push";
 
 /** TLS settings shared by every stack that takes them. */
 export interface TlsSettings {
@@ -95,20 +103,40 @@ function denoConn(conn: Deno.Conn): BenchConn {
 }
 
 /** Listens on 127.0.0.1 with `stack`, handing each connection to `onConn`. */
-export function listenStack(stack: Stack, tls: TlsSettings, onConn: (c: BenchConn) => void): Listening {
+export function listenStack(
+  stack: Stack,
+  tls: TlsSettings,
+  onConn: (c: BenchConn) => void,
+  api: Api = "pull",
+): Listening {
   const cert = readFile(tls.certFile), key = readFile(tls.keyFile);
-  if (stack === "ours") {
+  const oursServer = (groups: string | string[] | undefined) => ({
+    hostname: "127.0.0.1",
+    port: 0,
+    cert,
+    key,
+    ciphers: tls.ciphers,
+    groups,
+    minVersion: tls.minVersion,
+    maxVersion: tls.maxVersion,
+  });
+  if (stack === "ours" && api === "push") {
     const server = firstAccepted(tls.groups, (groups) =>
-      ours!.listen({
-        hostname: "127.0.0.1",
-        port: 0,
-        cert,
-        key,
-        ciphers: tls.ciphers,
-        groups,
-        minVersion: tls.minVersion,
-        maxVersion: tls.maxVersion,
+      ours!.listenSocket<PushConn | undefined>({
+        ...oursServer(groups),
+        socket: {
+          ...pushHandlers,
+          handshake(s, ok) {
+            if (!ok) return;
+            s.data = new PushConn(s);
+            onConn(s.data);
+          },
+        },
       }));
+    return { port: server.port, close: () => server.stop(true) };
+  }
+  if (stack === "ours") {
+    const server = firstAccepted(tls.groups, (groups) => ours!.listen(oursServer(groups)));
     (async () => {
       for await (const conn of server) onConn(oursConn(conn));
     })();
@@ -165,7 +193,12 @@ function firstAccepted<T>(lists: string[] | undefined, make: (groups: string | u
 }
 
 /** Connects to 127.0.0.1:`port` with `stack`; resolves once the handshake is done. */
-export async function connectStack(stack: Stack, port: number, tls: TlsSettings): Promise<BenchConn> {
+export async function connectStack(
+  stack: Stack,
+  port: number,
+  tls: TlsSettings,
+  api: Api = "pull",
+): Promise<BenchConn> {
   caPem ??= readFile(tls.caFile);
   if (stack === "ours") {
     if (!groupsChosen) {
@@ -175,7 +208,7 @@ export async function connectStack(stack: Stack, port: number, tls: TlsSettings)
       });
       groupsChosen = true;
     }
-    const conn = await ours!.connect({
+    const options = {
       hostname: "127.0.0.1",
       port,
       servername: "localhost",
@@ -185,8 +218,9 @@ export async function connectStack(stack: Stack, port: number, tls: TlsSettings)
       minVersion: tls.minVersion,
       maxVersion: tls.maxVersion,
       resumption: tls.resume ?? false,
-    });
-    return oursConn(conn);
+    };
+    if (api === "push") return await connectPush(options);
+    return oursConn(await ours!.connect(options));
   }
   if (isBun) {
     let conn: BunConn | undefined;
@@ -229,4 +263,25 @@ export async function connectStack(stack: Stack, port: number, tls: TlsSettings)
   const conn = await Deno.startTls(tcp, { hostname: "localhost", caCerts: [caPem] });
   await conn.handshake();
   return denoConn(conn);
+}
+
+/** Ours through the callback API; resolves once the handshake succeeded. */
+function connectPush(options: ConnectOptions): Promise<BenchConn> {
+  return new Promise<BenchConn>((resolve, reject) => {
+    ours!.connectSocket<PushConn | undefined>({
+      ...options,
+      socket: {
+        ...pushHandlers,
+        handshake(s, ok, error) {
+          if (!ok) return reject(error);
+          s.data = new PushConn(s);
+          resolve(s.data);
+        },
+        close(s, e) {
+          reject(e ?? new Error("closed before the handshake")); // no-op once it succeeded
+          s.data?.onEnd(e);
+        },
+      },
+    }).catch(reject);
+  });
 }

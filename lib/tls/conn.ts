@@ -8,18 +8,12 @@ import type { HandshakeInfo } from "../engine/info.ts";
 import { TlsError } from "../errors.ts";
 import type { TlsPump } from "../transport/pump.ts";
 import type { Addr } from "../transport/stream.ts";
+import { type HandshakeLimits, handshakeWithin } from "./handshake.ts";
 import type { ClientResumption } from "./resumption.ts";
+import type { Session } from "./session.ts";
 
 /** How long {@link TlsConn.close} lets close_notify and unsent data drain. */
 const CLOSE_DRAIN_MS = 2000;
-
-/** How a connection's handshake is bounded. */
-export interface HandshakeLimits {
-  /** Milliseconds before `HANDSHAKE_TIMEOUT`; 0 for none. */
-  timeout: number;
-  /** Aborts the handshake with `ABORTED`. */
-  signal?: AbortSignal;
-}
 
 /**
  * A TLS connection. Reads and writes plaintext; the handshake starts at once.
@@ -51,46 +45,22 @@ export class TlsConn implements AsyncDisposable, Disposable {
   #closing: Promise<void> = Promise.resolve();
 
   /** @internal Made by `connect`, `listen` and `upgrade`. */
-  constructor(pump: TlsPump, limits: HandshakeLimits, resumption?: ClientResumption) {
-    this.#pump = pump;
-    this.#resumption = resumption;
-    this.#handshake = this.#runHandshake(limits);
+  constructor(session: Session) {
+    this.#pump = session.pump;
+    this.#resumption = session.resumption;
+    this.#handshake = this.#runHandshake(session.limits);
     this.#handshake.catch(() => {}); // reported through handshake(), read() and write()
   }
 
   async #runHandshake(limits: HandshakeLimits): Promise<HandshakeInfo> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    let onAbort: (() => void) | undefined;
-    const stop = new Promise<never>((_, reject) => {
-      if (limits.timeout > 0) {
-        timer = setTimeout(
-          () =>
-            reject(new TlsError("HANDSHAKE_TIMEOUT", `the handshake took more than ${limits.timeout} ms`)),
-          limits.timeout,
-        );
-      }
-      if (limits.signal) {
-        onAbort = () =>
-          reject(new TlsError("ABORTED", "the handshake was aborted", { cause: limits.signal!.reason }));
-        if (limits.signal.aborted) onAbort();
-        else limits.signal.addEventListener("abort", onAbort, { once: true });
-      }
-    });
     try {
-      await Promise.race([this.#pump.handshake(), stop]);
-      const info = this.#pump.engine.info();
+      const info = await handshakeWithin(this.#pump, limits);
       this.#resumption?.handshakeDone(info);
       this.#ready = true;
       return info;
     } catch (e) {
-      const error = e instanceof TlsError ? e : new TlsError("INTERNAL", String(e), { cause: e });
-      // Let the peer see our alert, if the engine made one, then close.
-      await withTimeout(this.#pump.flush().catch(() => {}), 200);
       this.close();
-      throw error;
-    } finally {
-      clearTimeout(timer);
-      if (onAbort) limits.signal!.removeEventListener("abort", onAbort);
+      throw e;
     }
   }
 
@@ -176,23 +146,8 @@ export class TlsConn implements AsyncDisposable, Disposable {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    const { engine, stream } = this.#pump;
-    let tail: Uint8Array | null = null;
-    if (!engine.error && (engine.state === "ready" || engine.state === "shutdown")) {
-      try {
-        engine.close();
-      } catch {
-        // the peer is gone; nothing to say to it
-      }
-    }
-    if (!engine.error) tail = this.#pump.takeUnsent();
     this.#resumption?.collect();
-    engine.free();
-    const inFlight = this.#pump.flush().catch(() => {});
-    this.#closing = (async () => {
-      if (tail) await withTimeout(inFlight.then(() => stream.send(tail!)).catch(() => {}), CLOSE_DRAIN_MS);
-      stream.close();
-    })();
+    this.#closing = this.#pump.release(true, CLOSE_DRAIN_MS);
   }
 
   /** Resolves once the transport is closed (after {@link close}). */
@@ -271,12 +226,4 @@ export class TlsConn implements AsyncDisposable, Disposable {
   #checkOpen(): void {
     if (this.#closed) throw new TlsError("CLOSED", "the connection is closed");
   }
-}
-
-function withTimeout(p: Promise<unknown>, ms: number): Promise<void> {
-  let timer: ReturnType<typeof setTimeout>;
-  return Promise.race([
-    p.then(() => {}),
-    new Promise<void>((resolve) => (timer = setTimeout(resolve, ms))),
-  ]).finally(() => clearTimeout(timer));
 }

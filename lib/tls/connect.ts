@@ -3,13 +3,14 @@
  *
  * @module
  */
-import { validateContextOptions } from "../engine/context.ts";
+import { type TlsContext, validateContextOptions } from "../engine/context.ts";
 import { TlsError } from "../errors.ts";
 import { openStream } from "../transport/open.ts";
-import type { TlsConn } from "./conn.ts";
+import type { ByteStream } from "../transport/stream.ts";
+import { TlsConn } from "./conn.ts";
 import { sharedContext } from "./contexts.ts";
 import { checkClient, checkEndpoint, clientContext, type ConnectOptions } from "./options.ts";
-import { clientConn } from "./session.ts";
+import { clientSession } from "./session.ts";
 
 /**
  * Connects and completes the TLS handshake. Rejects with a {@link TlsError}
@@ -26,6 +27,32 @@ import { clientConn } from "./session.ts";
  * ```
  */
 export async function connect(options: ConnectOptions): Promise<TlsConn> {
+  const { stream, context, host } = await openClient(options);
+  const conn = new TlsConn(clientSession(stream, context, host, options));
+  await conn.handshake();
+  return conn;
+}
+
+/** A client's transport, connected, and its context: what a session starts from. */
+export interface ClientTransport {
+  stream: ByteStream;
+  context: TlsContext;
+  /** The host the server's certificate must name (unless `servername` says otherwise). */
+  host: string;
+}
+
+/**
+ * Checks a client's options, finds its context and opens its transport: what
+ * {@link connect} and `connectSocket` share. Throws `INVALID_OPTION` (and the
+ * like) at the call, before any I/O; rejects with `CONNECTION_FAILED` when the
+ * transport cannot be opened.
+ *
+ * @example
+ * ```ts
+ * const { stream, context, host } = await openClient({ hostname: "example.com", port: 443 });
+ * ```
+ */
+export async function openClient(options: ConnectOptions): Promise<ClientTransport> {
   checkClient(options);
   checkEndpoint(options);
   const contextOptions = clientContext(options);
@@ -39,7 +66,5 @@ export async function connect(options: ConnectOptions): Promise<TlsConn> {
     options.path !== undefined ? { path: options.path } : { hostname, port: options.port! },
   );
   if (options.path === undefined) stream.setNoDelay(options.noDelay ?? true);
-  const conn = clientConn(stream, context, options.path !== undefined ? "localhost" : hostname, options);
-  await conn.handshake();
-  return conn;
+  return { stream, context, host: options.path !== undefined ? "localhost" : hostname };
 }

@@ -10,18 +10,12 @@ import { invalid } from "../engine/validate.ts";
 import { TlsError } from "../errors.ts";
 import { listenStreams, type StreamListener } from "../transport/open.ts";
 import type { Addr } from "../transport/stream.ts";
-import type { TlsConn } from "./conn.ts";
+import { TlsConn } from "./conn.ts";
 import { checkCommon, serverContext, type ServerOptions } from "./options.ts";
-import { serverConn } from "./session.ts";
+import { serverSession } from "./session.ts";
 
 /** Options of {@link listen}. */
-export interface ListenOptions extends ServerOptions {
-  /** TCP port; 0 picks a free one (see `listener.addr`). */
-  port?: number;
-  /** Address to bind. Default `"0.0.0.0"`, as `Deno.listenTls`. */
-  hostname?: string;
-  /** A Unix socket path, instead of `hostname` and `port`. */
-  path?: string;
+export interface ListenOptions extends ServerOptions, ListenAddress {
   /** Called for each handshake that failed (the listener goes on). */
   onHandshakeError?: (error: TlsError, remoteAddr: Addr) => void;
 }
@@ -60,7 +54,7 @@ export class TlsListener implements AsyncIterable<TlsConn>, AsyncDisposable {
       const stream = await this.#streams.accept();
       if (stream === null) break;
       stream.setNoDelay(true);
-      const conn = serverConn(stream, this.#context, this.#options);
+      const conn = new TlsConn(serverSession(stream, this.#context, this.#options));
       conn.handshake().then(
         () => {
           if (this.#closed) return conn.close();
@@ -144,6 +138,36 @@ export class TlsListener implements AsyncIterable<TlsConn>, AsyncDisposable {
  * ```
  */
 export function listen(options: ListenOptions): TlsListener {
+  if (options.onHandshakeError !== undefined && typeof options.onHandshakeError !== "function") {
+    invalid("onHandshakeError", "a function", options.onHandshakeError);
+  }
+  const { streams, context } = openServer(options);
+  return new TlsListener(streams, context, options);
+}
+
+/** Where a server listens: a TCP port (and address), or a Unix socket path. */
+export interface ListenAddress {
+  /** TCP port; 0 picks a free one. */
+  port?: number;
+  /** Address to bind. Default `"0.0.0.0"`, as `Deno.listenTls`. */
+  hostname?: string;
+  /** A Unix socket path, instead of `hostname` and `port`. */
+  path?: string;
+}
+
+/**
+ * Checks a server's options, builds its context and binds its address: what
+ * {@link listen} and `listenSocket` share. Throws at once on bad options, a
+ * bad certificate or key, or an address that cannot be bound (`CONNECTION_FAILED`).
+ *
+ * @example
+ * ```ts
+ * const { streams, context } = openServer({ port: 0, cert, key });
+ * ```
+ */
+export function openServer(
+  options: ServerOptions & ListenAddress,
+): { streams: StreamListener; context: TlsContext } {
   checkCommon(options);
   if (
     options.path === undefined &&
@@ -151,22 +175,18 @@ export function listen(options: ListenOptions): TlsListener {
   ) {
     invalid("port", "an integer from 0 to 65535", options.port);
   }
-  if (options.onHandshakeError !== undefined && typeof options.onHandshakeError !== "function") {
-    invalid("onHandshakeError", "a function", options.onHandshakeError);
-  }
   const contextOptions = serverContext(options);
   validateContextOptions(contextOptions);
   const context = new TlsContext(contextOptions);
-  let streams: StreamListener;
   try {
-    streams = listenStreams(
+    const streams = listenStreams(
       options.path !== undefined
         ? { path: options.path }
         : { hostname: options.hostname ?? "0.0.0.0", port: options.port! },
     );
+    return { streams, context };
   } catch (e) {
     context.free();
     throw new TlsError("CONNECTION_FAILED", `cannot listen: ${(e as Error).message}`, { cause: e });
   }
-  return new TlsListener(streams, context, options);
 }

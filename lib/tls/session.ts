@@ -1,6 +1,7 @@
 /**
- * Starts a {@link TlsConn} over a stream: the one path `connect`, `listen`
- * and `upgrade` share.
+ * Starts a session over a stream — engine, pump, handshake limits and, for a
+ * client, resumption: the one path `connect`, `listen`, `upgrade` and the
+ * callback sockets share.
  *
  * @module
  */
@@ -8,12 +9,32 @@ import type { TlsContext } from "../engine/context.ts";
 import { TlsEngine } from "../engine/engine.ts";
 import { TlsPump } from "../transport/pump.ts";
 import type { ByteStream } from "../transport/stream.ts";
-import { TlsConn } from "./conn.ts";
+import type { HandshakeLimits } from "./handshake.ts";
 import { type ClientOptions, handshakeTimeoutOf, type TlsOptions } from "./options.ts";
 import { ClientResumption, serverKey } from "./resumption.ts";
 
-/** A client session over `stream`, checking the peer against `host`. */
-export function clientConn(stream: ByteStream, context: TlsContext, host: string, o: ClientOptions): TlsConn {
+/** A session ready to run: a connection class drives it. */
+export interface Session {
+  pump: TlsPump;
+  limits: HandshakeLimits;
+  /** A client's resumption (absent on a server). */
+  resumption?: ClientResumption;
+}
+
+/**
+ * A client session over `stream`, checking the peer against `host`.
+ *
+ * @example
+ * ```ts
+ * const conn = new TlsConn(clientSession(stream, context, "example.com", options));
+ * ```
+ */
+export function clientSession(
+  stream: ByteStream,
+  context: TlsContext,
+  host: string,
+  o: ClientOptions,
+): Session {
   const servername = o.servername ?? host;
   const verifyHost = o.rejectUnauthorized === false ? undefined : servername;
   const key = o.resumption === false ? null : serverKey(context, host, servername, stream.remoteAddr);
@@ -25,8 +46,15 @@ export function clientConn(stream: ByteStream, context: TlsContext, host: string
   );
 }
 
-/** A server session over `stream`. */
-export function serverConn(stream: ByteStream, context: TlsContext, o: TlsOptions): TlsConn {
+/**
+ * A server session over `stream`.
+ *
+ * @example
+ * ```ts
+ * const conn = new TlsConn(serverSession(stream, context, options));
+ * ```
+ */
+export function serverSession(stream: ByteStream, context: TlsContext, o: TlsOptions): Session {
   return start(stream, () => new TlsEngine(context), o);
 }
 
@@ -35,7 +63,7 @@ function start(
   makeEngine: () => TlsEngine,
   o: TlsOptions & { signal?: AbortSignal },
   resume?: (engine: TlsEngine) => ClientResumption,
-): TlsConn {
+): Session {
   let engine: TlsEngine | undefined;
   let resumption: ClientResumption | undefined;
   try {
@@ -46,8 +74,11 @@ function start(
     stream.close();
     throw e;
   }
-  const limits = { timeout: handshakeTimeoutOf(o), signal: o.signal };
-  return new TlsConn(new TlsPump(engine, stream), limits, resumption);
+  return {
+    pump: new TlsPump(engine, stream),
+    limits: { timeout: handshakeTimeoutOf(o), signal: o.signal },
+    resumption,
+  };
 }
 
 function isIp(host: string): boolean {

@@ -7,7 +7,7 @@
 import { TlsContext, validateContextOptions } from "../engine/context.ts";
 import { invalid } from "../engine/validate.ts";
 import { type PlainConn, wrapStream } from "../transport/open.ts";
-import type { TlsConn } from "./conn.ts";
+import { TlsConn } from "./conn.ts";
 import { sharedContext } from "./contexts.ts";
 import {
   checkClient,
@@ -17,7 +17,7 @@ import {
   serverContext,
   type ServerOptions,
 } from "./options.ts";
-import { clientConn, serverConn } from "./session.ts";
+import { clientSession, serverSession } from "./session.ts";
 
 /** Options of {@link upgrade}. */
 export interface UpgradeOptions extends ClientOptions, ServerOptions {
@@ -54,14 +54,16 @@ export async function upgrade(conn: PlainConn, options: UpgradeOptions = {}): Pr
     const contextOptions = serverContext(options);
     validateContextOptions(contextOptions);
     const context = new TlsContext(contextOptions);
-    tls = serverConn(wrapStream(conn, options.head), context, options);
+    tls = new TlsConn(serverSession(wrapStream(conn, options.head), context, options));
     context.free(); // freed for real when this session ends
   } else {
     checkClient(options);
     const contextOptions = clientContext(options);
     validateContextOptions(contextOptions);
     const context = sharedContext(contextOptions);
-    tls = clientConn(wrapStream(conn, options.head), context, options.hostname ?? "127.0.0.1", options);
+    tls = new TlsConn(
+      clientSession(wrapStream(conn, options.head), context, options.hostname ?? "127.0.0.1", options),
+    );
   }
   await tls.handshake();
   return tls;

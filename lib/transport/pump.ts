@@ -20,6 +20,7 @@ import type { TlsEngine } from "../engine/engine.ts";
 import { TlsError } from "../errors.ts";
 import { idleEnds, idleStarts } from "./idle_sweep.ts";
 import type { ByteStream } from "./stream.ts";
+import { withTimeout } from "./with_timeout.ts";
 
 /** Pending ciphertext past which a write waits for the socket. */
 const WRITE_HIGH_WATER = 64 * 1024;
@@ -140,11 +141,27 @@ export class TlsPump {
         await this.#receive();
       }
     }
-    const pending = this.#staged + this.engine.pendingOutput;
+    const pending = this.unsent;
     if (pending >= WRITE_HIGH_WATER) await this.flush();
     else if (data.length < SMALL_WRITE && !this.#flushing) this.flush().catch(() => {}); // kept in #sendError
     else this.flushSoon();
     return data.length;
+  }
+
+  /**
+   * Encrypts what it can of `data` now, without sending it: the bytes taken
+   * (all, except while a TLS 1.2 renegotiation the peer started waits for its
+   * next flight). Then {@link flush} or {@link flushSoon}. For callers that
+   * cannot await {@link write}.
+   */
+  encryptNow(data: Uint8Array): number {
+    if (this.#sendError) throw this.#sendError;
+    return this.#encrypt(data);
+  }
+
+  /** Bytes of ciphertext not yet handed to the socket. */
+  get unsent(): number {
+    return this.#staged + this.engine.pendingOutput;
   }
 
   /** Encrypts into the stage (the engine queues what it cannot take); returns the bytes of `data` taken. */
@@ -206,10 +223,35 @@ export class TlsPump {
   }
 
   /**
-   * Takes the ciphertext not yet handed to the socket, in one copy of its own
-   * (for a close that frees the engine while a flush may still be in flight).
+   * Ends the session at once: frees the engine now and closes the stream in
+   * the background. `graceful` sends close_notify first (when the session is
+   * up), after what is still unsent, for at most `drainMs`. Resolves once the
+   * stream is closed.
    */
-  takeUnsent(): Uint8Array | null {
+  release(graceful: boolean, drainMs: number): Promise<void> {
+    const { engine, stream } = this;
+    let tail: Uint8Array | null = null;
+    if (graceful && !engine.error) {
+      if (engine.state === "ready" || engine.state === "shutdown") {
+        try {
+          engine.close();
+        } catch {
+          // the peer is gone; nothing to say to it
+        }
+      }
+      if (!engine.error) tail = this.#takeUnsent();
+    }
+    this.#dropStage(); // what was not taken is dropped
+    engine.free();
+    const inFlight = this.flush().catch(() => {});
+    return (async () => {
+      if (tail) await withTimeout(inFlight.then(() => stream.send(tail!)).catch(() => {}), drainMs);
+      stream.close();
+    })();
+  }
+
+  /** The ciphertext not yet handed to the socket, in one copy of its own (the engine is about to go). */
+  #takeUnsent(): Uint8Array | null {
     const staged = this.#staged, pending = this.engine.pendingOutput;
     if (staged + pending === 0) return null;
     const tail = new Uint8Array(staged + pending);

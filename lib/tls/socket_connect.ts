@@ -1,0 +1,90 @@
+/**
+ * `connectSocket`: a callback-driven TLS client ({@link TlsSocket}), shaped
+ * like `Bun.connect({ socket: handlers })`.
+ *
+ * @module
+ */
+import { invalid } from "../engine/validate.ts";
+import { openClient } from "./connect.ts";
+import type { ConnectOptions } from "./options.ts";
+import { clientSession } from "./session.ts";
+import { TlsSocket, type TlsSocketHandler } from "./socket.ts";
+
+/** Options of {@link connectSocket}: those of `connect`, plus the handlers. */
+export interface SocketConnectOptions<Data = undefined> extends ConnectOptions {
+  /** The callbacks (see {@link TlsSocketHandler}). */
+  socket: TlsSocketHandler<Data>;
+  /** The socket's `data` to start with. */
+  data?: Data;
+  /**
+   * Keep writing after the peer's close_notify, until `end()` (default false:
+   * the socket answers the peer's close_notify with its own and closes).
+   */
+  allowHalfOpen?: boolean;
+}
+
+const HANDLER_NAMES = ["open", "handshake", "data", "drain", "end", "close", "error"] as const;
+
+/** Throws `INVALID_OPTION` unless `socket` is an object of handler functions. */
+export function checkHandlers(socket: unknown): void {
+  if (typeof socket !== "object" || socket === null) invalid("socket", "an object of handlers", socket);
+  for (const name of HANDLER_NAMES) {
+    const handler = (socket as Record<string, unknown>)[name];
+    if (handler !== undefined && typeof handler !== "function") {
+      invalid(`socket.${name}`, "a function", handler);
+    }
+  }
+}
+
+/** Throws `INVALID_OPTION` unless `allowHalfOpen` is a boolean or absent. */
+export function checkHalfOpen(allowHalfOpen: unknown): void {
+  if (allowHalfOpen !== undefined && typeof allowHalfOpen !== "boolean") {
+    invalid("allowHalfOpen", "a boolean", allowHalfOpen);
+  }
+}
+
+/**
+ * Connects and starts the TLS handshake; resolves with the socket once the
+ * transport is connected (`open` has been called), as `Bun.connect` does. The
+ * handshake goes on in the background: `handshake(socket, true, null)` says it
+ * succeeded, a failure goes to `handshake(socket, false, error)`, `error` and
+ * `close`. Writes made before then are sent once the server is verified.
+ * Bad options throw `INVALID_OPTION` at the call; a connection that cannot be
+ * opened rejects with `CONNECTION_FAILED` (there is no `connectError` handler).
+ * Every option of `connect` applies: verification is on, TLS 1.2 the minimum,
+ * `handshakeTimeout` 30 s.
+ *
+ * @example
+ * ```ts
+ * import { connectSocket } from "@jsec/tls";
+ * const socket = await connectSocket({
+ *   hostname: "localhost",
+ *   port: 8443,
+ *   caCerts: [caPem],
+ *   socket: {
+ *     open(socket) {
+ *       socket.write("ping"); // sent once the handshake is done
+ *     },
+ *     data(socket, bytes) {
+ *       console.log(new TextDecoder().decode(bytes));
+ *       socket.end();
+ *     },
+ *     error(_socket, error) {
+ *       console.error(error.message);
+ *     },
+ *   },
+ * });
+ * ```
+ */
+export async function connectSocket<Data = undefined>(
+  options: SocketConnectOptions<Data>,
+): Promise<TlsSocket<Data>> {
+  checkHandlers(options.socket);
+  checkHalfOpen(options.allowHalfOpen);
+  const { stream, context, host } = await openClient(options);
+  return new TlsSocket(clientSession(stream, context, host, options), {
+    handlers: options.socket,
+    data: options.data as Data,
+    allowHalfOpen: options.allowHalfOpen ?? false,
+  });
+}

@@ -1,0 +1,169 @@
+/**
+ * `listenSocket`: a TLS server whose connections are callback-driven
+ * {@link TlsSocket}s, shaped like `Bun.listen({ socket: handlers })`.
+ *
+ * @module
+ */
+import type { TlsContext } from "../engine/context.ts";
+import type { StreamListener } from "../transport/open.ts";
+import type { Addr } from "../transport/stream.ts";
+import { type ListenAddress, openServer } from "./listen.ts";
+import type { ServerOptions } from "./options.ts";
+import { serverSession } from "./session.ts";
+import { type SocketShape, TlsSocket, type TlsSocketHandler } from "./socket.ts";
+import { checkHalfOpen, checkHandlers } from "./socket_connect.ts";
+
+/** Options of {@link listenSocket}: those of `listen`, plus the handlers. */
+export interface SocketListenOptions<Data = undefined> extends ServerOptions, ListenAddress {
+  /** The callbacks of every accepted connection (see {@link TlsSocketHandler}). */
+  socket: TlsSocketHandler<Data>;
+  /** Each accepted socket's `data` to start with (the same value for all; set your own in `open`). */
+  data?: Data;
+  /** Keep writing after a client's close_notify, until `end()` (default false). */
+  allowHalfOpen?: boolean;
+}
+
+/**
+ * A listening TLS server whose connections are {@link TlsSocket}s, like the
+ * listener `Bun.listen` returns. Every accepted connection calls the `socket`
+ * handlers: `open` at once, `handshake` when the handshake ended (a failed one
+ * also calls `error` and `close`, and the listener goes on).
+ *
+ * @example
+ * ```ts
+ * import { listenSocket } from "@jsec/tls";
+ * const server = listenSocket({
+ *   hostname: "127.0.0.1",
+ *   port: 8443,
+ *   cert,
+ *   key,
+ *   socket: {
+ *     data(socket, bytes) {
+ *       socket.write(bytes); // echo
+ *     },
+ *   },
+ * });
+ * console.log(server.port);
+ * server.stop();
+ * ```
+ */
+export class TlsSocketListener<Data = undefined> implements Disposable {
+  readonly #streams: StreamListener;
+  readonly #context: TlsContext;
+  readonly #options: SocketListenOptions<Data>;
+  readonly #sockets = new Set<TlsSocket<Data>>();
+  #stopped = false;
+
+  /** @internal Use {@link listenSocket}. */
+  constructor(streams: StreamListener, context: TlsContext, options: SocketListenOptions<Data>) {
+    this.#streams = streams;
+    this.#context = context;
+    this.#options = options;
+    this.#acceptLoop();
+  }
+
+  async #acceptLoop(): Promise<void> {
+    for (;;) {
+      const stream = await this.#streams.accept();
+      if (stream === null) break;
+      if (this.#stopped) {
+        stream.close();
+        continue;
+      }
+      stream.setNoDelay(true);
+      let socket: TlsSocket<Data> | undefined;
+      const shape: SocketShape<Data> = {
+        handlers: this.#options.socket,
+        data: this.#options.data as Data,
+        allowHalfOpen: this.#options.allowHalfOpen ?? false,
+        onClosed: () => socket && this.#sockets.delete(socket),
+      };
+      try {
+        socket = new TlsSocket(serverSession(stream, this.#context, this.#options), shape);
+      } catch {
+        continue; // no native session for it (out of memory): that connection only
+      }
+      if (socket.readyState !== "closed") this.#sockets.add(socket);
+    }
+  }
+
+  /** The address we listen on (with the chosen port when `port` was 0). */
+  get addr(): Addr {
+    return this.#streams.addr;
+  }
+
+  /** The host we listen on ("" on a Unix socket). */
+  get hostname(): string {
+    const a = this.#streams.addr;
+    return a.transport === "tcp" ? a.hostname : "";
+  }
+
+  /** The port we listen on (0 on a Unix socket). */
+  get port(): number {
+    const a = this.#streams.addr;
+    return a.transport === "tcp" ? a.port : 0;
+  }
+
+  /**
+   * Stops listening. Open connections go on, unless `closeActiveConnections`:
+   * then each is closed (`close()`: close_notify in the background). Idempotent.
+   */
+  stop(closeActiveConnections = false): void {
+    if (!this.#stopped) {
+      this.#stopped = true;
+      this.#streams.close();
+      this.#context.free(); // for real once the last connection ends
+    }
+    if (closeActiveConnections) { for (const socket of [...this.#sockets]) socket.close(); }
+  }
+
+  /** Stops listening; for `using`. */
+  [Symbol.dispose](): void {
+    this.stop();
+  }
+
+  /** Keeps the process alive while listening (default). */
+  ref(): void {
+    this.#streams.ref();
+  }
+
+  /** Lets the process exit while listening. */
+  unref(): void {
+    this.#streams.unref();
+  }
+}
+
+/**
+ * Listens for TLS connections and drives each with the `socket` handlers,
+ * as `Bun.listen` does. Throws at once on bad options, a bad certificate or
+ * key (`INVALID_OPTION`, `INVALID_PEM`, `KEY_MISMATCH`), or an address in use
+ * (`CONNECTION_FAILED`).
+ *
+ * @example
+ * ```ts
+ * import { listenSocket } from "@jsec/tls";
+ * const server = listenSocket({
+ *   hostname: "127.0.0.1",
+ *   port: 0,
+ *   cert,
+ *   key,
+ *   socket: {
+ *     handshake(socket, ok) {
+ *       if (ok) socket.write(`hello ${socket.info?.servername ?? ""}\n`);
+ *     },
+ *     data(socket, bytes) {
+ *       socket.write(bytes);
+ *     },
+ *     error(socket, error) {
+ *       console.warn(socket.remoteAddress, error.message);
+ *     },
+ *   },
+ * });
+ * ```
+ */
+export function listenSocket<Data = undefined>(options: SocketListenOptions<Data>): TlsSocketListener<Data> {
+  checkHandlers(options.socket);
+  checkHalfOpen(options.allowHalfOpen);
+  const { streams, context } = openServer(options);
+  return new TlsSocketListener(streams, context, options);
+}
