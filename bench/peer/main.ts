@@ -16,7 +16,8 @@ import { type Api, connectStack, listenStack, loadStack, type Stack, type TlsSet
 
 /** What a client is asked to do. */
 export type Task =
-  | { kind: "bulk"; op: "U" | "D"; bytes: number }
+  /** `warmup`: bytes moved first, untimed, on a connection of their own (JIT tiers and buffers warm up). */
+  | { kind: "bulk"; op: "U" | "D"; bytes: number; warmup?: number }
   | { kind: "handshakes"; seconds: number; concurrency: number; maxCount: number }
   | { kind: "pingpong"; count: number; warmup: number }
   | { kind: "idle"; count: number; settleMs?: number };
@@ -84,7 +85,8 @@ function server(): void {
 
 const now = () => performance.now();
 
-async function bulk(task: { op: "U" | "D"; bytes: number }): Promise<unknown> {
+async function bulk(task: { op: "U" | "D"; bytes: number; warmup?: number }): Promise<unknown> {
+  if (task.warmup) await bulk({ op: task.op, bytes: task.warmup });
   const conn = await connectStack(stack as Stack, config.port!, config.tls, api);
   const info = await conn.info?.();
   const reader = new Reader(conn);
