@@ -20,7 +20,9 @@ import {
 } from "../mod.ts";
 import { TlsContext, TlsEngine } from "../engine.ts";
 import { shim } from "../ffi/mod.ts";
-import { clearSharedContexts } from "../lib/tls/contexts.ts";
+import { clearSharedContexts, sharedContext } from "../lib/tls/contexts.ts";
+import { clientContext } from "../lib/tls/options.ts";
+import { clientSessions, serverKey } from "../lib/tls/resumption.ts";
 import { SessionCache } from "../lib/tls/session_cache.ts";
 import { certs } from "./support/certs.ts";
 import { closeConn, subjectOf } from "./support/conn.ts";
@@ -162,6 +164,30 @@ for (const v of VERSIONS) {
     }
   });
 }
+
+test("resumption: a TLS 1.3 ticket offered by hand is not offered again from the cache", async () => {
+  const server = greeter(pinned("TLSv1.3"));
+  try {
+    const first = await visit(server.port); // its session is also in the cache
+    const again = await visit(server.port, { session: first.session! });
+    assert.equal(again.info.resumed, true);
+    const context = sharedContext(clientContext({ caCerts: [certs().ca.cert] }));
+    const key = serverKey(context, "127.0.0.1", "localhost", {
+      transport: "tcp",
+      hostname: "127.0.0.1",
+      port: server.port,
+    });
+    const cached: Uint8Array[] = [];
+    for (let s; (s = clientSessions.take(key)) && s.tls13;) cached.push(s.der);
+    const offeredAgain = cached.some((der) =>
+      der.length === first.session!.length && der.every((b, i) => b === first.session![i])
+    );
+    assert.equal(offeredAgain, false, "the hand-offered ticket is still in the cache");
+    assert.ok(cached.length > 0, "the other tickets stay");
+  } finally {
+    server.close();
+  }
+});
 
 // ---------------------------------------------------------------- bad input
 
@@ -339,6 +365,9 @@ test("resumption: the cache is bounded per server and in servers, and offers eac
   assert.deepEqual(cache.take("b"), { der: tls12, tls13: false }); // TLS 1.2: kept
   cache.forget("b", tls12);
   assert.equal(cache.take("b"), null);
+  for (const n of [5, 6]) cache.store("c", der(n), true);
+  cache.spend("c", der(6)); // the same bytes in another array: offered by hand, so not again
+  assert.deepEqual([cache.take("c"), cache.take("c")], [{ der: der(5), tls13: true }, null]);
   for (const key of ["x", "y", "z"]) cache.store(key, der(1), false);
   assert.equal(cache.take("x"), null); // the least recently used went
   assert.ok(cache.take("y") && cache.take("z"));

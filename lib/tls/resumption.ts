@@ -61,6 +61,8 @@ export class ClientResumption {
     this.#engine = engine;
     this.#key = key;
     if (session === undefined && key !== null) this.#fromCache = clientSessions.take(key);
+    // A ticket offered by hand is used up here: the cache must not offer it again (RFC 8446 C.4).
+    else if (session !== undefined && key !== null) clientSessions.spend(key, session);
     const offer = session ?? this.#fromCache?.der;
     if (offer && engine.offerSession(offer)) this.#offered = offer;
   }

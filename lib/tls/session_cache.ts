@@ -74,6 +74,15 @@ export class SessionCache {
     this.#dropIfEmpty(key, entry);
   }
 
+  /** Drops the ticket with the bytes of `der` from `key`'s: it was offered by other means, and a ticket serves once. */
+  spend(key: string, der: Uint8Array): void {
+    const entry = this.#entries.get(key);
+    const i = entry?.tickets.findIndex((ticket) => sameBytes(ticket, der)) ?? -1;
+    if (i < 0) return;
+    entry!.tickets.splice(i, 1);
+    this.#dropIfEmpty(key, entry!);
+  }
+
   /** Forgets every session. */
   clear(): void {
     this.#entries.clear();
@@ -92,4 +101,11 @@ export class SessionCache {
     }
     return entry;
   }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
