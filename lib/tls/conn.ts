@@ -90,7 +90,6 @@ export class TlsConn implements AsyncDisposable, Disposable {
    * ```
    */
   get session(): Uint8Array | null {
-    this.#resumption?.collect();
     return this.#resumption?.newest ?? null;
   }
 

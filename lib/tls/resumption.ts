@@ -88,8 +88,9 @@ export class ClientResumption {
     }
   }
 
-  /** The newest session that can resume this connection's keys later, or null. */
+  /** The newest session that can resume this connection's keys later (collected first), or null. */
   get newest(): Uint8Array | null {
+    this.collect();
     return this.#newest;
   }
 }

@@ -14,7 +14,8 @@ import { setImmediate } from "node:timers";
 import type { HandshakeInfo } from "../engine/info.ts";
 import { invalid } from "../engine/validate.ts";
 import type { TlsError } from "../errors.ts";
-import type { TlsPump } from "../transport/pump.ts";
+import { SMALL_WRITE, type TlsPump, WRITE_HIGH_WATER } from "../transport/pump.ts";
+import type { Addr } from "../transport/stream.ts";
 import { asTlsError, type HandshakeLimits, handshakeWithin } from "./handshake.ts";
 import type { ClientResumption } from "./resumption.ts";
 import type { Session } from "./session.ts";
@@ -25,10 +26,6 @@ import type { Session } from "./session.ts";
  * 64 KiB lets a bulk transfer hand out several records per call.
  */
 const received = new Uint8Array(64 * 1024);
-/** Ciphertext waiting for the socket past which `write` takes nothing more (then `drain`). */
-const WRITE_HIGH_WATER = 64 * 1024;
-/** Writes shorter than this go out at once; longer ones gather until the next turn of the event loop. */
-const SMALL_WRITE = 1024;
 /** How long `close()` lets close_notify and unsent data drain. */
 const CLOSE_DRAIN_MS = 2000;
 
@@ -511,32 +508,27 @@ export class TlsSocket<Data = undefined> implements Disposable, AsyncDisposable 
    * sent one, and always on a server. A secret: keep it as a password.
    */
   get session(): Uint8Array | null {
-    this.#resumption?.collect();
     return this.#resumption?.newest ?? null;
   }
 
   /** The peer's address (a Unix socket's path). */
   get remoteAddress(): string {
-    const a = this.#pump.stream.remoteAddr;
-    return a.transport === "unix" ? a.path : a.hostname;
+    return hostOf(this.#pump.stream.remoteAddr);
   }
 
   /** The peer's port (0 on a Unix socket). */
   get remotePort(): number {
-    const a = this.#pump.stream.remoteAddr;
-    return a.transport === "unix" ? 0 : a.port;
+    return portOf(this.#pump.stream.remoteAddr);
   }
 
   /** Our address (a Unix socket's path). */
   get localAddress(): string {
-    const a = this.#pump.stream.localAddr;
-    return a.transport === "unix" ? a.path : a.hostname;
+    return hostOf(this.#pump.stream.localAddr);
   }
 
   /** Our port (0 on a Unix socket). */
   get localPort(): number {
-    const a = this.#pump.stream.localAddr;
-    return a.transport === "unix" ? 0 : a.port;
+    return portOf(this.#pump.stream.localAddr);
   }
 
   /** Turns Nagle's algorithm off (true, the default of our sockets) or on. */
@@ -559,6 +551,9 @@ export class TlsSocket<Data = undefined> implements Disposable, AsyncDisposable 
     this.#pump.stream.unref();
   }
 }
+
+const hostOf = (a: Addr) => a.transport === "unix" ? a.path : a.hostname;
+const portOf = (a: Addr) => a.transport === "unix" ? 0 : a.port;
 
 /** Reports an error nobody can catch, as the runtime reports an event listener's. */
 function report(error: unknown): void {

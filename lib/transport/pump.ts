@@ -23,11 +23,11 @@ import type { ByteStream } from "./stream.ts";
 import { withTimeout } from "./with_timeout.ts";
 
 /** Pending ciphertext past which a write waits for the socket. */
-const WRITE_HIGH_WATER = 64 * 1024;
+export const WRITE_HIGH_WATER = 64 * 1024;
 /** The most ciphertext one socket write takes. */
 const SEND_MAX = 256 * 1024;
 /** Writes shorter than this are sent at once instead of gathered (latency over batching). */
-const SMALL_WRITE = 1024;
+export const SMALL_WRITE = 1024;
 
 /** A stage holds a write past the high-water mark: 64 KiB and one more record (16 KiB and its overhead). */
 const STAGE_SIZE = WRITE_HIGH_WATER + 17 * 1024;
