@@ -70,7 +70,7 @@ const pairOk = !pairFilter && smoke
 async function shimOpenssl(): Promise<string> {
   try {
     const ffi = await import("../ffi/mod.ts");
-    return `${ffi.opensslVersion} (headers ${ffi.builtAgainst})`;
+    return `${ffi.opensslVersion()} (headers ${ffi.builtAgainst()})`;
   } catch (e) {
     return `unavailable: ${(e as Error).message.split("\n")[0]}`;
   }

@@ -12,7 +12,7 @@ import { createRootCa, issueCertificate, parseCertificate } from "../ca.ts";
 const runtime = "Bun" in globalThis
   ? `Bun ${(globalThis as { Bun?: { version: string } }).Bun!.version}`
   : `Deno ${Deno.version.deno}`;
-console.log(`@jsec/tls demo on ${runtime}, ${opensslVersion}\n`);
+console.log(`@jsec/tls demo on ${runtime}, ${opensslVersion()}\n`);
 
 // 1. Certificates: a throwaway CA and a leaf for localhost, made by our own CA code.
 const ca = createRootCa({ subject: { CN: "jsec demo CA", O: "jsec" } });

@@ -1,23 +1,24 @@
 /**
- * Finds the shim's shared library, or builds it with the system C compiler.
+ * Finds the shim's shared library, or builds it with the system C compiler
+ * from the sources in `shim_source.ts`, so that it builds the same from a
+ * checkout, an https/JSR URL or an npm install.
  *
  * A build is cached under a key of (shim source hash, OpenSSL version,
  * runtime), so editing the shim or upgrading OpenSSL rebuilds it. Set
  * `JSEC_SHIM` to use a prebuilt library, `JSEC_OPENSSL_PREFIX` to build
- * against another OpenSSL, `JSEC_CACHE_DIR` to move the cache.
+ * against another OpenSSL, `JSEC_CACHE_DIR` to move the cache (default
+ * `$XDG_CACHE_HOME/jsec`, else `$HOME/.cache/jsec`), `CC` for another
+ * compiler. Nothing runs until the first call: importing costs nothing.
  *
  * @module
  */
-import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync } from "node:fs";
-import { homedir } from "node:os";
+import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import process from "node:process";
-import { TlsError } from "../lib/errors.ts";
-
-const sourceDir = fileURLToPath(new URL("../c-shim/", import.meta.url));
+import { compile } from "./compile.ts";
+import { shimUnavailable, withPermission } from "./failure.ts";
+import { shimSources } from "./shim_source.ts";
 
 /** Where the shim's library is, and what it was built against. */
 export interface ShimLocation {
@@ -28,48 +29,59 @@ export interface ShimLocation {
 
 /**
  * Returns the path of a usable shim library, building it first if needed.
- * Throws `TlsError("SHIM_UNAVAILABLE")` naming what is missing.
+ * Throws the shim-unavailable error (see `failure.ts`) naming what is missing.
+ *
+ * @example
+ * ```ts
+ * import { locateShim } from "./build.ts";
+ * console.log(locateShim("deno").path); // ~/.cache/jsec/libjsec-<key>-deno.so
+ * ```
  */
 export function locateShim(runtime: "deno" | "bun"): ShimLocation {
-  const prebuilt = process.env.JSEC_SHIM;
+  const prebuilt = env("JSEC_SHIM");
   if (prebuilt) {
-    if (!existsSync(prebuilt)) unavailable(`JSEC_SHIM points at ${prebuilt}, which does not exist`);
+    if (!exists(prebuilt)) shimUnavailable(`JSEC_SHIM points at ${prebuilt}, which does not exist`);
     return { path: prebuilt, opensslVersion: "prebuilt" };
   }
-  const prefix = process.env.JSEC_OPENSSL_PREFIX;
-  const sources = readdirSync(sourceDir).filter((f) => /\.[ch]$/.test(f)).sort();
-  const hash = createHash("sha256");
-  for (const f of sources) hash.update(f).update(readFileSync(join(sourceDir, f)));
+  const prefix = env("JSEC_OPENSSL_PREFIX");
   const version = opensslHeaderVersion(prefix);
-  const key = `${hash.digest("hex").slice(0, 16)}-openssl${version}-${runtime}${
-    prefix ? "-" + hashOf(prefix) : ""
-  }`;
-  const dir = process.env.JSEC_CACHE_DIR ??
-    join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "jsec");
+  const key = `${sourceHash()}-openssl${version}-${runtime}${prefix ? "-" + hashOf(prefix) : ""}`;
+  const dir = cacheDir();
   const path = join(dir, `libjsec-${key}.so`);
-  if (!existsSync(path)) build(sources, path, prefix);
+  if (!exists(path, dir)) build(runtime, path, prefix);
   return { path, opensslVersion: version };
 }
 
-function build(sources: string[], path: string, prefix: string | undefined): void {
+/** The cache folder: `$JSEC_CACHE_DIR`, else `$XDG_CACHE_HOME/jsec`, else `$HOME/.cache/jsec`. */
+function cacheDir(): string {
+  const explicit = env("JSEC_CACHE_DIR");
+  if (explicit) return explicit;
+  const xdg = env("XDG_CACHE_HOME");
+  if (xdg) return join(xdg, "jsec");
+  const home = env("HOME");
+  if (!home) return shimUnavailable("neither HOME nor XDG_CACHE_HOME is set: set JSEC_CACHE_DIR to a folder");
+  return join(home, ".cache", "jsec");
+}
+
+/** Writes the sources into a fresh folder beside `path`, compiles them there, and moves the result in. */
+function build(runtime: "deno" | "bun", path: string, prefix: string | undefined): void {
   const dir = join(path, "..");
-  mkdirSync(dir, { recursive: true });
+  const work = `${path}.${process.pid}.src`;
   const tmp = `${path}.${process.pid}.tmp`;
-  const args = ["-O2", "-fPIC", "-shared", "-Wall", "-Wextra", "-o", tmp];
-  if (prefix) args.push(`-I${prefix}/include`, `-L${prefix}/lib`, `-Wl,-rpath,${prefix}/lib`);
-  args.push(...sources.filter((f) => f.endsWith(".c")).map((f) => join(sourceDir, f)), "-lssl", "-lcrypto");
-  const cc = process.env.CC ?? "cc";
+  withPermission(`--allow-write=${dir}`, "to build the shim into its cache", () => {
+    mkdirSync(work, { recursive: true });
+    for (const [name, text] of Object.entries(shimSources)) writeFileSync(join(work, name), text);
+  });
   try {
-    execFileSync(cc, args, { stdio: ["ignore", "pipe", "pipe"] });
-  } catch (e) {
-    const err = e as { code?: string; stderr?: Uint8Array };
-    if (err.code === "ENOENT") {
-      unavailable(`no C compiler (${cc}) to build the shim: install one (Debian: apt-get install gcc)`);
-    }
-    const stderr = new TextDecoder().decode(err.stderr ?? new Uint8Array());
-    unavailable(`building the shim failed:\n${stderr}`);
+    const args = ["-O2", "-fPIC", "-shared", "-Wall", "-Wextra", "-o", tmp];
+    if (prefix) args.push(`-I${prefix}/include`, `-L${prefix}/lib`, `-Wl,-rpath,${prefix}/lib`);
+    const units = Object.keys(shimSources).filter((f) => f.endsWith(".c")).map((f) => join(work, f));
+    compile(runtime, env("CC") ?? "cc", [...args, ...units, "-lssl", "-lcrypto"]);
+    renameSync(tmp, path); // atomic: a concurrent loader sees no half-written library
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+    rmSync(tmp, { force: true });
   }
-  renameSync(tmp, path); // atomic: a concurrent loader sees no half-written library
 }
 
 /** The version in the OpenSSL headers we would compile against. */
@@ -77,22 +89,52 @@ function opensslHeaderVersion(prefix: string | undefined): string {
   const dirs = prefix ? [`${prefix}/include`] : ["/usr/include", "/usr/local/include"];
   for (const dir of dirs) {
     const file = join(dir, "openssl", "opensslv.h");
-    if (!existsSync(file)) continue;
-    const text = readFileSync(file, "utf8");
+    if (!exists(file)) continue;
+    const text = withPermission(
+      `--allow-read=${file}`,
+      "to read the OpenSSL version",
+      () => readFileSync(file, "utf8"),
+    );
     const m = /OPENSSL_VERSION_STR\s+"([^"]+)"/.exec(text) ??
       /OPENSSL_VERSION_TEXT\s+"OpenSSL ([^ "]+)/.exec(text);
     if (m) return m[1];
   }
-  return unavailable(
+  return shimUnavailable(
     `no OpenSSL headers in ${dirs.join(" or ")}: install them (Debian: apt-get install libssl-dev)` +
       " or set JSEC_SHIM to a prebuilt shim",
   );
 }
 
-function hashOf(text: string): string {
-  return createHash("sha256").update(text).digest("hex").slice(0, 8);
+/** An environment variable, "" counting as unset. */
+function env(name: string): string | undefined {
+  return withPermission(`--allow-env=${name}`, "to find the shim", () => process.env[name]) || undefined;
 }
 
-function unavailable(message: string): never {
-  throw new TlsError("SHIM_UNAVAILABLE", message);
+/** Whether `path` exists; a missing read permission names `--allow-read=<scope>`. */
+function exists(path: string, scope = path): boolean {
+  return withPermission(`--allow-read=${scope}`, "to find the shim", () => {
+    try {
+      statSync(path);
+      return true;
+    } catch (e) {
+      if ((e as { code?: string }).code === "ENOENT") return false;
+      throw e;
+    }
+  });
+}
+
+let sourceKey: string | undefined;
+
+/** A short hash over the sources' names and texts. */
+function sourceHash(): string {
+  if (sourceKey === undefined) {
+    const hash = createHash("sha256");
+    for (const [name, text] of Object.entries(shimSources)) hash.update(name).update(text);
+    sourceKey = hash.digest("hex").slice(0, 16);
+  }
+  return sourceKey;
+}
+
+function hashOf(text: string): string {
+  return createHash("sha256").update(text).digest("hex").slice(0, 8);
 }

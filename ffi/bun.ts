@@ -13,10 +13,18 @@ interface BunFfi {
   };
 }
 
-/** Opens the library at `path` and returns the typed shim. */
-export async function loadBun(path: string): Promise<Shim> {
-  const specifier = "bun:ffi"; // kept out of static analysis: Deno has no such module
-  const ffi = (await import(specifier)) as BunFfi;
+/**
+ * Opens the library at `path` and returns the typed shim.
+ *
+ * @example
+ * ```ts
+ * import { loadBun } from "./bun.ts";
+ * const shim = loadBun("/root/.cache/jsec/libjsec-0123-openssl3.0.19-bun.so");
+ * ```
+ */
+export function loadBun(path: string): Shim {
+  // Bun's synchronous require: Deno has no `bun:ffi`, so no import of it may be visible to Deno's analysis.
+  const ffi = (import.meta as unknown as { require(id: string): BunFfi }).require("bun:ffi");
   const defs: Record<string, { args: string[]; returns: string }> = {};
   for (const [name, sym] of Object.entries(symbols)) {
     defs[name] = { args: sym.parameters.map((t: FfiType) => bunTypes[t]), returns: bunTypes[sym.result] };

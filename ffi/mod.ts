@@ -1,13 +1,18 @@
 /**
- * The loaded shim for the running runtime, and small helpers for calling it.
+ * The shim for the running runtime, and small helpers for calling it.
+ *
+ * Nothing happens at import: the library is found (or built) and opened on
+ * the first call of any shim function, so that importing only for types, or
+ * for code that never reaches OpenSSL, needs no permission and costs nothing.
  *
  * @module
  */
-import { TlsError } from "../lib/errors.ts";
+import { dirname } from "node:path";
 import { locateShim } from "./build.ts";
 import { loadBun } from "./bun.ts";
 import { loadDeno } from "./deno.ts";
-import type { Handle, Shim } from "./symbols.ts";
+import { shimUnavailable, withPermission } from "./failure.ts";
+import { type Handle, type Shim, symbols } from "./symbols.ts";
 
 export type { Handle, Shim } from "./symbols.ts";
 
@@ -18,34 +23,78 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 let scratch = new Uint8Array(256);
 
-async function load(): Promise<{ shim: Shim; builtAgainst: string }> {
-  const where = locateShim(runtime);
-  let shim: Shim;
-  try {
-    shim = runtime === "bun" ? await loadBun(where.path) : loadDeno(where.path);
-  } catch (e) {
-    throw new TlsError("SHIM_UNAVAILABLE", `cannot load the shim ${where.path}: ${(e as Error).message}`, {
-      cause: e,
-    });
+/**
+ * The shim's functions. Until the first call each one is a stub that loads
+ * the library and then replaces every stub with the native function, so
+ * later calls go straight to C.
+ */
+export const shim: Shim = stubs();
+
+let loaded: { opensslVersion: string; builtAgainst: string } | undefined;
+
+function stubs(): Shim {
+  const table: Record<string, (...args: unknown[]) => unknown> = {};
+  for (const name of Object.keys(symbols)) {
+    table[name] = (...args) => {
+      load();
+      return (shim as unknown as Record<string, (...args: unknown[]) => unknown>)[name](...args);
+    };
   }
-  // Bun carries BoringSSL: make sure the shim bound to libssl, not to it.
-  const version = readText(shim.jsec_version);
-  if (!version.startsWith("OpenSSL ") || /BoringSSL/i.test(version)) {
-    throw new TlsError("SHIM_UNAVAILABLE", `the shim is bound to "${version}", not to the system OpenSSL`);
-  }
-  return { shim, builtAgainst: where.opensslVersion };
+  return table as unknown as Shim;
 }
 
-const loaded = await load();
+/** Finds or builds the library, opens it, checks it is bound to OpenSSL, and installs its functions. */
+function load(): { opensslVersion: string; builtAgainst: string } {
+  if (loaded) return loaded;
+  const where = locateShim(runtime);
+  let native: Shim;
+  try {
+    native = runtime === "bun" ? loadBun(where.path) : withPermission(
+      `--allow-ffi=${dirname(where.path)}`,
+      "to load the shim",
+      () => loadDeno(where.path),
+    );
+  } catch (e) {
+    if ((e as { code?: string }).code === "SHIM_UNAVAILABLE") throw e;
+    return shimUnavailable(`cannot load the shim ${where.path}: ${(e as Error).message}`, e);
+  }
+  // Bun carries BoringSSL: make sure the shim bound to libssl, not to it.
+  const version = readText(native.jsec_version);
+  if (!version.startsWith("OpenSSL ") || /BoringSSL/i.test(version)) {
+    shimUnavailable(`the shim is bound to "${version}", not to the system OpenSSL`);
+  }
+  Object.assign(shim, native);
+  loaded = { opensslVersion: version, builtAgainst: where.opensslVersion };
+  return loaded;
+}
 
-/** The shim's functions. */
-export const shim: Shim = loaded.shim;
+/**
+ * The OpenSSL version the shim runs with, e.g. "OpenSSL 3.0.19 27 Jan 2026".
+ * Loads the shim (building it on first use).
+ *
+ * @example
+ * ```ts
+ * import { opensslVersion } from "@jsec/tls";
+ * console.log(opensslVersion()); // "OpenSSL 3.0.19 27 Jan 2026"
+ * ```
+ */
+export function opensslVersion(): string {
+  return load().opensslVersion;
+}
 
-/** The OpenSSL version the shim runs with, e.g. "OpenSSL 3.0.19 27 Jan 2026". */
-export const opensslVersion: string = readText(shim.jsec_version);
-
-/** The OpenSSL header version the shim was compiled against, or "prebuilt". */
-export const builtAgainst: string = loaded.builtAgainst;
+/**
+ * The OpenSSL header version the shim was compiled against ("3.0.19"), or
+ * "prebuilt" when `JSEC_SHIM` named the library. Loads the shim.
+ *
+ * @example
+ * ```ts
+ * import { builtAgainst } from "@jsec/tls";
+ * console.log(builtAgainst()); // "3.0.19"
+ * ```
+ */
+export function builtAgainst(): string {
+  return load().builtAgainst;
+}
 
 /** A NUL-terminated copy of `text` for a `const char *` parameter; null stays null. */
 export function cString(text: string | null | undefined): Uint8Array | null {

@@ -1,8 +1,9 @@
 /**
- * The one error type of @jsec/tls. A leaf module: every layer may import it.
+ * The one error type of @jsec/tls. Every layer above ffi/ may import it (ffi/ installs it through failure.ts).
  *
  * @module
  */
+import { onShimUnavailable } from "../ffi/failure.ts";
 
 /**
  * Every `TlsError.code`, a closed list. Codes are stable across releases.
@@ -114,3 +115,6 @@ export class TlsError extends Error {
     if (details.verifyResult !== undefined) this.verifyResult = details.verifyResult;
   }
 }
+
+// ffi/ cannot import this module (it sits below lib/): it throws what we install here.
+onShimUnavailable((message, cause) => new TlsError("SHIM_UNAVAILABLE", message, { cause }));

@@ -17,11 +17,11 @@ import { test } from "./harness.ts";
 test("the shim runs on the system's OpenSSL, the one the openssl CLI reports", () => {
   const cli = execFileSync("openssl", ["version"], { encoding: "utf8" }); // "OpenSSL 3.0.19 27 Jan 2026 (Library: ...)"
   const library = /Library: (OpenSSL [^ ]+)/.exec(cli)?.[1] ?? cli.split(" ").slice(0, 2).join(" ");
-  assert.equal(opensslVersion.split(" ").slice(0, 2).join(" "), library);
-  assert.doesNotMatch(opensslVersion, /BoringSSL/);
+  assert.equal(opensslVersion().split(" ").slice(0, 2).join(" "), library);
+  assert.doesNotMatch(opensslVersion(), /BoringSSL/);
   assert.ok(
-    builtAgainst === "prebuilt" || opensslVersion.includes(builtAgainst),
-    `${builtAgainst} vs ${opensslVersion}`,
+    builtAgainst() === "prebuilt" || opensslVersion().includes(builtAgainst()),
+    `${builtAgainst()} vs ${opensslVersion()}`,
   );
 });
 
@@ -48,12 +48,12 @@ test("it negotiates what only OpenSSL offers (TLS_AES_128_CCM_SHA256, ffdhe2048)
   for (const x of [a, b, client, server]) x.free();
 });
 
-/** Runs a one-line program importing the shim in a child of this runtime. */
+/** Runs a program importing the library and then loading the shim, in a child of this runtime. */
 function childLoad(env: Record<string, string>): { status: number | null; output: string } {
-  const modUrl = new URL("../ffi/mod.ts", import.meta.url).href;
-  const program = `await import(${
-    JSON.stringify(modUrl)
-  }).then(() => console.log("loaded"), (e) => { console.log(e.code + ": " + e.message); process.exit(3); });`;
+  const modUrl = new URL("../mod.ts", import.meta.url).href;
+  const program = `const m = await import(${JSON.stringify(modUrl)}); console.log("imported");
+try { m.opensslVersion(); console.log("loaded"); }
+catch (e) { console.log(e.name + " " + e.code + ": " + e.message); process.exit(3); }`;
   const dir = mkdtempSync(join(tmpdir(), "jsec-child-"));
   const file = join(dir, "child.mjs");
   writeFileSync(file, `import process from "node:process";\n${program}\n`);
@@ -73,10 +73,13 @@ test("without a C compiler or OpenSSL headers, SHIM_UNAVAILABLE names the packag
   try {
     const r = childLoad({ JSEC_CACHE_DIR: cache, CC: "/nonexistent/cc", JSEC_SHIM: "" });
     assert.equal(r.status, 3, r.output);
-    assert.match(r.output, /SHIM_UNAVAILABLE: no C compiler .*apt-get install gcc/);
+    assert.match(r.output, /imported\nTlsError SHIM_UNAVAILABLE: no C compiler .*apt-get install gcc/);
     const h = childLoad({ JSEC_CACHE_DIR: cache, JSEC_OPENSSL_PREFIX: "/nonexistent", JSEC_SHIM: "" });
     assert.equal(h.status, 3, h.output);
-    assert.match(h.output, /SHIM_UNAVAILABLE: no OpenSSL headers .*apt-get install libssl-dev/);
+    assert.match(
+      h.output,
+      /imported\nTlsError SHIM_UNAVAILABLE: no OpenSSL headers .*apt-get install libssl-dev/,
+    );
   } finally {
     rmSync(cache, { recursive: true, force: true });
   }
@@ -85,7 +88,7 @@ test("without a C compiler or OpenSSL headers, SHIM_UNAVAILABLE names the packag
 test("JSEC_SHIM pointing nowhere is SHIM_UNAVAILABLE; a fresh cache builds and loads", () => {
   const missing = childLoad({ JSEC_SHIM: "/nonexistent/libjsec.so" });
   assert.equal(missing.status, 3, missing.output);
-  assert.match(missing.output, /SHIM_UNAVAILABLE: JSEC_SHIM points at \/nonexistent/);
+  assert.match(missing.output, /imported\nTlsError SHIM_UNAVAILABLE: JSEC_SHIM points at \/nonexistent/);
   const cache = mkdtempSync(join(tmpdir(), "jsec-cache-"));
   try {
     const fresh = childLoad({ JSEC_CACHE_DIR: cache, JSEC_SHIM: "" });

@@ -6,4 +6,4 @@
  */
 import { builtAgainst, opensslVersion } from "../../mod.ts";
 
-console.log(JSON.stringify({ opensslVersion, builtAgainst }));
+console.log(JSON.stringify({ opensslVersion: opensslVersion(), builtAgainst: builtAgainst() }));
