@@ -19,7 +19,8 @@ fi
 if [ ! -x "$root/node_modules/.bin/deno" ] || [ ! -x "$root/node_modules/.bin/bun" ] ||
   [ "$root/package-lock.json" -nt "$root/node_modules/.package-lock.json" ]; then
   echo "setup: installing Deno and Bun from npm" >&2
-  # `npm ci` rejects this lock (npm 11 keeps only the platform's optional binary of deno);
-  # `npm install` installs the same locked versions.
-  (cd "$root" && npm install --no-audit --no-fund --loglevel=error >/dev/null)
+  # `npm ci`, not `npm install`: it installs exactly the lock and never rewrites it, so a fresh
+  # clone stays clean. The lock lists every platform's optional Deno binary; a lock written by a
+  # fresh `npm install` kept only this platform's, and the next `npm install` added the others back.
+  (cd "$root" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 fi
