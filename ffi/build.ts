@@ -68,7 +68,7 @@ function build(runtime: "deno" | "bun", path: string, prefix: string | undefined
   const dir = join(path, "..");
   const work = `${path}.${process.pid}.src`;
   const tmp = `${path}.${process.pid}.tmp`;
-  withPermission(`--allow-write=${dir}`, "to build the shim into its cache", () => {
+  inCache(dir, `--allow-write=${dir}`, "to build the shim into its cache", () => {
     mkdirSync(work, { recursive: true });
     for (const [name, text] of Object.entries(shimSources)) writeFileSync(join(work, name), text);
   });
@@ -77,7 +77,8 @@ function build(runtime: "deno" | "bun", path: string, prefix: string | undefined
     if (prefix) args.push(`-I${prefix}/include`, `-L${prefix}/lib`, `-Wl,-rpath,${prefix}/lib`);
     const units = Object.keys(shimSources).filter((f) => f.endsWith(".c")).map((f) => join(work, f));
     compile(runtime, env("CC") ?? "cc", [...args, ...units, "-lssl", "-lcrypto"]);
-    renameSync(tmp, path); // atomic: a concurrent loader sees no half-written library
+    // atomic: a concurrent loader sees no half-written library
+    inCache(dir, `--allow-write=${dir}`, "to build the shim into its cache", () => renameSync(tmp, path));
   } finally {
     rmSync(work, { recursive: true, force: true });
     rmSync(tmp, { force: true });
@@ -110,14 +111,33 @@ function env(name: string): string | undefined {
   return withPermission(`--allow-env=${name}`, "to find the shim", () => process.env[name]) || undefined;
 }
 
+/**
+ * Runs a file-system step of the build; a missing Deno permission names `flag`, any other failure
+ * (read-only folder, a file where a folder should be) says how to move the cache.
+ */
+function inCache<T>(dir: string, flag: string, purpose: string, fn: () => T): T {
+  try {
+    return withPermission(flag, purpose, fn);
+  } catch (e) {
+    if ((e as { code?: string }).code === "SHIM_UNAVAILABLE") throw e;
+    return shimUnavailable(
+      `cannot use the shim cache ${dir} (${(e as Error).message}): set JSEC_CACHE_DIR to a writable folder` +
+        " or JSEC_SHIM to a prebuilt shim",
+      e,
+    );
+  }
+}
+
 /** Whether `path` exists; a missing read permission names `--allow-read=<scope>`. */
 function exists(path: string, scope = path): boolean {
-  return withPermission(`--allow-read=${scope}`, "to find the shim", () => {
+  return inCache(scope, `--allow-read=${scope}`, "to find the shim", () => {
     try {
       statSync(path);
       return true;
     } catch (e) {
-      if ((e as { code?: string }).code === "ENOENT") return false;
+      if ((e as { code?: string }).code === "ENOENT" || (e as { code?: string }).code === "ENOTDIR") {
+        return false;
+      }
       throw e;
     }
   });

@@ -32,7 +32,8 @@ export function compile(runtime: "deno" | "bun", cc: string, args: string[]): vo
       ));
     } catch (e) {
       if ((e as Error).name === "NotFound") missing();
-      throw e;
+      if ((e as { code?: string }).code === "SHIM_UNAVAILABLE") throw e;
+      return shimUnavailable(`cannot run the C compiler ${cc}: ${(e as Error).message}`, e);
     }
   } else {
     try {

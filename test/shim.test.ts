@@ -85,6 +85,21 @@ test("without a C compiler or OpenSSL headers, SHIM_UNAVAILABLE names the packag
   }
 });
 
+test("a cache folder that cannot be written is SHIM_UNAVAILABLE saying how to move it", () => {
+  const dir = mkdtempSync(join(tmpdir(), "jsec-cache-"));
+  try {
+    writeFileSync(join(dir, "file"), "not a folder");
+    const r = childLoad({ JSEC_CACHE_DIR: join(dir, "file", "jsec"), JSEC_SHIM: "" });
+    assert.equal(r.status, 3, r.output);
+    assert.match(
+      r.output,
+      /TlsError SHIM_UNAVAILABLE: cannot use the shim cache .*set JSEC_CACHE_DIR to a writable folder/,
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test("JSEC_SHIM pointing nowhere is SHIM_UNAVAILABLE; a fresh cache builds and loads", () => {
   const missing = childLoad({ JSEC_SHIM: "/nonexistent/libjsec.so" });
   assert.equal(missing.status, 3, missing.output);
