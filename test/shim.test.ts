@@ -10,6 +10,7 @@ import { join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { TlsContext, TlsEngine } from "../engine.ts";
+import { shim } from "../ffi/mod.ts";
 import { builtAgainst, opensslVersion } from "../mod.ts";
 import { certs } from "./support/certs.ts";
 import { test } from "./harness.ts";
@@ -23,6 +24,13 @@ test("the shim runs on the system's OpenSSL, the one the openssl CLI reports", (
     builtAgainst() === "prebuilt" || opensslVersion().includes(builtAgainst()),
     `${builtAgainst()} vs ${opensslVersion()}`,
   );
+});
+
+test("once loaded, the shim's functions are the native ones, not the stubs that load it", () => {
+  opensslVersion();
+  for (const name of ["jsec_live", "jsec_read_from", "jsec_write_into"] as const) {
+    assert.doesNotMatch(String(shim[name]), /load\(\)/, name);
+  }
 });
 
 test("it negotiates what only OpenSSL offers (TLS_AES_128_CCM_SHA256, ffdhe2048): not BoringSSL", () => {
