@@ -126,12 +126,15 @@ Writes DIR/<first-name>.pem (the certificate) and DIR/<first-name>-key.pem (0600
     },
   },
   sign: {
-    summary: "sign a certificate signing request",
-    usage: `ca sign CSR_FILE [--copy-sans] [--name NAME]... [--client | --both] [--days 397] [--out FILE]
-The CSR's SANs are copied only with --copy-sans; --name adds names. Prints the certificate, or writes --out.`,
+    summary: "sign a certificate signing request, for names you approve",
+    usage:
+      `ca sign CSR_FILE (--copy-sans | --san NAME...) [--subject DN] [--client | --both] [--days 397] [--out FILE]
+The certificate names only what you approve: the CSR's SANs with --copy-sans, and each --san.
+The CSR's subject is never copied: the subject is --subject, else the first name. Prints the certificate, or writes --out.`,
     options: {
       "copy-sans": { type: "boolean" },
-      name: { type: "string", multiple: true },
+      san: { type: "string", multiple: true },
+      subject: { type: "string" },
       client: { type: "boolean" },
       both: { type: "boolean" },
       days: { type: "string" },
@@ -143,7 +146,8 @@ The CSR's SANs are copied only with --copy-sans; --name adds names. Prints the c
       const ca = await open(values);
       const { cert, serial } = await ca.sign(csr, {
         copySans: values["copy-sans"] === true,
-        names: (values.name as string[] | undefined) ?? [],
+        names: (values.san as string[] | undefined) ?? [],
+        subject: str(values.subject),
         usage: values.both ? "both" : values.client ? "client" : "server",
         days: num(values.days, "--days"),
       });

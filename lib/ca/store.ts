@@ -23,12 +23,12 @@ import {
   type Issuer,
 } from "./build.ts";
 import { createCrl } from "./crl.ts";
-import { signCsr } from "./csr.ts";
+import { requestedSans, signCsr } from "./csr.ts";
 import { exportKey, generateKey, keyInfo, type KeySpec, publicKeyOf } from "./keys.ts";
 import { withLock } from "./lock.ts";
 import type { NameInput } from "./names.ts";
 import { type CertStatus, createOcspResponse, ocspErrorResponse, parseOcspRequest } from "./ocsp.ts";
-import { type CertificateInfo, parseCertificate } from "./parse.ts";
+import { type CertificateInfo, parseCertificate, parseCsr } from "./parse.ts";
 import { reasonCode, type RevocationReason } from "./revocation.ts";
 
 const FORMAT = "jsec-ca/1";
@@ -110,6 +110,8 @@ export interface SignOptions {
   copySans?: boolean;
   /** Names to put in the certificate (besides copied ones). */
   names?: string[];
+  /** The subject. Default: the first name, as CN (never the CSR's subject). */
+  subject?: NameInput;
   /** Sets extKeyUsage. Default `"server"`. */
   usage?: "server" | "client" | "both";
   /** Validity in days. Default 397. */
@@ -266,7 +268,10 @@ export class CertificateAuthority {
   }
 
   /**
-   * Signs a CSR (its signature is checked; its SANs copied only with `copySans`); records it.
+   * Signs a CSR (its signature is checked); records it. The certificate names
+   * only what the caller approves: the CSR's SANs with `copySans`, and
+   * `names`. Neither the CSR's subject nor its CN is ever copied; with no name
+   * approved it throws `INVALID_OPTION`.
    *
    * @example
    * ```ts
@@ -274,6 +279,19 @@ export class CertificateAuthority {
    * ```
    */
   sign(csr: string | Uint8Array, options: SignOptions = {}): Promise<{ cert: string; serial: string }> {
+    try {
+      const requested = requestedSans(parseCsr(csr));
+      const names = [...(options.copySans ? requested : []), ...(options.names ?? [])];
+      if (names.length === 0) {
+        throw new TlsError(
+          "INVALID_OPTION",
+          `no name approved for the certificate (the CSR asks for ${requested.join(", ") || "none"}): ` +
+            "copy the CSR's names with `copySans` (ca sign --copy-sans) or give them (ca sign --san NAME)",
+        );
+      }
+    } catch (e) {
+      return Promise.reject(e);
+    }
     return this.#record((serial) => {
       const cert = signCsr({
         ...leafFields(options),
@@ -282,6 +300,7 @@ export class CertificateAuthority {
         serial,
         copySans: options.copySans,
         names: options.names,
+        subject: options.subject,
       });
       return { cert };
     });

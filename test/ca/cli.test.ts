@@ -5,43 +5,7 @@ import { connect as tlsConnect, createServer } from "node:tls";
 import { join } from "node:path";
 import process from "node:process";
 import { test } from "../harness.ts";
-import { opensslAsync, scratch, verifyWithCrl } from "./helpers.ts";
-
-const cliPath = new URL("../../lib/ca/cli.ts", import.meta.url).pathname;
-
-/** Runs the CLI in a child process of the current runtime (deno run / bun). */
-function cli(
-  args: string[],
-  env: Record<string, string> = {},
-): Promise<{ status: number; stdout: string; stderr: string }> {
-  const runtime = process.execPath;
-  const argv = "Bun" in globalThis ? [cliPath, ...args] : ["run", "-A", cliPath, ...args];
-  return new Promise((resolve, reject) => {
-    const child = spawn(runtime, argv, {
-      env: { ...process.env, ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "", stderr = "";
-    child.stdout.on("data", (d: Uint8Array) => (stdout += new TextDecoder().decode(d)));
-    child.stderr.on("data", (d: Uint8Array) => (stderr += new TextDecoder().decode(d)));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ status: code ?? -1, stdout, stderr }));
-  });
-}
-
-/** Waits for a child's stdout to print `pattern`; returns the match. */
-function waitFor(child: ReturnType<typeof spawn>, pattern: RegExp): Promise<RegExpMatchArray> {
-  let out = "", err = "";
-  child.stderr?.on("data", (d: Uint8Array) => (err += new TextDecoder().decode(d)));
-  return new Promise((resolve, reject) => {
-    child.stdout?.on("data", (d: Uint8Array) => {
-      out += new TextDecoder().decode(d);
-      const m = out.match(pattern);
-      if (m) resolve(m);
-    });
-    child.on("close", (code) => reject(new Error(`${child.spawnargs.join(" ")} exited (${code}): ${err}`)));
-  });
-}
+import { cli, cliPath, opensslAsync, scratch, verifyWithCrl, waitFor } from "./helpers.ts";
 
 test(
   "ca cli: init + issue localhost 127.0.0.1 give files that openssl verify and TLS handshakes accept",
