@@ -170,11 +170,15 @@ export class CertificateAuthority {
    */
   static async init(dir: string, options: InitOptions = {}): Promise<CertificateAuthority> {
     const path = resolve(dir);
-    if (existsSync(join(path, "index.json")) || existsSync(join(path, "ca.pem"))) {
-      throw new TlsError("CA_EXISTS", `${path} already holds a CA (ca.pem / index.json); use another --dir`);
-    }
     mkdirSync(join(path, "certs"), { recursive: true, mode: 0o700 });
     return await withLock(path, () => {
+      // Checked under the lock: two inits racing never both write a key.
+      if (existsSync(join(path, "index.json")) || existsSync(join(path, "ca.pem"))) {
+        throw new TlsError(
+          "CA_EXISTS",
+          `${path} already holds a CA (ca.pem / index.json); use another --dir`,
+        );
+      }
       const key = generateKey(options.keyType);
       const root = createRootCa({
         key,

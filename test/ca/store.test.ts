@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { test } from "../harness.ts";
@@ -91,4 +91,20 @@ test("ca store: the lock waits for a live holder, times out with CA_LOCKED, and 
   await held;
   assert.equal((await waiting).cert.includes("BEGIN CERTIFICATE"), true);
   assert.equal(ca.list().length, 2);
+});
+
+test("ca store: init checks for an existing CA under the lock, so two inits never both write a key", async () => {
+  using s = scratch();
+  const dir = join(s.dir, "ca");
+  mkdirSync(dir);
+  let release!: () => void;
+  const held = withLock(dir, () => new Promise<void>((r) => (release = r)));
+  const racing = CertificateAuthority.init(dir); // waits for the lock
+  racing.catch(() => {});
+  writeFileSync(join(dir, "ca.pem"), "another init's certificate"); // what the holder wrote
+  release();
+  await held;
+  await rejectsWith("CA_EXISTS", () => racing);
+  assert.equal(readFileSync(join(dir, "ca.pem"), "utf8"), "another init's certificate");
+  assert.equal(existsSync(join(dir, "ca-key.pem")), false);
 });
