@@ -9,9 +9,8 @@
  *
  * @module
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { randomBytes } from "node:crypto";
 import { TlsError } from "../errors.ts";
 import { writeFileAtomic } from "./atomic.ts";
 import {
@@ -21,6 +20,7 @@ import {
   createRootCa,
   extKeyUsageFor,
   type Issuer,
+  randomSerial,
 } from "./build.ts";
 import { createCrl } from "./crl.ts";
 import { requestedSans, signCsr } from "./csr.ts";
@@ -63,9 +63,6 @@ interface Index {
   format: typeof FORMAT;
   /** SHA-256 fingerprint of ca.pem: catches a swapped certificate. */
   ca: string;
-  /** A random prefix that makes this CA's serials unique among CAs. */
-  serialPrefix: string;
-  nextSerial: number;
   crlNumber: number;
   certs: IssuedCertificate[];
 }
@@ -194,8 +191,6 @@ export class CertificateAuthority {
       const index: Index = {
         format: FORMAT,
         ca: parseCertificate(root.cert).fingerprints.sha256,
-        serialPrefix: serialPrefix(),
-        nextSerial: 1,
         crlNumber: 0,
         certs: [],
       };
@@ -310,14 +305,11 @@ export class CertificateAuthority {
     });
   }
 
-  /** Reserves a serial, builds the certificate, and records it, all under the lock. */
+  /** Picks a fresh random serial, builds the certificate, and records it, all under the lock. */
   #record<T extends { cert: string }>(build: (serial: string) => T): Promise<T & { serial: string }> {
     return withLock(this.dir, () => {
       const index = readIndex(this.dir);
-      const serial = checkSerial(index.serialPrefix + index.nextSerial.toString(16).padStart(8, "0"));
-      index.nextSerial++;
-      writeIndex(this.dir, index); // the serial is used up even if building fails below
-      const made = build(serial);
+      const made = build(uniqueSerial(new Set(index.certs.map((c) => c.serial))));
       const info = parseCertificate(made.cert);
       index.certs.push({
         serial: info.serial,
@@ -496,10 +488,25 @@ function leafFields(o: SignOptions | IssueOptions) {
   };
 }
 
-function serialPrefix(): string {
-  const bytes = randomBytes(8);
-  bytes[0] = (bytes[0] & 0x7f) | 0x10;
-  return bytes.toString("hex").toUpperCase();
+/**
+ * A serial none of `taken` has: 126 bits from the CSPRNG (CA/Browser Forum
+ * baseline requirements ask for at least 64), drawn again on the
+ * (astronomically unlikely) collision.
+ *
+ * @example
+ * ```ts
+ * const serial = uniqueSerial(new Set(ca.list().map((c) => c.serial)));
+ * ```
+ */
+export function uniqueSerial(taken: ReadonlySet<string>, draw: () => string = randomSerial): string {
+  for (let attempt = 0; attempt < 8; attempt++) {
+    const serial = draw();
+    if (!taken.has(serial)) return serial;
+  }
+  throw new TlsError(
+    "INTERNAL",
+    "could not draw an unused serial in 8 attempts: is the random source broken?",
+  );
 }
 
 function corrupt(dir: string, why: string): never {
@@ -525,15 +532,8 @@ function readIndex(dir: string): Index {
   if (typeof index !== "object" || index === null || index.format !== FORMAT) {
     corrupt(dir, `index.json is not a ${FORMAT} index`);
   }
-  if (!Number.isInteger(index.nextSerial) || index.nextSerial < 1 || !Number.isInteger(index.crlNumber)) {
-    corrupt(dir, "index.json has a bad serial counter or CRL number");
-  }
-  if (
-    typeof index.serialPrefix !== "string" || !/^[0-9A-F]{16}$/.test(index.serialPrefix) ||
-    typeof index.ca !== "string"
-  ) {
-    corrupt(dir, "index.json has no serial prefix or CA fingerprint");
-  }
+  if (!Number.isInteger(index.crlNumber)) corrupt(dir, "index.json has a bad CRL number");
+  if (typeof index.ca !== "string") corrupt(dir, "index.json has no CA fingerprint");
   if (
     !Array.isArray(index.certs) ||
     !index.certs.every((c) => typeof c?.serial === "string" && typeof c?.pem === "string")
@@ -545,13 +545,4 @@ function readIndex(dir: string): Index {
 
 function writeIndex(dir: string, index: Index): void {
   writeFileAtomic(join(dir, "index.json"), JSON.stringify(index, null, 1) + "\n", 0o600);
-}
-
-/** Whether `dir` looks like a CA directory (for the CLI's messages). */
-export function isCaDirectory(dir: string): boolean {
-  try {
-    return statSync(dir).isDirectory() && readdirSync(dir).includes("index.json");
-  } catch {
-    return false;
-  }
 }

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { test } from "../harness.ts";
 import { CertificateAuthority, createCsr, generateKey, parseCertificate, parseCrl } from "../../ca.ts";
 import { withLock } from "../../lib/ca/lock.ts";
+import { uniqueSerial } from "../../lib/ca/store.ts";
 import { openssl, rejectsWith, scratch, verifyWithCrl } from "./helpers.ts";
 
 test("ca store: init, issue, sign, revoke, crl; the key is 0600; serials are unique", async () => {
@@ -107,4 +108,27 @@ test("ca store: init checks for an existing CA under the lock, so two inits neve
   await rejectsWith("CA_EXISTS", () => racing);
   assert.equal(readFileSync(join(dir, "ca.pem"), "utf8"), "another init's certificate");
   assert.equal(existsSync(join(dir, "ca-key.pem")), false);
+});
+
+test("ca store: serials carry >= 64 random bits (not a prefix and a counter) and are never reused", async () => {
+  using s = scratch();
+  const ca = await CertificateAuthority.init(join(s.dir, "ca"));
+  const serials: string[] = [];
+  for (let i = 0; i < 6; i++) serials.push((await ca.issue({ names: [`s${i}.example`] })).serial);
+  const bits = (hex: string) => BigInt(`0x${hex}`);
+  for (const serial of serials) assert.equal(serial.length, 32, serial); // 16 bytes, no leading zero byte
+  for (let i = 0; i < serials.length; i++) {
+    for (let j = i + 1; j < serials.length; j++) {
+      // Two independent 126-bit draws differ in ~63 bits; a counter under a fixed prefix in 1 to 3.
+      const distance = (bits(serials[i]) ^ bits(serials[j])).toString(2).replace(/0/g, "").length;
+      assert.ok(distance >= 24, `${serials[i]} and ${serials[j]} differ in only ${distance} bits`);
+    }
+  }
+  // openssl reads the same serial from the certificate.
+  const cert = ca.get(serials[0]).pem;
+  assert.match(openssl(["x509", "-noout", "-serial"], cert).out, new RegExp(`serial=${serials[0]}`, "i"));
+  // A drawn serial that is already taken is drawn again.
+  const draws = [serials[0], serials[1], "7E57"];
+  assert.equal(uniqueSerial(new Set(serials), () => draws.shift()!), "7E57");
+  await rejectsWith("INTERNAL", () => uniqueSerial(new Set(serials), () => serials[0]));
 });
