@@ -437,12 +437,7 @@ export class CertificateAuthority {
    * ```
    */
   status(serial: string): SerialStatus {
-    const entry = readIndex(this.dir).certs.find((c) => c.serial === serial);
-    if (!entry) return { status: "unknown" };
-    if (entry.status === "valid") return { status: "good" };
-    const s: SerialStatus = { status: "revoked", revokedAt: new Date(entry.revokedAt!) };
-    if (entry.reason && entry.reason !== "unspecified") s.reason = entry.reason;
-    return s;
+    return statusOf(readIndex(this.dir).certs.find((c) => c.serial === serial));
   }
 
   /**
@@ -462,6 +457,7 @@ export class CertificateAuthority {
       return ocspErrorResponse("malformedRequest");
     }
     if (parsed.certs.length === 0) return ocspErrorResponse("malformedRequest");
+    const issued = new Map(readIndex(this.dir).certs.map((c) => [c.serial, c])); // one read per request
     const now = new Date();
     return createOcspResponse({
       request,
@@ -469,10 +465,19 @@ export class CertificateAuthority {
       thisUpdate: now,
       nextUpdate: new Date(now.getTime() + (options.validity ?? 3600) * 1000),
       answers: parsed.certs.map((c) =>
-        c.issuerMatches ? this.status(c.serial) : { status: "unknown" as const }
+        c.issuerMatches ? statusOf(issued.get(c.serial)) : { status: "unknown" as const }
       ),
     });
   }
+}
+
+/** The revocation status of an index record (none: unknown). */
+function statusOf(entry: IssuedCertificate | undefined): SerialStatus {
+  if (!entry) return { status: "unknown" };
+  if (entry.status === "valid") return { status: "good" };
+  const s: SerialStatus = { status: "revoked", revokedAt: new Date(entry.revokedAt!) };
+  if (entry.reason && entry.reason !== "unspecified") s.reason = entry.reason;
+  return s;
 }
 
 /** What issuing and signing share: validity, URLs and extended key usage. */
