@@ -284,14 +284,15 @@ const packageRoot = import.meta.url.startsWith("file:")
   : undefined;
 
 /**
- * The folder the user ran the command in. `deno task` and `npm`/`bun run`
- * run a task in the package root and say where the user was in $INIT_CWD;
- * that is used only when we run in our own package root, so that a user's
- * script that `cd`s somewhere keeps its own working directory.
+ * The folder the user ran the command in. `deno task`, `npm run` and
+ * `bun run` run a task in the package root: Deno and npm say where the user
+ * was in $INIT_CWD, Bun (1.4) in $npm_config_local_prefix. That is used only
+ * when we run in our own package root, so that a user's own script, which
+ * runs in its package root or `cd`s somewhere, keeps its working directory.
  */
 function userCwd(): string {
   const cwd = process.cwd();
-  const init = process.env.INIT_CWD;
+  const init = process.env.INIT_CWD || process.env.npm_config_local_prefix;
   return init && packageRoot && resolve(cwd) === resolve(packageRoot) ? resolve(init) : cwd;
 }
 
@@ -431,7 +432,8 @@ function commandHelp(name: string): string {
 }
 
 /**
- * Runs the CLI with `argv` (without the program name); resolves to the exit code.
+ * Runs the CLI with `argv` (without the program name; a leading `"ca"` is
+ * skipped); resolves to the exit code: 0, 1 for a failure, 2 for a usage mistake.
  *
  * @example
  * ```ts
@@ -440,7 +442,8 @@ function commandHelp(name: string): string {
  * ```
  */
 export async function main(argv: string[]): Promise<number> {
-  const [name, ...rest] = argv;
+  // `jsec ca issue …` and `ca issue …` alike: a package `bin` may pass the word "ca" first.
+  const [name, ...rest] = argv[0] === "ca" ? argv.slice(1) : argv;
   if (!name || name === "help" || name === "--help" || name === "-h") {
     const about = rest[0];
     if (name === "help" && about && Object.hasOwn(commands, about)) console.log(commandHelp(about));
