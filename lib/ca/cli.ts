@@ -18,7 +18,7 @@
  *
  * @module
  */
-import { readFileSync } from "node:fs";
+import { closeSync, openSync, readSync } from "node:fs";
 import { homedir, hostname, userInfo } from "node:os";
 import { join, resolve } from "node:path";
 import process from "node:process";
@@ -392,13 +392,33 @@ function fsReason(e: unknown): string {
   return code ? `${fsReasons[code] ?? code}${fsReasons[code] ? ` (${code})` : ""}` : String(e);
 }
 
-/** Reads a file the user named; a failure says what the file was for and what to do. */
+/** The most a file the CLI reads (a CSR, certificate or passphrase) may hold. */
+const maxInputBytes = 1 << 20;
+
+/**
+ * Reads a file the user named, at most 1 MiB of it (so `/dev/zero` by
+ * mistake is an error, not a hang); a failure says what the file was for and what to do.
+ */
 function readInput(path: string, what = "", fix = "check the path"): string {
   const full = at(path);
+  const name = `${what ? `${what} ` : ""}${full}`;
+  let fd: number;
   try {
-    return readFileSync(full, "utf8");
+    fd = openSync(full, "r");
   } catch (e) {
-    throw new CliError(`cannot read ${what ? `${what} ` : ""}${full}: ${fsReason(e)}; ${fix}`);
+    throw new CliError(`cannot read ${name}: ${fsReason(e)}; ${fix}`);
+  }
+  try {
+    const buf = new Uint8Array(maxInputBytes + 1);
+    let size = 0, n: number;
+    while (size < buf.length && (n = readSync(fd, buf, size, buf.length - size, null)) > 0) size += n;
+    if (size > maxInputBytes) throw new CliError(`${name} holds more than 1 MiB: ${fix}`);
+    return new TextDecoder().decode(buf.subarray(0, size));
+  } catch (e) {
+    if (e instanceof CliError) throw e;
+    throw new CliError(`cannot read ${name}: ${fsReason(e)}; ${fix}`);
+  } finally {
+    closeSync(fd);
   }
 }
 

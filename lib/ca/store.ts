@@ -215,6 +215,14 @@ export class CertificateAuthority {
         new TlsError("NOT_FOUND", `no CA at ${path}: run \`ca init\` first (or pass --dir)`),
       );
     }
+    if (!existsSync(join(path, "index.json")) && !existsSync(join(path, "ca.pem"))) {
+      return Promise.reject(
+        new TlsError(
+          "CA_CORRUPT",
+          `${path} holds no CA (no index.json, no ca.pem): run \`ca init\` there, or pass another --dir`,
+        ),
+      );
+    }
     try {
       const index = readIndex(path);
       const cert = readCaFile(path, "ca.pem");

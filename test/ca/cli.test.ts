@@ -210,6 +210,9 @@ test("ca cli: ocsp serves openssl ocsp; sign; errors are one clear line and a no
     [["init"], env, /already holds a CA/],
     [["sign", s.put("junk.csr", "junk"), "--copy-sans"], env, /not a PEM certificate request/],
     [["frobnicate"], env, /unknown command "frobnicate"; run `ca --help`/],
+    [["show", "/dev/zero"], env, /\/dev\/zero holds more than 1 MiB/],
+    [["show", s.dir], env, /cannot read .*: it is a folder \(EISDIR\)/],
+    [["list"], { JSEC_CA_DIR: s.dir }, /holds no CA \(no index\.json, no ca\.pem\): run `ca init` there/],
   ];
   for (const [args, e, pattern] of errors) {
     const r = await cli(args, e);
