@@ -104,6 +104,44 @@ test(
     assert.equal(checked.code, 62); // X509_V_ERR_HOSTNAME_MISMATCH
     assert.equal(verifyChain({ chain: cnOnly, roots: root.cert }).ok, true); // trusted, just names no host
 
+    // verifyChain matches as our TLS client does: no partial wildcards ("w*.example.com" for www.example.com).
+    const rootKeyPath = s.put("root-key.pem", root.key),
+      ext = s.put("ext.cnf", "subjectAltName=DNS:w*.example.com\n");
+    const csrPath = s.put("w.csr", "");
+    assert.equal(
+      openssl(["req", "-new", "-key", s.put("w-key.pem", key), "-subj", "/O=x", "-out", csrPath]).status,
+      0,
+    );
+    const partial = openssl([
+      "x509",
+      "-req",
+      "-in",
+      csrPath,
+      "-CA",
+      rootPath,
+      "-CAkey",
+      rootKeyPath,
+      "-days",
+      "1",
+      "-extfile",
+      ext,
+    ]).out;
+    const partialLeaf = partial.slice(partial.indexOf("-----BEGIN CERTIFICATE"));
+    assert.equal(
+      openssl([
+        "verify",
+        "-CAfile",
+        rootPath,
+        "-verify_hostname",
+        "www.example.com",
+        s.put("w.pem", partialLeaf),
+      ])
+        .status,
+      0,
+      "openssl's default accepts the partial wildcard",
+    );
+    assert.equal(verifyChain({ chain: partialLeaf, roots: root.cert, hostname: "www.example.com" }).code, 62);
+
     const withSan = createCertificate({
       key,
       issuer: root,
