@@ -308,7 +308,7 @@ int jsec_host(jsec_session *s, const char *servername, const char *verify_name) 
     return jsec_fail("bad server name");
   if (verify_name && *verify_name) {
     X509_VERIFY_PARAM *param = SSL_get0_param(s->ssl);
-    X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+    X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS | X509_CHECK_FLAG_NEVER_CHECK_SUBJECT);
     /* An IP literal is checked against IP SANs; anything else as a DNS name. */
     if (X509_VERIFY_PARAM_set1_ip_asc(param, verify_name) != 1) {
       ERR_clear_error();

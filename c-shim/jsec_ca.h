@@ -29,6 +29,7 @@
 #define JSEC_CA_KEY_MISMATCH (-21)   /* a key does not belong to its certificate */
 #define JSEC_CA_BAD_INPUT (-22)      /* not a valid key / certificate / CSR / CRL / OCSP message */
 #define JSEC_CA_BAD_SPEC (-23)       /* a spec line has an unknown name or a bad value */
+#define JSEC_CA_LOCKED (-24)         /* another holder has the lock (jsec_ca_lock) */
 
 /* jsec_ca_key_generate() types. */
 #define JSEC_KEY_RSA 1     /* param: modulus bits */
@@ -102,5 +103,13 @@ int jsec_ca_ocsp_respond(const char *spec, const uint8_t *req, int req_len, cons
                          int cert_len, const uint8_t *signer_key, int key_len, const char *pass);
 int jsec_ca_ocsp_error(int status);
 int jsec_ca_ocsp_response_parse(const uint8_t *der, int len, const uint8_t *issuer, int issuer_len);
+
+/* A CA directory's lock (jsec_ca_lock.c): an exclusive, non-blocking flock(2)
+   on `path` (created 0600, never through a symlink), with `holder` written
+   into it as a note. Returns the descriptor to pass to jsec_ca_unlock, or
+   JSEC_CA_LOCKED while another open file holds it. The kernel releases it
+   when the holder dies. */
+int jsec_ca_lock(const char *path, const char *holder);
+int jsec_ca_unlock(int fd);
 
 #endif

@@ -413,6 +413,8 @@ int jsec_ca_verify(const uint8_t *certs_data, int certs_len, const uint8_t *root
     goto done;
   }
   v.param = X509_STORE_CTX_get0_param(v.ctx);
+  /* Names come from the SANs only, as in our TLS host check: never the subject's CN. */
+  X509_VERIFY_PARAM_set_hostflags(v.param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS | X509_CHECK_FLAG_NEVER_CHECK_SUBJECT);
   if ((rc = ca_each_line(spec, verify_line, &v)) != 0) goto done;
   X509_verify_cert(v.ctx);
   ERR_clear_error();

@@ -105,7 +105,8 @@ static int names_host(SSL_SESSION *session, const char *verify_name) {
   if (!leaf) return 0;
   if (!verify_name || !*verify_name) return 1;
   return X509_check_ip_asc(leaf, verify_name, 0) == 1 ||
-         X509_check_host(leaf, verify_name, 0, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS, NULL) == 1;
+         X509_check_host(leaf, verify_name, 0,
+                         X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS | X509_CHECK_FLAG_NEVER_CHECK_SUBJECT, NULL) == 1;
 }
 
 int jsec_session_offer(jsec_session *s, const uint8_t *der, int len, const char *verify_name) {

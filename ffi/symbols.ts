@@ -87,6 +87,8 @@ export const symbols = {
   },
   jsec_ca_ocsp_error: { parameters: ["i32"], result: "i32" },
   jsec_ca_ocsp_response_parse: { parameters: ["buffer", "i32", "buffer", "i32"], result: "i32" },
+  jsec_ca_lock: { parameters: ["buffer", "buffer"], result: "i32" },
+  jsec_ca_unlock: { parameters: ["i32"], result: "i32" },
 
   // Revocation in TLS (c-shim/jsec_revocation.c)
   jsec_ctx_staple: { parameters: ["handle", "buffer", "i32"], result: "i32" },

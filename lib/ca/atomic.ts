@@ -1,10 +1,15 @@
 /**
  * Crash-safe file replacement: write a temporary file beside the target,
  * flush it, then rename it over the target (atomic on POSIX file systems).
+ * The temporary file is new (`O_CREAT|O_EXCL`, which never follows a
+ * symlink) and gets `mode` from the start, and the rename replaces a symlink
+ * at the target instead of writing through it: a key written at 0600 is
+ * never readable by others, whatever stood at its path before.
  *
  * @module
  */
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
+import { randomBytes } from "node:crypto";
 import { dirname, join } from "node:path";
 import process from "node:process";
 
@@ -17,7 +22,7 @@ import process from "node:process";
  * ```
  */
 export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644): void {
-  const tmp = join(dirname(path), `.${process.pid}.${Date.now()}.${Math.random().toString(36).slice(2)}.tmp`);
+  const tmp = join(dirname(path), `.${process.pid}.${randomBytes(8).toString("hex")}.tmp`);
   const fd = openSync(tmp, "wx", mode);
   try {
     const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;

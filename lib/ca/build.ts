@@ -365,7 +365,7 @@ function url(value: string, name: string): string {
   }
 }
 
-/** A random positive 128-bit serial, hex. */
+/** A random positive 16-byte serial, hex: 126 bits from the CSPRNG, never a leading zero byte. */
 export function randomSerial(): string {
   const bytes = randomBytes(16);
   bytes[0] = (bytes[0] & 0x7f) | 0x10;

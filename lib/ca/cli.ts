@@ -9,18 +9,23 @@
  *   ca ocsp                      serve OCSP on 127.0.0.1 (--port)
  *   ca list / ca show SERIAL     what the CA issued
  *
- * The CA directory is --dir, else $JSEC_CA_DIR, else a per-user data folder.
- * The CA key's passphrase comes from --passphrase-file or $JSEC_CA_PASSPHRASE;
- * nothing ever prompts.
+ * The CA directory is --dir, else $JSEC_CA_DIR, else a per-user data folder
+ * ({@link defaultCaDir}). Relative paths are taken from the folder the user
+ * ran the command in (under this package's own `deno task ca` / `bun run ca`,
+ * which run in the package root, from $INIT_CWD). The CA key's passphrase
+ * comes from --passphrase-file or $JSEC_CA_PASSPHRASE; nothing ever prompts.
+ * Every mistake ends in one line on stderr that says what to do.
  *
  * @module
  */
-import { readFileSync, writeFileSync } from "node:fs";
+import { closeSync, openSync, readSync } from "node:fs";
 import { homedir, hostname, userInfo } from "node:os";
 import { join, resolve } from "node:path";
 import process from "node:process";
+import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { TlsError } from "../errors.ts";
+import { writeFileAtomic } from "./atomic.ts";
 import type { KeySpec } from "./keys.ts";
 import { parseCertificate } from "./parse.ts";
 import { toPkcs12 } from "./pkcs12.ts";
@@ -81,7 +86,8 @@ Writes DIR/ca.pem (the certificate clients should trust), DIR/ca-key.pem (0600) 
     summary: "issue a certificate for names (host names, IPs, emails, URIs)",
     usage: `ca issue NAME... [--out DIR] [--client | --both] [--days 397] [--key-type ec|rsa|ed25519]
         [--ocsp-url URL] [--crl-url URL] [--p12 [--p12-passphrase changeit]]
-Writes DIR/<first-name>.pem (the certificate) and DIR/<first-name>-key.pem (0600); DIR defaults to ".".`,
+Writes DIR/<first-name>.pem (the certificate) and DIR/<first-name>-key.pem (0600, replaced atomically);
+DIR defaults to the current folder.`,
     options: {
       out: { type: "string" },
       client: { type: "boolean" },
@@ -106,9 +112,9 @@ Writes DIR/<first-name>.pem (the certificate) and DIR/<first-name>-key.pem (0600
         ocspUrl: str(values["ocsp-url"]),
         crlUrl: str(values["crl-url"]),
       });
-      const base = join(resolve(str(values.out) ?? "."), fileName(positionals[0]));
-      writeFileSync(`${base}.pem`, issued.cert);
-      writeFileSync(`${base}-key.pem`, issued.key, { mode: 0o600 });
+      const base = join(at(str(values.out) ?? "."), fileName(positionals[0]));
+      save(`${base}.pem`, issued.cert);
+      save(`${base}-key.pem`, issued.key, 0o600);
       say(`issued serial ${issued.serial} for ${positionals.join(", ")}`);
       say(`certificate: ${base}.pem`);
       say(`key:         ${base}-key.pem`);
@@ -120,18 +126,21 @@ Writes DIR/<first-name>.pem (the certificate) and DIR/<first-name>-key.pem (0600
           passphrase,
           name: positionals[0],
         });
-        writeFileSync(`${base}.p12`, p12, { mode: 0o600 });
+        save(`${base}.p12`, p12, 0o600);
         say(`PKCS#12:     ${base}.p12 (passphrase "${passphrase}")`);
       }
     },
   },
   sign: {
-    summary: "sign a certificate signing request",
-    usage: `ca sign CSR_FILE [--copy-sans] [--name NAME]... [--client | --both] [--days 397] [--out FILE]
-The CSR's SANs are copied only with --copy-sans; --name adds names. Prints the certificate, or writes --out.`,
+    summary: "sign a certificate signing request, for names you approve",
+    usage:
+      `ca sign CSR_FILE (--copy-sans | --san NAME...) [--subject DN] [--client | --both] [--days 397] [--out FILE]
+The certificate names only what you approve: the CSR's SANs with --copy-sans, and each --san.
+The CSR's subject is never copied: the subject is --subject, else the first name. Prints the certificate, or writes --out.`,
     options: {
       "copy-sans": { type: "boolean" },
-      name: { type: "string", multiple: true },
+      san: { type: "string", multiple: true },
+      subject: { type: "string" },
       client: { type: "boolean" },
       both: { type: "boolean" },
       days: { type: "string" },
@@ -143,14 +152,15 @@ The CSR's SANs are copied only with --copy-sans; --name adds names. Prints the c
       const ca = await open(values);
       const { cert, serial } = await ca.sign(csr, {
         copySans: values["copy-sans"] === true,
-        names: (values.name as string[] | undefined) ?? [],
+        names: (values.san as string[] | undefined) ?? [],
+        subject: str(values.subject),
         usage: values.both ? "both" : values.client ? "client" : "server",
         days: num(values.days, "--days"),
       });
       const out = str(values.out);
       if (out) {
-        writeFileSync(out, cert);
-        say(`signed serial ${serial}: ${resolve(out)}`);
+        save(at(out), cert);
+        say(`signed serial ${serial}: ${at(out)}`);
       } else process.stdout.write(cert);
     },
   },
@@ -176,8 +186,8 @@ The CSR's SANs are copied only with --copy-sans; --name adds names. Prints the c
       const crl = await ca.crl({ days: num(values.days, "--days") });
       const out = str(values.out);
       if (out) {
-        writeFileSync(out, crl);
-        say(`CRL written to ${resolve(out)}`);
+        save(at(out), crl);
+        say(`CRL written to ${at(out)}`);
       } else process.stdout.write(crl);
     },
   },
@@ -246,15 +256,49 @@ The CSR's SANs are copied only with --copy-sans; --name adds names. Prints the c
   },
 };
 
-/** Where the CA lives: --dir, $JSEC_CA_DIR, or a per-user data folder. */
+/**
+ * Where the CA lives when no --dir is given: $JSEC_CA_DIR, else a per-user
+ * data folder — `$XDG_DATA_HOME/jsec-ca` (default `~/.local/share/jsec-ca`)
+ * on Linux, `~/Library/Application Support/jsec-ca` on macOS,
+ * `%LOCALAPPDATA%/jsec-ca` on Windows.
+ *
+ * @example
+ * ```ts
+ * import { defaultCaDir } from "./lib/ca/cli.ts";
+ * console.log(defaultCaDir()); // "/home/alice/.local/share/jsec-ca"
+ * ```
+ */
 export function defaultCaDir(): string {
-  if (process.env.JSEC_CA_DIR) return process.env.JSEC_CA_DIR;
+  if (process.env.JSEC_CA_DIR) return at(process.env.JSEC_CA_DIR);
   const home = homedir();
   if (process.platform === "darwin") return join(home, "Library", "Application Support", "jsec-ca");
   if (process.platform === "win32") {
     return join(process.env.LOCALAPPDATA ?? join(home, "AppData", "Local"), "jsec-ca");
   }
-  return join(process.env.XDG_DATA_HOME ?? join(home, ".local", "share"), "jsec-ca");
+  return join(process.env.XDG_DATA_HOME || join(home, ".local", "share"), "jsec-ca");
+}
+
+/** This package's root folder, when it runs from files (not from an https: or jsr: URL). */
+const packageRoot = import.meta.url.startsWith("file:")
+  ? fileURLToPath(new URL("../../", import.meta.url))
+  : undefined;
+
+/**
+ * The folder the user ran the command in. `deno task`, `npm run` and
+ * `bun run` run a task in the package root: Deno and npm say where the user
+ * was in $INIT_CWD, Bun (1.4) in $npm_config_local_prefix. That is used only
+ * when we run in our own package root, so that a user's own script, which
+ * runs in its package root or `cd`s somewhere, keeps its working directory.
+ */
+function userCwd(): string {
+  const cwd = process.cwd();
+  const init = process.env.INIT_CWD || process.env.npm_config_local_prefix;
+  return init && packageRoot && resolve(cwd) === resolve(packageRoot) ? resolve(init) : cwd;
+}
+
+/** A path the user gave, made absolute from the user's working directory. */
+function at(path: string): string {
+  return resolve(userCwd(), path);
 }
 
 /** "jsec development CA (alice@laptop)": distinct per user and machine, as mkcert does. */
@@ -266,24 +310,47 @@ function defaultCaName(): string {
   }
 }
 
-class UsageError extends Error {}
+/** A mistake the user can fix: one line on stderr, exit status 2 (usage) or 1. */
+class CliError extends Error {
+  constructor(message: string, readonly status = 1) {
+    super(message);
+  }
+}
 
 function usage(command: string, message: string): never {
-  throw new UsageError(`${message}\nusage: ${commands[command].usage.split("\n")[0]}`);
+  throw new CliError(`${message} (usage: ${commands[command].usage.split("\n")[0]})`, 2);
 }
 
 function caDir(values: Record<string, unknown>): string {
-  return resolve(str(values.dir) ?? defaultCaDir());
+  const dir = str(values.dir);
+  return dir === undefined ? defaultCaDir() : at(dir);
 }
 
 function passphrase(values: Record<string, unknown>): string | undefined {
   const file = str(values["passphrase-file"]);
-  if (file) return readFileSync(file, "utf8").replace(/\r?\n$/, "");
+  if (file) {
+    return readInput(file, "the passphrase file", "give an existing file to --passphrase-file").replace(
+      /\r?\n$/,
+      "",
+    );
+  }
   return process.env.JSEC_CA_PASSPHRASE || undefined;
 }
 
-function open(values: Record<string, unknown>): Promise<CertificateAuthority> {
-  return CertificateAuthority.open(caDir(values), { passphrase: passphrase(values) });
+async function open(values: Record<string, unknown>): Promise<CertificateAuthority> {
+  const dir = caDir(values);
+  try {
+    return await CertificateAuthority.open(dir, { passphrase: passphrase(values) });
+  } catch (e) {
+    if (e instanceof TlsError && e.code === "BAD_PASSPHRASE") {
+      throw new CliError(
+        `the CA key ${join(dir, "ca-key.pem")} is encrypted and the passphrase is ${
+          values["passphrase-file"] || process.env.JSEC_CA_PASSPHRASE ? "wrong" : "missing"
+        }: give it with --passphrase-file FILE or $JSEC_CA_PASSPHRASE`,
+      );
+    }
+    throw e;
+  }
 }
 
 function str(v: unknown): string | undefined {
@@ -293,14 +360,14 @@ function str(v: unknown): string | undefined {
 function num(v: unknown, name: string, min = 1): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new UsageError(`${name} must be a whole number >= ${min}`);
+  if (!Number.isInteger(n) || n < min) throw new CliError(`${name} must be a whole number >= ${min}`, 2);
   return n;
 }
 
 function keyType(v: unknown): KeySpec | undefined {
   if (v === undefined) return undefined;
   const spec = keyTypes[String(v)];
-  if (!spec) throw new UsageError(`--key-type must be one of ${Object.keys(keyTypes).join(", ")}`);
+  if (!spec) throw new CliError(`--key-type must be one of ${Object.keys(keyTypes).join(", ")}`, 2);
   return spec;
 }
 
@@ -309,14 +376,58 @@ function fileName(name: string): string {
   return name.replace(/^\*/, "_wildcard").replace(/[^A-Za-z0-9._@-]/g, "_");
 }
 
-function readInput(path: string): string {
+const fsReasons: Record<string, string> = {
+  ENOENT: "no such file or folder",
+  ENOTDIR: "a part of the path is not a folder",
+  EISDIR: "it is a folder",
+  EACCES: "permission denied",
+  EPERM: "permission denied",
+  EROFS: "read-only file system",
+  ENOSPC: "no space left on the device",
+};
+
+/** "no such file or folder (ENOENT)" for a file system error. */
+function fsReason(e: unknown): string {
+  const code = (e as { code?: string }).code;
+  return code ? `${fsReasons[code] ?? code}${fsReasons[code] ? ` (${code})` : ""}` : String(e);
+}
+
+/** The most a file the CLI reads (a CSR, certificate or passphrase) may hold. */
+const maxInputBytes = 1 << 20;
+
+/**
+ * Reads a file the user named, at most 1 MiB of it (so `/dev/zero` by
+ * mistake is an error, not a hang); a failure says what the file was for and what to do.
+ */
+function readInput(path: string, what = "", fix = "check the path"): string {
+  const full = at(path);
+  const name = `${what ? `${what} ` : ""}${full}`;
+  let fd: number;
   try {
-    return readFileSync(path, "utf8");
+    fd = openSync(full, "r");
   } catch (e) {
-    throw new TlsError(
-      "NOT_FOUND",
-      `cannot read ${path}: ${(e as { code?: string }).code ?? (e as Error).message}`,
-    );
+    throw new CliError(`cannot read ${name}: ${fsReason(e)}; ${fix}`);
+  }
+  try {
+    const buf = new Uint8Array(maxInputBytes + 1);
+    let size = 0, n: number;
+    while (size < buf.length && (n = readSync(fd, buf, size, buf.length - size, null)) > 0) size += n;
+    if (size > maxInputBytes) throw new CliError(`${name} holds more than 1 MiB: ${fix}`);
+    return new TextDecoder().decode(buf.subarray(0, size));
+  } catch (e) {
+    if (e instanceof CliError) throw e;
+    throw new CliError(`cannot read ${name}: ${fsReason(e)}; ${fix}`);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Writes a file atomically (never through a planted symlink, `mode` from the start). */
+function save(path: string, data: string | Uint8Array, mode = 0o644): void {
+  try {
+    writeFileAtomic(path, data, mode);
+  } catch (e) {
+    throw new CliError(`cannot write ${path}: ${fsReason(e)}; choose another folder with --out`);
   }
 }
 
@@ -331,12 +442,18 @@ function help(): string {
     "",
     ...Object.entries(commands).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`),
     "",
-    "ca <command> --help shows a command's options. The CA key's passphrase: --passphrase-file FILE or $JSEC_CA_PASSPHRASE.",
+    "ca <command> --help (or ca help <command>) shows a command's options.",
+    "The CA key's passphrase: --passphrase-file FILE or $JSEC_CA_PASSPHRASE.",
   ].join("\n");
 }
 
+function commandHelp(name: string): string {
+  return `usage: ${commands[name].usage}\n\ncommon options: --dir DIR, --passphrase-file FILE, --help`;
+}
+
 /**
- * Runs the CLI with `argv` (without the program name); resolves to the exit code.
+ * Runs the CLI with `argv` (without the program name; a leading `"ca"` is
+ * skipped); resolves to the exit code: 0, 1 for a failure, 2 for a usage mistake.
  *
  * @example
  * ```ts
@@ -345,16 +462,19 @@ function help(): string {
  * ```
  */
 export async function main(argv: string[]): Promise<number> {
-  const [name, ...rest] = argv;
+  // `jsec ca issue …` and `ca issue …` alike: a package `bin` may pass the word "ca" first.
+  const [name, ...rest] = argv[0] === "ca" ? argv.slice(1) : argv;
   if (!name || name === "help" || name === "--help" || name === "-h") {
-    console.log(help());
+    const about = rest[0];
+    if (name === "help" && about && Object.hasOwn(commands, about)) console.log(commandHelp(about));
+    else console.log(help());
     return name ? 0 : 2;
   }
-  const command = commands[name];
-  if (!command) {
-    console.error(`ca: unknown command "${name}"\n\n${help()}`);
+  if (!Object.hasOwn(commands, name)) {
+    console.error(`ca: unknown command "${name}"; run \`ca --help\` for the list`);
     return 2;
   }
+  const command = commands[name];
   try {
     const { values, positionals } = parseArgs({
       args: rest,
@@ -363,7 +483,7 @@ export async function main(argv: string[]): Promise<number> {
       strict: true,
     });
     if (values.help) {
-      console.log(`usage: ${command.usage}\n\ncommon options: --dir DIR, --passphrase-file FILE`);
+      console.log(commandHelp(name));
       return 0;
     }
     await command.run({
@@ -372,13 +492,15 @@ export async function main(argv: string[]): Promise<number> {
     });
     return 0;
   } catch (e) {
-    const message = e instanceof TlsError || e instanceof UsageError
+    const parse = (e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS");
+    const message = e instanceof TlsError || e instanceof CliError
       ? e.message
-      : (e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")
-      ? `${(e as Error).message}\nusage: ${command.usage.split("\n")[0]}`
-      : `unexpected error: ${(e as Error).stack ?? e}`;
-    console.error(`ca ${name}: ${message}`);
-    return e instanceof UsageError || (e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS") ? 2 : 1;
+      : parse
+      ? `${(e as Error).message.split("\n")[0]} (see \`ca ${name} --help\`)`
+      : `unexpected error: ${(e as Error)?.message ?? e} (set JSEC_DEBUG=1 to see where)`;
+    console.error(`ca ${name}: ${message.replace(/\s*\n\s*/g, " ")}`);
+    if (process.env.JSEC_DEBUG && !(e instanceof CliError)) console.error(e);
+    return e instanceof CliError ? e.status : parse ? 2 : 1;
   }
 }
 

@@ -9,7 +9,7 @@ import { type CertificateOptions, createCertificate, type Issuer } from "./build
 import { keyBytes } from "./keys.ts";
 import { nameEntries, type NameInput, toSan } from "./names.ts";
 import { callText, type PemOrDer, spec } from "./native.ts";
-import { parseCsr } from "./parse.ts";
+import { type CsrInfo, parseCsr } from "./parse.ts";
 
 /** Options of {@link createCsr}. */
 export interface CsrOptions {
@@ -67,14 +67,15 @@ export interface SignCsrOptions
   copySans?: boolean;
   /** SANs to put in the certificate (added to the copied ones). */
   names?: string[];
-  /** Override the CSR's subject. */
+  /** The subject. Default: the first name, as CN. The CSR's own subject is never copied. */
   subject?: NameInput;
 }
 
 /**
  * Signs a CSR into a certificate. The CSR's signature is checked first
  * (`BAD_SIGNATURE` when it is not valid); its requested SANs are copied only
- * with `copySans: true`; its other requested extensions are ignored.
+ * with `copySans: true`; its subject and other requested extensions are
+ * ignored, so the requester cannot choose a name the signer did not approve.
  *
  * @example
  * ```ts
@@ -90,23 +91,24 @@ export function signCsr(options: SignCsrOptions): string {
   const { csr, copySans = false, names = [], subject, ...rest } = options;
   const info = parseCsr(csr);
   if (!info.signatureValid) throw new TlsError("BAD_SIGNATURE", "the CSR's signature does not match its key");
-  const copied = copySans
-    ? info.sans.filter((s) => ["DNS", "IP", "email", "URI"].includes(s.type)).map((s) =>
-      `${s.type}:${s.value}`
-    )
-    : [];
-  const all = [...new Set([...copied, ...names])];
   return createCertificate({
     ...rest,
     key: info.publicKey.pem,
-    subject: subject ??
-      (info.subject.entries.length ? Object.fromEntries(groupFields(info.subject.entries)) : undefined),
-    names: all,
+    subject,
+    names: [...new Set([...(copySans ? requestedSans(info) : []), ...names])],
   });
 }
 
-function groupFields(entries: Array<[string, string]>): Array<[string, string[]]> {
-  const map = new Map<string, string[]>();
-  for (const [k, v] of entries) map.set(k, [...(map.get(k) ?? []), v]);
-  return [...map];
+/**
+ * The SANs a CSR asks for that a certificate can carry, as `TYPE:value`.
+ *
+ * @example
+ * ```ts
+ * requestedSans(parseCsr(csrPem)); // ["DNS:api.internal", "IP:10.0.0.7"]
+ * ```
+ */
+export function requestedSans(info: CsrInfo): string[] {
+  return info.sans.filter((s) => ["DNS", "IP", "email", "URI"].includes(s.type)).map((s) =>
+    `${s.type}:${s.value}`
+  );
 }

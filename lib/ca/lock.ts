@@ -1,13 +1,22 @@
 /**
- * A lock file that keeps two processes from changing a CA directory at once.
+ * The lock that keeps two processes from changing a CA directory at once:
+ * an exclusive `flock(2)` on `<dir>/.lock`, taken through the shim. The
+ * kernel releases it when its holder closes it or dies, so there is no stale
+ * lock to detect and take over (which cannot be done atomically with files
+ * alone), and a reused process id cannot keep a dead holder's lock alive.
+ * The file stays in place between holders; removing it by hand is never needed.
  *
  * @module
  */
-import { closeSync, openSync, readFileSync, rmSync, statSync, writeSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
+import { cString, lastError, shim } from "../../ffi/mod.ts";
 import { TlsError } from "../errors.ts";
+
+/** The shim's status for a lock another holder has (JSEC_CA_LOCKED in jsec_ca.h). */
+const LOCKED = -24;
 
 /** Options of {@link withLock}. */
 export interface LockOptions {
@@ -16,9 +25,8 @@ export interface LockOptions {
 }
 
 /**
- * Runs `fn` while holding `<dir>/.lock`. Waits while another live process
- * holds it (throws `CA_LOCKED` after `timeout`); takes over a lock whose
- * holder on this host has died.
+ * Runs `fn` while holding the lock of `dir`. Waits while another process (or
+ * another call in this one) holds it, and throws `CA_LOCKED` after `timeout`.
  *
  * @example
  * ```ts
@@ -32,17 +40,18 @@ export async function withLock<T>(
 ): Promise<T> {
   const path = join(dir, ".lock");
   const deadline = Date.now() + (options.timeout ?? 10_000);
+  const pathC = cString(path), note = cString(`${process.pid} ${hostname()}\n`);
+  let fd: number;
   for (;;) {
-    if (tryLock(path)) break;
-    const stale = staleHolder(path);
-    if (stale !== undefined) {
-      if (readOrEmpty(path) === stale) rmSync(path, { force: true }); // still the dead holder's
-      continue;
+    fd = shim.jsec_ca_lock(pathC, note);
+    if (fd >= 0) break;
+    if (fd !== LOCKED) {
+      throw new TlsError("CA_CORRUPT", `cannot lock the CA directory ${dir} (${path}): ${lastError()}`);
     }
     if (Date.now() > deadline) {
       throw new TlsError(
         "CA_LOCKED",
-        `the CA directory ${dir} is locked by another process (${path}); remove it if no CA command is running`,
+        `the CA directory ${dir} is in use by another CA command${holder(path)}; try again when it is done`,
       );
     }
     await new Promise((r) => setTimeout(r, 25 + Math.random() * 25));
@@ -50,54 +59,16 @@ export async function withLock<T>(
   try {
     return await fn();
   } finally {
-    rmSync(path, { force: true });
+    shim.jsec_ca_unlock(fd);
   }
 }
 
-function tryLock(path: string): boolean {
-  let fd: number;
+/** " (process 123 on host)" from the holder's note, when it can be read. */
+function holder(path: string): string {
   try {
-    fd = openSync(path, "wx", 0o600);
-  } catch (e) {
-    if ((e as { code?: string }).code === "EEXIST") return false;
-    throw new TlsError("CA_CORRUPT", `cannot create the lock ${path}: ${(e as Error).message}`, { cause: e });
-  }
-  try {
-    writeSync(fd, `${process.pid} ${hostname()}\n`);
-  } finally {
-    closeSync(fd);
-  }
-  return true;
-}
-
-function readOrEmpty(path: string): string | undefined {
-  try {
-    return readFileSync(path, "utf8");
+    const [pid, host] = readFileSync(path, "utf8").trim().split(" ");
+    return /^\d+$/.test(pid) ? ` (process ${pid}${host ? ` on ${host}` : ""})` : "";
   } catch {
-    return undefined; // just released
-  }
-}
-
-/**
- * The contents of a lock whose holder on this host is gone (or that stayed
- * empty for a minute); undefined while the holder lives.
- */
-function staleHolder(path: string): string | undefined {
-  const text = readOrEmpty(path);
-  if (text === undefined) return undefined;
-  const [pid, host] = text.trim().split(" ");
-  if (!pid) {
-    try {
-      return Date.now() - statSync(path).mtimeMs > 60_000 ? text : undefined;
-    } catch {
-      return undefined;
-    }
-  }
-  if (host !== hostname()) return undefined;
-  try {
-    process.kill(Number(pid), 0);
-    return undefined;
-  } catch (e) {
-    return (e as { code?: string }).code === "ESRCH" ? text : undefined;
+    return "";
   }
 }

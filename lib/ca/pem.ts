@@ -4,7 +4,6 @@
  * @module
  */
 import { Buffer } from "node:buffer";
-import { TlsError } from "../errors.ts";
 
 /** One PEM block: its label ("CERTIFICATE") and DER bytes. */
 export interface PemBlock {
@@ -38,19 +37,3 @@ export function pemBlocks(text: string): PemBlock[] {
 }
 
 export { toPem } from "../engine/info.ts";
-
-/**
- * The DER bytes of the first `label` block of a PEM string, or the bytes themselves when given DER.
- * Throws `INVALID_PEM` when there is no such block.
- *
- * @example
- * ```ts
- * const der = toDer(certPem, "CERTIFICATE");
- * ```
- */
-export function toDer(input: string | Uint8Array, label: string): Uint8Array {
-  if (typeof input !== "string") return input;
-  const block = pemBlocks(input).find((b) => b.label === label);
-  if (!block) throw new TlsError("INVALID_PEM", `not a PEM ${label.toLowerCase()}`);
-  return block.der;
-}

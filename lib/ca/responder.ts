@@ -1,12 +1,15 @@
 /**
  * An OCSP responder over HTTP (RFC 6960 appendix A): POST with an
  * `application/ocsp-request` body, or GET `/<base64 of the DER request>`.
- * Runs on `Deno.serve` or `Bun.serve`.
+ * Runs on `Deno.serve` or `Bun.serve`. A malformed request gets a
+ * `malformedRequest` OCSP response; a POST of another content type HTTP 415;
+ * a body over the limit HTTP 413, as soon as the limit is passed.
  *
  * @module
  */
 import { Buffer } from "node:buffer";
 import { TlsError } from "../errors.ts";
+import { readLimited } from "./body.ts";
 import { ocspErrorResponse } from "./ocsp.ts";
 
 /** Answers one DER request with one DER response. */
@@ -55,12 +58,18 @@ export async function serveOcsp(
   const handler = async (req: Request): Promise<Response> => {
     let der: Uint8Array | undefined;
     if (req.method === "POST") {
-      const body = new Uint8Array(await req.arrayBuffer());
-      if (body.length > 0 && body.length <= max) der = body;
+      const type = (req.headers.get("content-type") ?? "").split(";")[0].trim().toLowerCase();
+      if (type !== "application/ocsp-request") {
+        return plain(415, "OCSP: POST a body of type application/ocsp-request\n");
+      }
+      const declared = Number(req.headers.get("content-length") ?? 0);
+      const body = declared > max ? undefined : await readLimited(req.body, max);
+      if (!body) return plain(413, `OCSP: requests are at most ${max} bytes\n`);
+      if (body.length > 0) der = body;
     } else if (req.method === "GET") {
       der = fromGetPath(new URL(req.url).pathname, max);
     } else {
-      return new Response("OCSP: use GET or POST\n", { status: 405, headers: { allow: "GET, POST" } });
+      return plain(405, "OCSP: use GET or POST\n", { allow: "GET, POST" });
     }
     let out: Uint8Array;
     try {
@@ -86,6 +95,10 @@ export async function serveOcsp(
   const { port, stop } = listening;
   const host = hostname.includes(":") ? `[${hostname}]` : hostname;
   return { url: `http://${host}:${port}/`, hostname, port, close: stop };
+}
+
+function plain(status: number, text: string, headers: Record<string, string> = {}): Response {
+  return new Response(text, { status, headers: { "content-type": "text/plain", ...headers } });
 }
 
 /** The DER request of a GET path: the last segment, URL-decoded base64. */

@@ -6,6 +6,7 @@
  * @module
  */
 import { TlsError } from "../errors.ts";
+import { readLimited } from "./body.ts";
 import { createOcspRequest, parseOcspResponse } from "./ocsp.ts";
 import { parseCertificate } from "./parse.ts";
 
@@ -21,7 +22,12 @@ export interface OcspStaplerOptions {
   fetch?: (request: Uint8Array) => Promise<Uint8Array> | Uint8Array;
   /** Delay before retrying a failed refresh, ms. Default 60 000. */
   retryDelay?: number;
+  /** How long the default fetch waits for the whole answer, ms. Default 10 000. */
+  timeout?: number;
 }
+
+/** The largest OCSP response the default fetch accepts. */
+const maxResponseBytes = 1 << 20;
 
 /**
  * A stapled OCSP response that refreshes itself.
@@ -86,7 +92,7 @@ export class OcspStapler {
     const o = this.#options;
     try {
       const request = createOcspRequest(o.cert, o.issuer, { nonce: false });
-      const der = o.fetch ? await o.fetch(request) : await post(o.url!, request);
+      const der = o.fetch ? await o.fetch(request) : await post(o.url!, request, o.timeout ?? 10_000);
       const parsed = parseOcspResponse(der, o.issuer);
       const single = parsed.responses.find((r) => r.serial === this.#serial);
       if (parsed.responseStatus !== "successful" || !parsed.verified || !single) {
@@ -125,14 +131,36 @@ export class OcspStapler {
   }
 }
 
-async function post(url: string, request: Uint8Array): Promise<Uint8Array> {
-  const res = await fetch(url, {
-    method: "POST",
-    body: request as BodyInit,
-    headers: { "content-type": "application/ocsp-request" },
-  });
-  if (!res.ok) {
-    throw new TlsError("CONNECTION_FAILED", `the OCSP responder ${url} answered HTTP ${res.status}`);
+/** POSTs the request; the answer must come within `timeout` ms and hold at most 1 MiB. */
+async function post(url: string, request: Uint8Array, timeout: number): Promise<Uint8Array> {
+  const signal = AbortSignal.timeout(timeout);
+  try {
+    const res = await fetch(url, {
+      method: "POST",
+      body: request as BodyInit,
+      headers: { "content-type": "application/ocsp-request" },
+      signal,
+    });
+    if (!res.ok) {
+      await res.body?.cancel();
+      throw new TlsError("CONNECTION_FAILED", `the OCSP responder ${url} answered HTTP ${res.status}`);
+    }
+    const der = await readLimited(res.body, maxResponseBytes);
+    if (!der) {
+      throw new TlsError(
+        "CONNECTION_FAILED",
+        `the OCSP responder ${url} sent more than ${maxResponseBytes} bytes`,
+      );
+    }
+    return der;
+  } catch (e) {
+    if (e instanceof TlsError) throw e;
+    throw new TlsError(
+      "CONNECTION_FAILED",
+      signal.aborted
+        ? `the OCSP responder ${url} did not answer within ${timeout} ms`
+        : `cannot reach the OCSP responder ${url}: ${(e as Error).message}`,
+      { cause: e },
+    );
   }
-  return new Uint8Array(await res.arrayBuffer());
 }

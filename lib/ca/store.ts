@@ -9,9 +9,8 @@
  *
  * @module
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { randomBytes } from "node:crypto";
 import { TlsError } from "../errors.ts";
 import { writeFileAtomic } from "./atomic.ts";
 import {
@@ -21,14 +20,15 @@ import {
   createRootCa,
   extKeyUsageFor,
   type Issuer,
+  randomSerial,
 } from "./build.ts";
 import { createCrl } from "./crl.ts";
-import { signCsr } from "./csr.ts";
+import { requestedSans, signCsr } from "./csr.ts";
 import { exportKey, generateKey, keyInfo, type KeySpec, publicKeyOf } from "./keys.ts";
 import { withLock } from "./lock.ts";
 import type { NameInput } from "./names.ts";
 import { type CertStatus, createOcspResponse, ocspErrorResponse, parseOcspRequest } from "./ocsp.ts";
-import { type CertificateInfo, parseCertificate } from "./parse.ts";
+import { type CertificateInfo, parseCertificate, parseCsr } from "./parse.ts";
 import { reasonCode, type RevocationReason } from "./revocation.ts";
 
 const FORMAT = "jsec-ca/1";
@@ -63,9 +63,6 @@ interface Index {
   format: typeof FORMAT;
   /** SHA-256 fingerprint of ca.pem: catches a swapped certificate. */
   ca: string;
-  /** A random prefix that makes this CA's serials unique among CAs. */
-  serialPrefix: string;
-  nextSerial: number;
   crlNumber: number;
   certs: IssuedCertificate[];
 }
@@ -110,6 +107,8 @@ export interface SignOptions {
   copySans?: boolean;
   /** Names to put in the certificate (besides copied ones). */
   names?: string[];
+  /** The subject. Default: the first name, as CN (never the CSR's subject). */
+  subject?: NameInput;
   /** Sets extKeyUsage. Default `"server"`. */
   usage?: "server" | "client" | "both";
   /** Validity in days. Default 397. */
@@ -168,11 +167,15 @@ export class CertificateAuthority {
    */
   static async init(dir: string, options: InitOptions = {}): Promise<CertificateAuthority> {
     const path = resolve(dir);
-    if (existsSync(join(path, "index.json")) || existsSync(join(path, "ca.pem"))) {
-      throw new TlsError("CA_EXISTS", `${path} already holds a CA (ca.pem / index.json); use another --dir`);
-    }
     mkdirSync(join(path, "certs"), { recursive: true, mode: 0o700 });
     return await withLock(path, () => {
+      // Checked under the lock: two inits racing never both write a key.
+      if (existsSync(join(path, "index.json")) || existsSync(join(path, "ca.pem"))) {
+        throw new TlsError(
+          "CA_EXISTS",
+          `${path} already holds a CA (ca.pem / index.json); use another --dir`,
+        );
+      }
       const key = generateKey(options.keyType);
       const root = createRootCa({
         key,
@@ -188,8 +191,6 @@ export class CertificateAuthority {
       const index: Index = {
         format: FORMAT,
         ca: parseCertificate(root.cert).fingerprints.sha256,
-        serialPrefix: serialPrefix(),
-        nextSerial: 1,
         crlNumber: 0,
         certs: [],
       };
@@ -212,6 +213,14 @@ export class CertificateAuthority {
     if (!existsSync(path)) {
       return Promise.reject(
         new TlsError("NOT_FOUND", `no CA at ${path}: run \`ca init\` first (or pass --dir)`),
+      );
+    }
+    if (!existsSync(join(path, "index.json")) && !existsSync(join(path, "ca.pem"))) {
+      return Promise.reject(
+        new TlsError(
+          "CA_CORRUPT",
+          `${path} holds no CA (no index.json, no ca.pem): run \`ca init\` there, or pass another --dir`,
+        ),
       );
     }
     try {
@@ -266,7 +275,10 @@ export class CertificateAuthority {
   }
 
   /**
-   * Signs a CSR (its signature is checked; its SANs copied only with `copySans`); records it.
+   * Signs a CSR (its signature is checked); records it. The certificate names
+   * only what the caller approves: the CSR's SANs with `copySans`, and
+   * `names`. Neither the CSR's subject nor its CN is ever copied; with no name
+   * approved it throws `INVALID_OPTION`.
    *
    * @example
    * ```ts
@@ -274,6 +286,19 @@ export class CertificateAuthority {
    * ```
    */
   sign(csr: string | Uint8Array, options: SignOptions = {}): Promise<{ cert: string; serial: string }> {
+    try {
+      const requested = requestedSans(parseCsr(csr));
+      const names = [...(options.copySans ? requested : []), ...(options.names ?? [])];
+      if (names.length === 0) {
+        throw new TlsError(
+          "INVALID_OPTION",
+          `no name approved for the certificate (the CSR asks for ${requested.join(", ") || "none"}): ` +
+            "copy the CSR's names with `copySans` (ca sign --copy-sans) or give them (ca sign --san NAME)",
+        );
+      }
+    } catch (e) {
+      return Promise.reject(e);
+    }
     return this.#record((serial) => {
       const cert = signCsr({
         ...leafFields(options),
@@ -282,19 +307,17 @@ export class CertificateAuthority {
         serial,
         copySans: options.copySans,
         names: options.names,
+        subject: options.subject,
       });
       return { cert };
     });
   }
 
-  /** Reserves a serial, builds the certificate, and records it, all under the lock. */
+  /** Picks a fresh random serial, builds the certificate, and records it, all under the lock. */
   #record<T extends { cert: string }>(build: (serial: string) => T): Promise<T & { serial: string }> {
     return withLock(this.dir, () => {
       const index = readIndex(this.dir);
-      const serial = checkSerial(index.serialPrefix + index.nextSerial.toString(16).padStart(8, "0"));
-      index.nextSerial++;
-      writeIndex(this.dir, index); // the serial is used up even if building fails below
-      const made = build(serial);
+      const made = build(uniqueSerial(new Set(index.certs.map((c) => c.serial))));
       const info = parseCertificate(made.cert);
       index.certs.push({
         serial: info.serial,
@@ -422,12 +445,7 @@ export class CertificateAuthority {
    * ```
    */
   status(serial: string): SerialStatus {
-    const entry = readIndex(this.dir).certs.find((c) => c.serial === serial);
-    if (!entry) return { status: "unknown" };
-    if (entry.status === "valid") return { status: "good" };
-    const s: SerialStatus = { status: "revoked", revokedAt: new Date(entry.revokedAt!) };
-    if (entry.reason && entry.reason !== "unspecified") s.reason = entry.reason;
-    return s;
+    return statusOf(readIndex(this.dir).certs.find((c) => c.serial === serial));
   }
 
   /**
@@ -447,6 +465,7 @@ export class CertificateAuthority {
       return ocspErrorResponse("malformedRequest");
     }
     if (parsed.certs.length === 0) return ocspErrorResponse("malformedRequest");
+    const issued = new Map(readIndex(this.dir).certs.map((c) => [c.serial, c])); // one read per request
     const now = new Date();
     return createOcspResponse({
       request,
@@ -454,10 +473,19 @@ export class CertificateAuthority {
       thisUpdate: now,
       nextUpdate: new Date(now.getTime() + (options.validity ?? 3600) * 1000),
       answers: parsed.certs.map((c) =>
-        c.issuerMatches ? this.status(c.serial) : { status: "unknown" as const }
+        c.issuerMatches ? statusOf(issued.get(c.serial)) : { status: "unknown" as const }
       ),
     });
   }
+}
+
+/** The revocation status of an index record (none: unknown). */
+function statusOf(entry: IssuedCertificate | undefined): SerialStatus {
+  if (!entry) return { status: "unknown" };
+  if (entry.status === "valid") return { status: "good" };
+  const s: SerialStatus = { status: "revoked", revokedAt: new Date(entry.revokedAt!) };
+  if (entry.reason && entry.reason !== "unspecified") s.reason = entry.reason;
+  return s;
 }
 
 /** What issuing and signing share: validity, URLs and extended key usage. */
@@ -473,10 +501,25 @@ function leafFields(o: SignOptions | IssueOptions) {
   };
 }
 
-function serialPrefix(): string {
-  const bytes = randomBytes(8);
-  bytes[0] = (bytes[0] & 0x7f) | 0x10;
-  return bytes.toString("hex").toUpperCase();
+/**
+ * A serial none of `taken` has: 126 bits from the CSPRNG (CA/Browser Forum
+ * baseline requirements ask for at least 64), drawn again on the
+ * (astronomically unlikely) collision.
+ *
+ * @example
+ * ```ts
+ * const serial = uniqueSerial(new Set(ca.list().map((c) => c.serial)));
+ * ```
+ */
+export function uniqueSerial(taken: ReadonlySet<string>, draw: () => string = randomSerial): string {
+  for (let attempt = 0; attempt < 8; attempt++) {
+    const serial = draw();
+    if (!taken.has(serial)) return serial;
+  }
+  throw new TlsError(
+    "INTERNAL",
+    "could not draw an unused serial in 8 attempts: is the random source broken?",
+  );
 }
 
 function corrupt(dir: string, why: string): never {
@@ -502,15 +545,8 @@ function readIndex(dir: string): Index {
   if (typeof index !== "object" || index === null || index.format !== FORMAT) {
     corrupt(dir, `index.json is not a ${FORMAT} index`);
   }
-  if (!Number.isInteger(index.nextSerial) || index.nextSerial < 1 || !Number.isInteger(index.crlNumber)) {
-    corrupt(dir, "index.json has a bad serial counter or CRL number");
-  }
-  if (
-    typeof index.serialPrefix !== "string" || !/^[0-9A-F]{16}$/.test(index.serialPrefix) ||
-    typeof index.ca !== "string"
-  ) {
-    corrupt(dir, "index.json has no serial prefix or CA fingerprint");
-  }
+  if (!Number.isInteger(index.crlNumber)) corrupt(dir, "index.json has a bad CRL number");
+  if (typeof index.ca !== "string") corrupt(dir, "index.json has no CA fingerprint");
   if (
     !Array.isArray(index.certs) ||
     !index.certs.every((c) => typeof c?.serial === "string" && typeof c?.pem === "string")
@@ -522,13 +558,4 @@ function readIndex(dir: string): Index {
 
 function writeIndex(dir: string, index: Index): void {
   writeFileAtomic(join(dir, "index.json"), JSON.stringify(index, null, 1) + "\n", 0o600);
-}
-
-/** Whether `dir` looks like a CA directory (for the CLI's messages). */
-export function isCaDirectory(dir: string): boolean {
-  try {
-    return statSync(dir).isDirectory() && readdirSync(dir).includes("index.json");
-  } catch {
-    return false;
-  }
 }

@@ -1,47 +1,21 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync, readFileSync, statSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { connect as tlsConnect, createServer } from "node:tls";
 import { join } from "node:path";
 import process from "node:process";
 import { test } from "../harness.ts";
-import { opensslAsync, scratch, verifyWithCrl } from "./helpers.ts";
-
-const cliPath = new URL("../../lib/ca/cli.ts", import.meta.url).pathname;
-
-/** Runs the CLI in a child process of the current runtime (deno run / bun). */
-function cli(
-  args: string[],
-  env: Record<string, string> = {},
-): Promise<{ status: number; stdout: string; stderr: string }> {
-  const runtime = process.execPath;
-  const argv = "Bun" in globalThis ? [cliPath, ...args] : ["run", "-A", cliPath, ...args];
-  return new Promise((resolve, reject) => {
-    const child = spawn(runtime, argv, {
-      env: { ...process.env, ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "", stderr = "";
-    child.stdout.on("data", (d: Uint8Array) => (stdout += new TextDecoder().decode(d)));
-    child.stderr.on("data", (d: Uint8Array) => (stderr += new TextDecoder().decode(d)));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ status: code ?? -1, stdout, stderr }));
-  });
-}
-
-/** Waits for a child's stdout to print `pattern`; returns the match. */
-function waitFor(child: ReturnType<typeof spawn>, pattern: RegExp): Promise<RegExpMatchArray> {
-  let out = "", err = "";
-  child.stderr?.on("data", (d: Uint8Array) => (err += new TextDecoder().decode(d)));
-  return new Promise((resolve, reject) => {
-    child.stdout?.on("data", (d: Uint8Array) => {
-      out += new TextDecoder().decode(d);
-      const m = out.match(pattern);
-      if (m) resolve(m);
-    });
-    child.on("close", (code) => reject(new Error(`${child.spawnargs.join(" ")} exited (${code}): ${err}`)));
-  });
-}
+import { cli, cliPath, opensslAsync, scratch, verifyWithCrl, waitFor } from "./helpers.ts";
 
 test(
   "ca cli: init + issue localhost 127.0.0.1 give files that openssl verify and TLS handshakes accept",
@@ -215,22 +189,74 @@ test("ca cli: ocsp serves openssl ocsp; sign; errors are one clear line and a no
   assert.equal(listed.length, before + 4);
   assert.equal(new Set(listed.map((l) => l.split(" ")[0])).size, listed.length);
 
+  // Every mistake: a non-zero exit and one line that says what to do, never a stack trace.
+  const passphraseHint = /give it with --passphrase-file FILE or \$JSEC_CA_PASSPHRASE/;
   const errors: Array<[string[], Record<string, string>, RegExp]> = [
-    [["issue", "x.test"], { JSEC_CA_DIR: join(s.dir, "nowhere") }, /no CA at/],
-    [["issue", "x.test"], { ...env, JSEC_CA_PASSPHRASE: "wrong" }, /cannot|decrypt|passphrase/i],
+    [["issue", "x.test"], { JSEC_CA_DIR: join(s.dir, "nowhere") }, /no CA at .*run `ca init` first/],
+    [["issue", "x.test"], { ...env, JSEC_CA_PASSPHRASE: "wrong" }, passphraseHint],
+    [["issue", "x.test"], { ...env, JSEC_CA_PASSPHRASE: "" }, /passphrase is missing/],
+    [
+      ["init", "--passphrase-file", join(s.dir, "no-such-file")],
+      { JSEC_CA_DIR: join(s.dir, "ca2") },
+      /cannot read the passphrase file .*no-such-file: no such file .*give an existing file to --passphrase-file/,
+    ],
+    [["issue", "x.test", "--out", join(s.dir, "no", "such")], env, /cannot write .*no such file or folder/],
+    [["sign", join(s.dir, "missing.csr"), "--copy-sans"], env, /cannot read .*missing\.csr: no such file/],
     [["revoke", "0BADBAD0"], env, /no certificate with serial/],
     [["issue", "bad name"], env, /not a valid DNS name/],
+    [["issue"], env, /give at least one name.*usage: ca issue NAME/],
+    [["issue", "x.test", "--days", "0"], env, /--days must be a whole number >= 1/],
+    [["issue", "x.test", "--bogus"], env, /Unknown option '--bogus'.*ca issue --help/],
     [["init"], env, /already holds a CA/],
-    [["sign", s.put("junk.csr", "junk")], env, /not a PEM certificate request/],
-    [["frobnicate"], env, /unknown command/],
+    [["sign", s.put("junk.csr", "junk"), "--copy-sans"], env, /not a PEM certificate request/],
+    [["frobnicate"], env, /unknown command "frobnicate"; run `ca --help`/],
+    [["show", "/dev/zero"], env, /\/dev\/zero holds more than 1 MiB/],
+    [["show", s.dir], env, /cannot read .*: it is a folder \(EISDIR\)/],
+    [["list"], { JSEC_CA_DIR: s.dir }, /holds no CA \(no index\.json, no ca\.pem\): run `ca init` there/],
   ];
   for (const [args, e, pattern] of errors) {
     const r = await cli(args, e);
     assert.notEqual(r.status, 0, args.join(" "));
     assert.match(r.stderr, pattern, `${args.join(" ")}: ${r.stderr}`);
-    assert.doesNotMatch(r.stderr, /at .*\.ts:\d+/, "no stack traces");
+    assert.equal(r.stderr.trimEnd().split("\n").length, 1, `one line: ${r.stderr}`);
+    assert.doesNotMatch(r.stderr, /unexpected error|at .*\.ts:\d+/, "no stack traces");
   }
   const h = await cli(["issue", "--help"], env);
   assert.equal(h.status, 0);
   assert.match(h.stdout, /usage: ca issue NAME/);
 }, { timeout: 90_000 });
+
+test(
+  "ca cli: issued keys are 0600 even over an old 0644 file, and never written through a symlink",
+  async () => {
+    using s = scratch();
+    const env = { JSEC_CA_DIR: join(s.dir, "ca") };
+    assert.equal((await cli(["init"], env)).status, 0);
+    const out = join(s.dir, "out");
+    mkdirSync(out);
+    // An old key left readable by others is replaced by a fresh 0600 file.
+    writeFileSync(join(out, "re.test-key.pem"), "old", { mode: 0o644 });
+    chmodSync(join(out, "re.test-key.pem"), 0o644);
+    writeFileSync(join(out, "re.test.p12"), "old", { mode: 0o644 });
+    chmodSync(join(out, "re.test.p12"), 0o644);
+    const again = await cli(["issue", "re.test", "--out", out, "--p12"], env);
+    assert.equal(again.status, 0, again.stderr);
+    for (const file of ["re.test-key.pem", "re.test.p12"]) {
+      assert.equal(statSync(join(out, file)).mode & 0o777, 0o600, file);
+    }
+    assert.match(readFileSync(join(out, "re.test-key.pem"), "utf8"), /BEGIN PRIVATE KEY/);
+    // A planted symlink is replaced, not followed: the file it pointed to keeps its contents.
+    const victim = s.put("victim.txt", "victim");
+    symlinkSync(victim, join(out, "sym.test-key.pem"));
+    symlinkSync(victim, join(out, "sym.test.pem"));
+    const planted = await cli(["issue", "sym.test", "--out", out], env);
+    assert.equal(planted.status, 0, planted.stderr);
+    assert.equal(readFileSync(victim, "utf8"), "victim");
+    const key = lstatSync(join(out, "sym.test-key.pem"));
+    assert.ok(key.isFile() && !key.isSymbolicLink());
+    assert.equal(key.mode & 0o777, 0o600);
+    assert.ok(lstatSync(join(out, "sym.test.pem")).isFile());
+    assert.deepEqual(readdirSync(out).filter((f) => f.endsWith(".tmp")), [], "no temporary files left");
+  },
+  { timeout: 60_000 },
+);

@@ -7,6 +7,8 @@ import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import process from "node:process";
+import { fileURLToPath } from "node:url";
 
 /** A fresh folder; `using` removes it (and all in it) at the end of its block. */
 export interface Scratch extends Disposable {
@@ -114,5 +116,44 @@ export function sServer(args: string[]): Promise<SServer> {
       clearTimeout(timer);
       reject(new Error(`s_server exited: ${out}`));
     });
+  });
+}
+
+/** The CLI's entry point. */
+export const cliPath = fileURLToPath(new URL("../../lib/ca/cli.ts", import.meta.url));
+
+/** Runs the CLI in a child process of the current runtime (deno run / bun), in `cwd` if given. */
+export function cli(
+  args: string[],
+  env: Record<string, string> = {},
+  cwd?: string,
+): Promise<{ status: number; stdout: string; stderr: string }> {
+  const runtime = process.execPath;
+  const argv = "Bun" in globalThis ? [cliPath, ...args] : ["run", "-A", cliPath, ...args];
+  return new Promise((resolve, reject) => {
+    const child = spawn(runtime, argv, {
+      env: { ...process.env, ...env },
+      cwd,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "", stderr = "";
+    child.stdout.on("data", (d: Uint8Array) => (stdout += new TextDecoder().decode(d)));
+    child.stderr.on("data", (d: Uint8Array) => (stderr += new TextDecoder().decode(d)));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ status: code ?? -1, stdout, stderr }));
+  });
+}
+
+/** Waits for a child's stdout to print `pattern`; returns the match. */
+export function waitFor(child: ReturnType<typeof spawn>, pattern: RegExp): Promise<RegExpMatchArray> {
+  let out = "", err = "";
+  child.stderr?.on("data", (d: Uint8Array) => (err += new TextDecoder().decode(d)));
+  return new Promise((resolve, reject) => {
+    child.stdout?.on("data", (d: Uint8Array) => {
+      out += new TextDecoder().decode(d);
+      const m = out.match(pattern);
+      if (m) resolve(m);
+    });
+    child.on("close", (code) => reject(new Error(`${child.spawnargs.join(" ")} exited (${code}): ${err}`)));
   });
 }

@@ -70,7 +70,11 @@ test("ca ocsp: openssl ocsp -url against our responder reports good, revoked and
     const parsed = parseOcspResponse(new Uint8Array(await viaGet.arrayBuffer()), ca.cert);
     assert.equal(parsed.verified, true);
     assert.equal(parsed.responses[0].status, "good");
-    const junk = await fetch(responder.url, { method: "POST", body: "junk" });
+    const junk = await fetch(responder.url, {
+      method: "POST",
+      body: "junk",
+      headers: { "content-type": "application/ocsp-request" },
+    });
     assert.equal(
       parseOcspResponse(new Uint8Array(await junk.arrayBuffer())).responseStatus,
       "malformedRequest",

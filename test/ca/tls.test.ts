@@ -118,10 +118,12 @@ test("ca tls: a client asks for, sees and requires a stapled response from opens
           (await connect({ ...base, port: withRevoked.port, requireOcsp: true, maxVersion })).handshake(),
       );
     }
-    await rejectsWith(
+    const missing = await rejectsWith(
       "CERT_INVALID",
       async () => (await connect({ ...base, port: without.port, requireOcsp: true })).handshake(),
     );
+    // The message names the option the caller actually set.
+    assert.match(missing.message, /no valid, current, good stapled OCSP response \(`requireOcsp: true`\)/);
   } finally {
     for (const server of servers) server.stop();
   }
