@@ -40,9 +40,11 @@ export interface ContextOptions {
   /**
    * How to treat the peer's certificate: `"none"` accepts anything, `"peer"`
    * verifies it when one is sent, `"require"` also fails when none is.
+   * `"request"` asks for one (a server sends a CertificateRequest) and verifies
+   * it, but never fails on it: the result shows as `verified` / `verifyResult`.
    * Default: `"peer"` for a client (a server always sends one), `"none"` for a server.
    */
-  verify?: "none" | "peer" | "require";
+  verify?: "none" | "peer" | "require" | "request";
   /** The lowest protocol version to accept. Default `"TLSv1.2"`. */
   minVersion?: TlsVersion;
   /** The highest protocol version to accept. Default `"TLSv1.3"`. */
@@ -137,7 +139,7 @@ export class TlsContext {
       check(shim.jsec_ctx_trust(h, bytes, bytes.length - 1));
     }
     const verify = o.verify ?? (this.isServer ? "none" : "peer");
-    check(shim.jsec_ctx_verify(h, { none: 0, peer: 1, require: 2 }[verify]));
+    check(shim.jsec_ctx_verify(h, { none: 0, peer: 1, require: 2, request: 3 }[verify]));
     const min = o.minVersion ? versionNumbers[o.minVersion] : 0;
     const max = o.maxVersion ? versionNumbers[o.maxVersion] : 0;
     if (min || max) check(shim.jsec_ctx_versions(h, min, max));
@@ -266,8 +268,8 @@ export function validateContextOptions(o: ContextOptions): void {
     if (!Array.isArray(o.caCerts)) invalid("caCerts", "an array of PEM strings", o.caCerts);
     o.caCerts.forEach((pem, i) => checkPem(`caCerts[${i}]`, pem, "CERTIFICATE"));
   }
-  if (o.verify !== undefined && !["none", "peer", "require"].includes(o.verify)) {
-    invalid("verify", '"none", "peer" or "require"', o.verify);
+  if (o.verify !== undefined && !["none", "peer", "require", "request"].includes(o.verify)) {
+    invalid("verify", '"none", "peer", "require" or "request"', o.verify);
   }
   for (const name of ["minVersion", "maxVersion"] as const) {
     if (o[name] !== undefined && !(o[name]! in versionNumbers)) {

@@ -85,7 +85,11 @@ export interface ConnectOptions extends ClientOptions {
 export interface ServerOptions extends TlsOptions {
   /** Ask clients for a certificate, verified against `caCerts`. */
   requestCert?: boolean;
-  /** With `requestCert`: refuse clients without a valid certificate (default true). */
+  /**
+   * With `requestCert`: refuse clients without a valid certificate (default true).
+   * False accepts any client, with or without a certificate; `verified` then says
+   * whether it sent one that verified.
+   */
   rejectUnauthorized?: boolean;
   /** A certificate per server name, chosen by the client's SNI. */
   sni?: Record<string, KeyPair>;
@@ -143,7 +147,7 @@ export function serverContext(o: ServerOptions): ContextOptions {
   if (o.cert === undefined || o.key === undefined) {
     throw new TlsError("INVALID_OPTION", "a server needs `cert` and `key`");
   }
-  const verify = !o.requestCert ? "none" : o.rejectUnauthorized === false ? "peer" : "require";
+  const verify = !o.requestCert ? "none" : o.rejectUnauthorized === false ? "request" : "require";
   if (o.requestCert && o.rejectUnauthorized !== false && !o.caCerts?.length) {
     throw new TlsError(
       "INVALID_OPTION",

@@ -12,6 +12,7 @@
  */
 import { setImmediate } from "node:timers";
 import type { HandshakeInfo } from "../engine/info.ts";
+import { verifyError } from "../engine/failure.ts";
 import { invalid } from "../engine/validate.ts";
 import type { TlsError } from "../errors.ts";
 import { SMALL_WRITE, type TlsPump, WRITE_HIGH_WATER } from "../transport/pump.ts";
@@ -68,8 +69,9 @@ export interface TlsSocketHandler<Data = undefined> {
   /** The transport is connected (client) or accepted (server); the handshake starts. Writes queue until it ends. */
   open?(socket: TlsSocket<Data>): void;
   /**
-   * The handshake ended: `success` true with a null error, or false with the
-   * failure (which `error` and `close` then get as well).
+   * The handshake ended: `success` true, or false with the failure (which
+   * `error` and `close` then get as well). A success with an error: the peer's
+   * certificate did not verify, and `rejectUnauthorized: false` let it through.
    */
   handshake?(socket: TlsSocket<Data>, success: boolean, authorizationError: TlsError | null): void;
   /**
@@ -219,7 +221,7 @@ export class TlsSocket<Data = undefined> implements Disposable, AsyncDisposable 
       return false;
     }
     if (this.#pump.unsent > 0) this.#flushNow();
-    this.#call(this.#handlers.handshake, true, null);
+    this.#call(this.#handlers.handshake, true, this.authorizationError);
     if (this.#closed) return false;
     if (this.#ended) this.#sendEnd();
     return true;
@@ -500,6 +502,15 @@ export class TlsSocket<Data = undefined> implements Disposable, AsyncDisposable 
   /** Whether the peer's certificate verified (chain, and the host name for a client). */
   get authorized(): boolean {
     return this.#info?.verified ?? false;
+  }
+
+  /**
+   * Why the peer's certificate did not verify, when `rejectUnauthorized: false`
+   * let the handshake succeed anyway (e.g. `HOSTNAME_MISMATCH`); null otherwise.
+   */
+  get authorizationError(): TlsError | null {
+    const result = this.#info?.verifyResult ?? 0;
+    return result === 0 ? null : verifyError(result);
   }
 
   /**
