@@ -55,9 +55,19 @@ export interface ClientOptions extends TlsOptions {
   rejectUnauthorized?: boolean;
   /** Aborts the connection attempt and handshake. */
   signal?: AbortSignal;
-  /** Ask the server to staple an OCSP response; it shows in `handshake()` info as `ocspResponse`. */
+  /**
+   * Ask the server to staple an OCSP response; it shows in `handshake()` info as
+   * `ocspResponse`. A stapled response that verifies and says "revoked" fails the
+   * handshake with `CERT_REVOKED`.
+   */
   requestOcsp?: boolean;
-  /** Fail the handshake unless the server staples a verified, current "good" OCSP response. */
+  /**
+   * Fail the handshake unless the server staples a verified, current "good" OCSP
+   * response. Current: `thisUpdate` at most 10 days old (1 day when it has no
+   * `nextUpdate`) and `nextUpdate` not passed, with 5 minutes of clock skew. A
+   * resumed session carries no staple: it keeps the verdict of the full
+   * handshake that made it (TLS 1.2 and 1.3 alike).
+   */
   requireOcsp?: boolean;
   /**
    * A saved session to offer (`conn.session` of an earlier connection), instead
