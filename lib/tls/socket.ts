@@ -172,6 +172,8 @@ export class TlsSocket<Data = undefined> implements Disposable, AsyncDisposable 
   #flushScheduled = false;
   #closed = false;
   #closing: Promise<void> = Promise.resolve();
+  /** Settles when the handshake ended, or the socket before it: what `connectSocket` waits for. */
+  readonly #handshakeEnded = Promise.withResolvers<void>();
 
   /** @internal Made by `connectSocket` and `listenSocket`. */
   constructor(session: Session, shape: SocketShape<Data>) {
@@ -181,6 +183,7 @@ export class TlsSocket<Data = undefined> implements Disposable, AsyncDisposable 
     this.#allowHalfOpen = shape.allowHalfOpen;
     this.#onClosed = shape.onClosed;
     this.data = shape.data;
+    this.#handshakeEnded.promise.catch(() => {}); // a server's: nobody waits for it
     this.#call(this.#handlers.open);
     if (!this.#closed) this.#run(session.limits);
   }
@@ -222,6 +225,7 @@ export class TlsSocket<Data = undefined> implements Disposable, AsyncDisposable 
     }
     if (this.#pump.unsent > 0) this.#flushNow();
     this.#call(this.#handlers.handshake, true, this.authorizationError);
+    this.#handshakeEnded.resolve();
     if (this.#closed) return false;
     if (this.#ended) this.#sendEnd();
     return true;
@@ -288,16 +292,19 @@ export class TlsSocket<Data = undefined> implements Disposable, AsyncDisposable 
   #fail(e: unknown): void {
     if (this.#closed) return;
     const error = asTlsError(e);
-    this.#teardown(false);
+    this.#teardown(false, error);
     this.#callLast(this.#handlers.error, error);
     this.#callLast(this.#handlers.close, error);
   }
 
   /**
    * Frees the native session now and closes the transport; `graceful` sends
-   * what is unsent and close_notify first, in the background.
+   * what is unsent and close_notify first, in the background. `error` is what
+   * ended the connection, if anything did.
    */
-  #teardown(graceful: boolean): void {
+  #teardown(graceful: boolean, error?: Error): void {
+    if (error) this.#handshakeEnded.reject(error);
+    else this.#handshakeEnded.resolve();
     this.#closed = true;
     this.#state = "closed";
     this.#queued = [];
@@ -322,7 +329,7 @@ export class TlsSocket<Data = undefined> implements Disposable, AsyncDisposable 
     } catch (e) {
       const error = e instanceof Error ? e : new Error(String(e), { cause: e });
       if (this.#closed) return report(error);
-      this.#teardown(false);
+      this.#teardown(false, error);
       if (this.#handlers.error) this.#callLast(this.#handlers.error, error);
       else report(error);
       this.#callLast(this.#handlers.close, error);
@@ -497,6 +504,14 @@ export class TlsSocket<Data = undefined> implements Disposable, AsyncDisposable 
   /** The ALPN protocol both sides chose, or null. */
   get alpnProtocol(): string | null {
     return this.#info?.alpnProtocol ?? null;
+  }
+
+  /**
+   * @internal Resolves once the handshake succeeded (or the socket was closed
+   * before it); rejects with the error that ended the socket before then.
+   */
+  get handshakeEnded(): Promise<void> {
+    return this.#handshakeEnded.promise;
   }
 
   /** Whether the peer's certificate verified (chain, and the host name for a client). */
