@@ -5,7 +5,7 @@
  * @module
  */
 import { TlsError } from "../errors.ts";
-import { bun, type BunSocket } from "./bun_api.ts";
+import { bun, type BunHandlers, type BunSocket } from "./bun_api.ts";
 import { BunStream, bunStreamHandlers } from "./bun_stream.ts";
 import { DenoStream } from "./deno_stream.ts";
 import type { Addr, ByteStream } from "./stream.ts";
@@ -59,20 +59,52 @@ export type PlainConn = Deno.Conn | BunTcpSocket;
 
 /**
  * Takes over a connected plain socket. `head` is bytes already read from it
- * that belong to what follows. On Bun the socket's handlers are replaced.
+ * that belong to what follows. On Bun the socket's handlers are replaced; a
+ * socket accepted by `Bun.listen` shares them with every socket of its
+ * listener, so `listenerHandlers` (the ones that listener was given) must keep
+ * serving the others: `INVALID_OPTION` without them.
  */
-export function wrapStream(conn: PlainConn, head?: Uint8Array): ByteStream {
+export function wrapStream(conn: PlainConn, head?: Uint8Array, listenerHandlers?: object): ByteStream {
   if (isBun && "reload" in conn) {
     const socket = conn as unknown as BunSocket<BunStream>;
+    const shared = socket.listener !== undefined;
+    if (shared && (typeof listenerHandlers !== "object" || listenerHandlers === null)) {
+      throw new TlsError(
+        "INVALID_OPTION",
+        "upgrade() of a socket accepted by Bun.listen needs `listenerHandlers`: the `socket` handlers given " +
+          "to Bun.listen (Bun shares them among all the listener's sockets, so they must keep serving the others)",
+      );
+    }
     const stream = new BunStream(socket, { head });
     socket.data = stream;
-    socket.reload({ socket: bunStreamHandlers });
+    socket.reload({ socket: shared ? routing(listenerHandlers as BunHandlers<unknown>) : bunStreamHandlers });
     return stream;
   }
   if (typeof (conn as Deno.Conn).read !== "function") {
     throw new TlsError("INVALID_OPTION", "upgrade() needs a Deno.Conn or a Bun socket");
   }
   return new DenoStream(conn as Deno.Conn, head);
+}
+
+const handlerNames = ["open", "data", "drain", "end", "close", "error", "timeout"] as const;
+
+/**
+ * Handlers for a whole Bun listener: a socket upgraded to TLS (its `data` is
+ * a {@link BunStream}) goes to the stream, every other one to the
+ * application's own handlers, as before.
+ */
+function routing(app: BunHandlers<unknown>): BunHandlers<unknown> {
+  const routed: Record<string, (socket: BunSocket<unknown>, ...args: unknown[]) => void> = {};
+  for (const name of handlerNames) {
+    const ours = (bunStreamHandlers as Record<string, ((...a: unknown[]) => void) | undefined>)[name];
+    const theirs = (app as Record<string, ((...a: unknown[]) => void) | undefined>)[name];
+    if (!ours && !theirs) continue;
+    routed[name] = (socket, ...args) => {
+      if (socket.data instanceof BunStream) ours?.(socket, ...args);
+      else theirs?.call(app, socket, ...args);
+    };
+  }
+  return routed as BunHandlers<unknown>;
 }
 
 /** A source of accepted streams. */
