@@ -138,9 +138,6 @@ export class TlsListener implements AsyncIterable<TlsConn>, AsyncDisposable {
  * ```
  */
 export function listen(options: ListenOptions): TlsListener {
-  if (options.onHandshakeError !== undefined && typeof options.onHandshakeError !== "function") {
-    invalid("onHandshakeError", "a function", options.onHandshakeError);
-  }
   const { streams, context } = openServer(options);
   return new TlsListener(streams, context, options);
 }
@@ -153,6 +150,12 @@ export interface ListenAddress {
   hostname?: string;
   /** A Unix socket path, instead of `hostname` and `port`. */
   path?: string;
+  /**
+   * Called when accepting a connection fails (e.g. no file descriptor left,
+   * EMFILE), with a `CONNECTION_FAILED` error. The listener goes on: it waits
+   * 10 ms, doubling up to 1 s while the failure lasts, and tries again.
+   */
+  onAcceptError?: (error: TlsError) => void;
 }
 
 /**
@@ -169,6 +172,10 @@ export function openServer(
   options: ServerOptions & ListenAddress,
 ): { streams: StreamListener; context: TlsContext } {
   checkCommon(options);
+  for (const name of ["onHandshakeError", "onAcceptError"] as const) {
+    const callback = (options as ListenOptions)[name];
+    if (callback !== undefined && typeof callback !== "function") invalid(name, "a function", callback);
+  }
   if (
     options.path === undefined &&
     (!Number.isInteger(options.port) || options.port! < 0 || options.port! > 65535)
@@ -183,6 +190,7 @@ export function openServer(
       options.path !== undefined
         ? { path: options.path }
         : { hostname: options.hostname ?? "0.0.0.0", port: options.port! },
+      options.onAcceptError,
     );
     return { streams, context };
   } catch (e) {

@@ -117,26 +117,60 @@ export interface StreamListener {
   unref(): void;
 }
 
-/** Listens on TCP `hostname:port` (port 0 picks a free one) or a Unix socket `path`. */
-export function listenStreams(where: { hostname: string; port: number } | { path: string }): StreamListener {
-  return isBun ? listenBun(where) : listenDeno(where);
+/** The first and the longest wait after a failed accept (doubling in between). */
+const ACCEPT_RETRY_MIN_MS = 10;
+const ACCEPT_RETRY_MAX_MS = 1_000;
+
+/**
+ * Listens on TCP `hostname:port` (port 0 picks a free one) or a Unix socket
+ * `path`. `onAcceptError` hears each failed accept (e.g. EMFILE: no file
+ * descriptor left), after which the listener waits before it tries again.
+ */
+export function listenStreams(
+  where: { hostname: string; port: number } | { path: string },
+  onAcceptError?: (error: TlsError) => void,
+): StreamListener {
+  return isBun ? listenBun(where) : listenDeno(where, onAcceptError);
 }
 
-function listenDeno(where: { hostname: string; port: number } | { path: string }): StreamListener {
+function listenDeno(
+  where: { hostname: string; port: number } | { path: string },
+  onAcceptError?: (error: TlsError) => void,
+): StreamListener {
   const listener = "path" in where
     ? Deno.listen({ transport: "unix", path: where.path })
     : Deno.listen({ hostname: where.hostname, port: where.port });
   let closed = false;
+  let retryMs = 0;
+  let wakeRetry: (() => void) | null = null;
   return {
     addr: listener.addr as Addr,
     async accept() {
       for (;;) {
         if (closed) return null;
         try {
-          return new DenoStream(await listener.accept());
+          const conn = await listener.accept();
+          retryMs = 0;
+          return new DenoStream(conn);
         } catch (e) {
           if (closed || e instanceof Deno.errors.BadResource) return null;
-          // A connection that died in the accept queue must not stop the listener.
+          // A connection that died in the accept queue must not stop the listener, and an error
+          // that persists (EMFILE) must not spin: the pending connection fails every accept at once.
+          retryMs = Math.min(retryMs * 2 || ACCEPT_RETRY_MIN_MS, ACCEPT_RETRY_MAX_MS);
+          const why = `cannot accept a connection: ${(e as Error).message}; retrying in ${retryMs} ms`;
+          try {
+            onAcceptError?.(new TlsError("CONNECTION_FAILED", why, { cause: e }));
+          } catch {
+            // the listener goes on whatever the callback does
+          }
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, retryMs);
+            wakeRetry = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+          });
+          wakeRetry = null;
         }
       }
     },
@@ -144,6 +178,7 @@ function listenDeno(where: { hostname: string; port: number } | { path: string }
       if (closed) return;
       closed = true;
       listener.close();
+      wakeRetry?.();
     },
     ref: () => listener.ref(),
     unref: () => listener.unref(),
