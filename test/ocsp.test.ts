@@ -6,7 +6,17 @@
  * the full handshake it came from.
  */
 import assert from "node:assert/strict";
-import { connect, type ConnectOptions, connectSocket, type HandshakeInfo, type TlsVersion } from "../mod.ts";
+import {
+  connect,
+  type ConnectOptions,
+  connectSocket,
+  type HandshakeInfo,
+  listen,
+  listenSocket,
+  TlsListener,
+  type TlsVersion,
+} from "../mod.ts";
+import { TlsContext } from "../engine.ts";
 import { createOcspRequest, createOcspResponse } from "../ca.ts";
 import { Recorder } from "./support/callback.ts";
 import { certs } from "./support/certs.ts";
@@ -123,3 +133,70 @@ for (const [api, visit] of apis) {
     }
   });
 }
+
+/** A staple source the test publishes to by hand (what `OcspStapler` does on each refresh). */
+function handSource(first: Uint8Array) {
+  const listeners = new Set<(der: Uint8Array) => void>();
+  return {
+    response: first as Uint8Array | null,
+    subscribe(listener: (der: Uint8Array) => void) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    publish(der: Uint8Array) {
+      this.response = der;
+      for (const listener of listeners) listener(der);
+    },
+    get subscribers() {
+      return listeners.size;
+    },
+  };
+}
+
+test("ocsp: a listening server follows its staple source, and stops following it once closed (listen, listenSocket)", async () => {
+  const c = certs();
+  for (const api of ["listen", "listenSocket"] as const) {
+    const source = handSource(staple("good"));
+    const options = {
+      hostname: "127.0.0.1",
+      port: 0,
+      cert: c.ecdsa.cert,
+      key: c.ecdsa.key,
+      ocspStaple: source,
+    };
+    const server = api === "listen"
+      ? listen(options)
+      : listenSocket({ ...options, socket: { data: (s, d) => void s.write(d) } });
+    const port = (server.addr as { port: number }).port;
+    if (server instanceof TlsListener) {
+      (async () => {
+        for await (const conn of server) conn.handshake().then(() => conn.close(), () => {});
+      })();
+    }
+    try {
+      assert.equal(source.subscribers, 1, api);
+      const ok = await connect(client(port, { requireOcsp: true }));
+      assert.equal((await ok.handshake()).verified, true);
+      ok.close();
+      source.publish(staple("revoked")); // the next handshakes staple the new response
+      await rejectsWith(connect(client(port, { requestOcsp: true, resumption: false })), "CERT_REVOKED");
+    } finally {
+      if (server instanceof TlsListener) server.close();
+      else server.stop();
+    }
+    assert.equal(source.subscribers, 0, `${api}: still subscribed after close`);
+  }
+});
+
+test("ocsp: the engine's context takes DER only; setOcspStaple replaces it", () => {
+  const c = certs();
+  const base = { isServer: true, cert: c.ecdsa.cert, key: c.ecdsa.key };
+  assert.throws(() => new TlsContext({ ...base, ocspStaple: handSource(staple("good")) as never }), {
+    code: "INVALID_OPTION",
+  });
+  const context = new TlsContext({ ...base, ocspStaple: staple("good") });
+  context.setOcspStaple(staple("revoked"));
+  context.setOcspStaple(null);
+  assert.throws(() => context.setOcspStaple("x" as never), { code: "INVALID_OPTION" });
+  context.free();
+});

@@ -5,10 +5,11 @@
  *
  * @module
  */
-import type { ContextOptions, KeyPair, OcspStapleSource, TlsVersion } from "../engine/context.ts";
+import type { ContextOptions, KeyPair, TlsVersion } from "../engine/context.ts";
 import { checkSavedSession } from "../engine/saved_session.ts";
 import { invalid } from "../engine/validate.ts";
 import { TlsError } from "../errors.ts";
+import { currentStaple, isStapleSource, type OcspStapleSource } from "./staple.ts";
 
 /** Options shared by clients and servers. */
 export interface TlsOptions {
@@ -158,6 +159,9 @@ export function serverContext(o: ServerOptions): ContextOptions {
     throw new TlsError("INVALID_OPTION", "a server needs `cert` and `key`");
   }
   const verify = !o.requestCert ? "none" : o.rejectUnauthorized === false ? "request" : "require";
+  if (o.ocspStaple !== undefined && !(o.ocspStaple instanceof Uint8Array) && !isStapleSource(o.ocspStaple)) {
+    invalid("ocspStaple", "DER bytes or an OCSP staple source", o.ocspStaple);
+  }
   if (o.requestCert && o.rejectUnauthorized !== false && !o.caCerts?.length) {
     throw new TlsError(
       "INVALID_OPTION",
@@ -169,7 +173,7 @@ export function serverContext(o: ServerOptions): ContextOptions {
     isServer: true,
     verify,
     sni: o.sni,
-    ocspStaple: o.ocspStaple,
+    ocspStaple: currentStaple(o.ocspStaple), // a source's later responses: `followStaple`
     resumption: o.resumption,
   };
 }

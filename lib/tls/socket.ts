@@ -20,6 +20,7 @@ import type { Addr } from "../transport/stream.ts";
 import { asTlsError, type HandshakeLimits, handshakeWithin } from "./handshake.ts";
 import type { ClientResumption } from "./resumption.ts";
 import type { Session } from "./session.ts";
+import { TransportControls } from "./transport_controls.ts";
 
 /**
  * The one buffer every socket decrypts into. `data` is called with a view of
@@ -149,7 +150,7 @@ export interface SocketShape<Data> {
  * console.log(socket.remoteAddress, socket.readyState);
  * ```
  */
-export class TlsSocket<Data = undefined> implements Disposable, AsyncDisposable {
+export class TlsSocket<Data = undefined> extends TransportControls implements Disposable, AsyncDisposable {
   /** Yours: anything to keep with the connection (starts as the `data` option). */
   data: Data;
   readonly #pump: TlsPump;
@@ -177,6 +178,7 @@ export class TlsSocket<Data = undefined> implements Disposable, AsyncDisposable 
 
   /** @internal Made by `connectSocket` and `listenSocket`. */
   constructor(session: Session, shape: SocketShape<Data>) {
+    super(session.pump.stream);
     this.#pump = session.pump;
     this.#resumption = session.resumption;
     this.#handlers = shape.handlers;
@@ -555,26 +557,6 @@ export class TlsSocket<Data = undefined> implements Disposable, AsyncDisposable 
   /** Our port (0 on a Unix socket). */
   get localPort(): number {
     return portOf(this.#pump.stream.localAddr);
-  }
-
-  /** Turns Nagle's algorithm off (true, the default of our sockets) or on. */
-  setNoDelay(enable = true): void {
-    this.#pump.stream.setNoDelay(enable);
-  }
-
-  /** Turns TCP keep-alive on or off. */
-  setKeepAlive(enable = true): void {
-    this.#pump.stream.setKeepAlive(enable);
-  }
-
-  /** Keeps the process alive while this socket is open (the default). */
-  ref(): void {
-    this.#pump.stream.ref();
-  }
-
-  /** Lets the process exit while this socket is open. */
-  unref(): void {
-    this.#pump.stream.unref();
   }
 }
 
