@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { connect, connectSocket, listenSocket, TlsError } from "../mod.ts";
-import { Recorder } from "./support/callback.ts";
+import { clientTo, Recorder, serverOn } from "./support/callback.ts";
 import { certs } from "./support/certs.ts";
 import { rejectsWith } from "./support/errors.ts";
 import { cuttingProxy } from "./support/net.ts";
@@ -42,20 +42,11 @@ test("rejectUnauthorized: false and a trusted certificate for another host: veri
 
 test("rejectUnauthorized: false and a certificate for another host: authorized is false, with the reason (TlsSocket)", async () => {
   const c = certs();
-  using listener = listenSocket({
-    hostname: "127.0.0.1",
-    port: 0,
-    cert: c.other.cert,
-    key: c.other.key,
-    socket: {},
-  });
+  using listener = listenSocket({ ...serverOn(), cert: c.other.cert, key: c.other.key, socket: {} });
   const seen: { authorized: boolean; error: TlsError | null }[] = [];
   const client = new Recorder();
   await connectSocket({
-    hostname: "127.0.0.1",
-    servername: "localhost",
-    port: listener.port,
-    caCerts: [c.ca.cert],
+    ...clientTo(listener.port),
     rejectUnauthorized: false,
     socket: {
       ...client.handlers,
@@ -151,10 +142,7 @@ test("requestCert with rejectUnauthorized: false accepts an untrusted client cer
   const c = certs();
   const server = new Recorder();
   using listener = listenSocket({
-    hostname: "127.0.0.1",
-    port: 0,
-    cert: c.ecdsa.cert,
-    key: c.ecdsa.key,
+    ...serverOn(),
     requestCert: true,
     rejectUnauthorized: false,
     caCerts: [c.ca.cert],
@@ -162,10 +150,7 @@ test("requestCert with rejectUnauthorized: false accepts an untrusted client cer
   });
   const client = new Recorder();
   await connectSocket({
-    hostname: "127.0.0.1",
-    servername: "localhost",
-    port: listener.port,
-    caCerts: [c.ca.cert],
+    ...clientTo(listener.port),
     cert: c.stranger.cert,
     key: c.stranger.key,
     socket: client.handlers,
