@@ -215,10 +215,18 @@ int jsec_ctx_trust(jsec_ctx *ctx, const uint8_t *pem, int len) {
   return JSEC_OK;
 }
 
+/* Lets the chain check go on past each error; the session's verify result
+ * keeps the failure (SSL_get_verify_result), the handshake does not stop. */
+static int record_only(int ok, X509_STORE_CTX *store) {
+  (void)ok;
+  (void)store;
+  return 1;
+}
+
 int jsec_ctx_verify(jsec_ctx *ctx, int mode) {
   int flags = mode == JSEC_VERIFY_NONE ? SSL_VERIFY_NONE : SSL_VERIFY_PEER;
   if (mode == JSEC_VERIFY_REQUIRE) flags |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
-  SSL_CTX_set_verify(ctx->ssl_ctx, flags, NULL);
+  SSL_CTX_set_verify(ctx->ssl_ctx, flags, mode == JSEC_VERIFY_REQUEST ? record_only : NULL);
   return JSEC_OK;
 }
 
@@ -369,8 +377,11 @@ static int status_of(jsec_session *s, int ret) {
       }
       return jsec_fail(NULL);
     default: {
+      /* Named a verification failure only when verification is what failed:
+       * with verification off the session keeps a non-zero verify result, and
+       * a later fault (a cut connection, a bad record) is not about it. */
       long verify = SSL_get_verify_result(s->ssl);
-      if (verify != X509_V_OK) {
+      if (verify != X509_V_OK && ERR_GET_REASON(ERR_peek_error()) == SSL_R_CERTIFICATE_VERIFY_FAILED) {
         char what[256];
         snprintf(what, sizeof what, "certificate verify failed: %s",
                  X509_verify_cert_error_string(verify));

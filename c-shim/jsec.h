@@ -27,6 +27,7 @@
 #define JSEC_VERIFY_NONE 0
 #define JSEC_VERIFY_PEER 1    /* verify a certificate if the peer sends one */
 #define JSEC_VERIFY_REQUIRE 2 /* and fail when it sends none */
+#define JSEC_VERIFY_REQUEST 3 /* ask for a certificate, record its verification, never fail on it */
 
 /* jsec_info() fields. */
 #define JSEC_INFO_PROTOCOL 1

@@ -38,8 +38,20 @@ void jsec_revocation_free(jsec_ctx *ctx) {
   ctx->revocation = NULL;
 }
 
-/* Whether the stapled response proves the verified peer leaf "good" and current. */
-static int staple_is_good(SSL *ssl) {
+/* How far the clocks of the responder and ours may disagree. */
+#define STAPLE_CLOCK_SKEW (5L * 60)
+/* The age (since thisUpdate) past which no response is taken: the most a
+ * publicly trusted CA may give one (CA/Browser Forum Baseline Requirements). */
+#define STAPLE_MAX_AGE (10L * 24 * 60 * 60)
+/* The same for a response without nextUpdate, which says newer information is
+ * always available (RFC 6960 4.2.2.1): a day, as for a typical nextUpdate. */
+#define STAPLE_MAX_AGE_OPEN (24L * 60 * 60)
+
+enum staple_verdict { STAPLE_NONE, STAPLE_GOOD, STAPLE_REVOKED, STAPLE_BAD };
+
+/* What the stapled response says of the verified peer leaf: GOOD or REVOKED
+ * only when it is signed for the leaf's issuer and current; BAD otherwise. */
+static enum staple_verdict staple_verdict(SSL *ssl) {
   const unsigned char *p = NULL;
   long len = SSL_get_tlsext_status_ocsp_resp(ssl, &p);
   STACK_OF(X509) *chain = SSL_get0_verified_chain(ssl);
@@ -47,26 +59,38 @@ static int staple_is_good(SSL *ssl) {
   OCSP_BASICRESP *bs = NULL;
   OCSP_CERTID *id = NULL;
   ASN1_GENERALIZEDTIME *this_update = NULL, *next_update = NULL, *revoked_at = NULL;
-  int status = -1, reason = 0, ok = 0;
-  if (len <= 0 || !p || !chain || sk_X509_num(chain) < 2) return 0;
+  int status = -1, reason = 0;
+  enum staple_verdict verdict = STAPLE_BAD;
+  if (len <= 0 || !p) return STAPLE_NONE;
+  if (!chain || sk_X509_num(chain) < 2) return STAPLE_BAD;
   resp = d2i_OCSP_RESPONSE(NULL, &p, len);
   if (!resp || OCSP_response_status(resp) != OCSP_RESPONSE_STATUS_SUCCESSFUL) goto done;
   if (!(bs = OCSP_response_get1_basic(resp))) goto done;
   if (OCSP_basic_verify(bs, chain, SSL_CTX_get_cert_store(SSL_get_SSL_CTX(ssl)), 0) <= 0) goto done;
   id = OCSP_cert_to_id(NULL, sk_X509_value(chain, 0), sk_X509_value(chain, 1));
   if (!id || !OCSP_resp_find_status(bs, id, &status, &reason, &revoked_at, &this_update, &next_update)) goto done;
-  if (!OCSP_check_validity(this_update, next_update, 300, -1)) goto done;
-  if (status == V_OCSP_CERTSTATUS_REVOKED) SSL_set_verify_result(ssl, X509_V_ERR_CERT_REVOKED);
-  ok = status == V_OCSP_CERTSTATUS_GOOD;
+  if (!OCSP_check_validity(this_update, next_update, STAPLE_CLOCK_SKEW,
+                           next_update ? STAPLE_MAX_AGE : STAPLE_MAX_AGE_OPEN))
+    goto done;
+  if (status == V_OCSP_CERTSTATUS_REVOKED) {
+    SSL_set_verify_result(ssl, X509_V_ERR_CERT_REVOKED);
+    verdict = STAPLE_REVOKED;
+  } else if (status == V_OCSP_CERTSTATUS_GOOD) {
+    verdict = STAPLE_GOOD;
+  }
 done:
   OCSP_CERTID_free(id);
   OCSP_BASICRESP_free(bs);
   OCSP_RESPONSE_free(resp);
   ERR_clear_error();
-  return ok;
+  return verdict;
 }
 
-/* Server: hand OpenSSL a copy of the staple. Client: accept, or check a required staple. */
+/* Server: hand OpenSSL a copy of the staple. Client: refuse a stapled
+ * revocation (requested or required), and with JSEC_OCSP_REQUIRE anything but
+ * a current "good". A resumed session keeps the verdict of the full handshake
+ * that made it (it was made only if that passed), in TLS 1.2 and 1.3 alike:
+ * a resumption carries no certificate and no staple. */
 static int status_cb(SSL *ssl, void *arg) {
   struct jsec_revocation *r = arg;
   if (SSL_is_server(ssl)) {
@@ -81,8 +105,11 @@ static int status_cb(SSL *ssl, void *arg) {
     }
     return SSL_TLSEXT_ERR_OK;
   }
-  if (!r || r->mode < JSEC_OCSP_REQUIRE) return 1;
-  return staple_is_good(ssl); /* 0 fails the handshake: "invalid status response" */
+  if (!r || SSL_session_reused(ssl)) return 1;
+  enum staple_verdict verdict = staple_verdict(ssl);
+  /* 0 fails the handshake: "invalid status response" */
+  if (verdict == STAPLE_REVOKED) return 0;
+  return r->mode < JSEC_OCSP_REQUIRE || verdict == STAPLE_GOOD;
 }
 
 int jsec_ctx_staple(jsec_ctx *ctx, const uint8_t *der, int len) {

@@ -11,8 +11,10 @@
 #include "jsec.h"
 
 /* jsec_ctx_ocsp() modes (client). */
-#define JSEC_OCSP_REQUEST 1 /* ask for a stapled response; jsec_ocsp_response() gives it */
+#define JSEC_OCSP_REQUEST 1 /* ask for a stapled response (jsec_ocsp_response() gives it); fail on a verified "revoked" */
 #define JSEC_OCSP_REQUIRE 2 /* and fail the handshake unless it is a verified, current "good" one */
+/* "Current": thisUpdate at most 10 days old (1 day without nextUpdate), nextUpdate not passed (5 min skew).
+   A resumed session keeps the verdict of the full handshake it came from. */
 
 /* Server: the DER OCSP response to staple when a client asks (copied; len 0 stops stapling).
    Call again to replace it, e.g. before its nextUpdate. */

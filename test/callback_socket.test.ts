@@ -59,7 +59,7 @@ test(
     using echo = echoServer();
     const client = new Recorder();
     const socket = await connectSocket({ ...clientTo(echo.server.port), socket: client.handlers });
-    assert.equal(socket.readyState, "opening");
+    assert.equal(socket.readyState, "open"); // connectSocket resolves once the handshake is done
     const data = pattern(8 * MiB, 7);
     const sent = await sendAll(socket, client, data);
     await client.receivedAtLeast(data.length, 30_000);
@@ -184,8 +184,20 @@ test("callback: a bad certificate is CERT_UNTRUSTED to error and close; the serv
     socket: server.handlers,
   });
   const client = new Recorder();
-  const socket = await connectSocket({ ...clientTo(listener.port), socket: client.handlers });
-  assert.equal(socket.write("secret"), 6); // queued: never sent to an unverified server
+  const rejected = await rejectsWith(
+    connectSocket({
+      ...clientTo(listener.port),
+      socket: {
+        ...client.handlers,
+        open(socket) {
+          client.handlers.open!(socket);
+          assert.equal(socket.write("secret"), 6); // queued: never sent to an unverified server
+        },
+      },
+    }),
+    "CERT_UNTRUSTED",
+  );
+  const socket = client.log.socket!;
   await client.closed();
   assert.deepEqual(client.log.events, [
     "open",
@@ -195,6 +207,7 @@ test("callback: a bad certificate is CERT_UNTRUSTED to error and close; the serv
   ]);
   const error = client.log.errors[0] as TlsError;
   assert.ok(error instanceof TlsError);
+  assert.equal(error, rejected); // the promise rejects with what the handlers got
   assert.equal(error.verifyResult, 20);
   assert.equal(socket.readyState, "closed");
   assert.equal(socket.write("more"), -1);
@@ -211,7 +224,10 @@ test("callback: a bad certificate is CERT_UNTRUSTED to error and close; the serv
 test("callback: a host name mismatch is HOSTNAME_MISMATCH", async () => {
   using listener = listenSocket({ ...serverOn(), socket: {} });
   const client = new Recorder();
-  await connectSocket({ ...clientTo(listener.port), servername: "wrong.test", socket: client.handlers });
+  await rejectsWith(
+    connectSocket({ ...clientTo(listener.port), servername: "wrong.test", socket: client.handlers }),
+    "HOSTNAME_MISMATCH",
+  );
   await client.closed();
   assert.deepEqual(client.log.errors.map((e) => (e as TlsError).code), ["HOSTNAME_MISMATCH"]);
 });
@@ -219,7 +235,7 @@ test("callback: a host name mismatch is HOSTNAME_MISMATCH", async () => {
 test("callback: a peer that vanishes mid-handshake is UNEXPECTED_EOF, client and server side", async () => {
   await using quitter = await plainServer((s) => s.once("data", () => s.end()));
   const client = new Recorder();
-  await connectSocket({ ...clientTo(quitter.port), socket: client.handlers });
+  await rejectsWith(connectSocket({ ...clientTo(quitter.port), socket: client.handlers }), "UNEXPECTED_EOF");
   await client.closed();
   assert.deepEqual(client.log.events, [
     "open",
@@ -243,7 +259,10 @@ test("callback: a silent server is HANDSHAKE_TIMEOUT; no timer is left behind", 
   await using silent = await plainServer(() => {});
   const client = new Recorder();
   const started = Date.now();
-  await connectSocket({ ...clientTo(silent.port), handshakeTimeout: 200, socket: client.handlers });
+  await rejectsWith(
+    connectSocket({ ...clientTo(silent.port), handshakeTimeout: 200, socket: client.handlers }),
+    "HANDSHAKE_TIMEOUT",
+  );
   await client.closed();
   assert.equal((client.log.closeError as TlsError).code, "HANDSHAKE_TIMEOUT");
   assert.ok(Date.now() - started < 5000);
@@ -415,6 +434,20 @@ test("callback: wrong options and handlers are INVALID_OPTION at the call", asyn
   await socket.closed;
 });
 
+test("callback: a failed handshake rejects connectSocket's promise, even with no handlers at all", async () => {
+  using listener = listenSocket({ ...serverOn(), socket: {} });
+  await rejectsWith(
+    connectSocket({ hostname: "localhost", port: listener.port, socket: {} }),
+    "CERT_UNTRUSTED",
+  );
+  // A success resolves once the handshake is done.
+  const socket = await connectSocket({ ...clientTo(listener.port), socket: {} });
+  assert.equal(socket.readyState, "open");
+  assert.equal(socket.authorized, true);
+  socket.terminate();
+  await socket.closed;
+});
+
 test("callback: stop(true) closes the listener's open sockets", async () => {
   const server = new Recorder();
   const listener = listenSocket({ ...serverOn(), socket: server.handlers });
@@ -445,7 +478,11 @@ test("callback: 300 connections and 300 failed handshakes leave no native object
       }));
       await Promise.all(Array.from({ length: 10 }, async () => {
         const r = new Recorder();
-        await connectSocket({ hostname: "localhost", port: listener.port, socket: r.handlers }); // no caCerts
+        // no caCerts
+        await rejectsWith(
+          connectSocket({ hostname: "localhost", port: listener.port, socket: r.handlers }),
+          "CERT_UNTRUSTED",
+        );
         await r.closed();
         assert.equal((r.log.closeError as TlsError).code, "CERT_UNTRUSTED");
         await r.log.socket!.closed;

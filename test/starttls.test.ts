@@ -76,7 +76,13 @@ for (const v of ["-tls1_3", "-tls1_2"] as const) {
     ]);
     using plain = await listener.accept();
     const head = await smtpPrelude(plain);
-    await using conn = await upgrade(plain.raw, { isServer: true, cert: c.rsa.cert, key: c.rsa.key, head });
+    await using conn = await upgrade(plain.raw, {
+      isServer: true,
+      cert: c.rsa.cert,
+      key: c.rsa.key,
+      head,
+      listenerHandlers: plain.listenerHandlers,
+    });
     const info = await conn.handshake();
     assert.equal(info.protocol, v === "-tls1_3" ? "TLSv1.3" : "TLSv1.2");
     assert.equal(info.servername, "localhost");
@@ -116,6 +122,7 @@ test("STARTTLS and the ClientHello in one segment (node client): the bytes read 
   assert.ok(head.length > 0, "the ClientHello did not arrive with the command: nothing to test");
   assert.equal(head[0], 0x16, "head does not start with a handshake record");
   await using conn = await upgrade(plain.raw, {
+    listenerHandlers: plain.listenerHandlers,
     isServer: true,
     cert: c.ecdsa.cert,
     key: c.ecdsa.key,
@@ -222,6 +229,7 @@ test(`${isBun ? "Bun node:tls" : "Deno.startTls"} client → our plain server, u
       cert: c.ecdsa.cert,
       key: c.ecdsa.key,
       head: plain.takeRest(),
+      listenerHandlers: plain.listenerHandlers,
     });
     const native = await bounded(clientSide, 10_000, "the native client");
     assert.equal((await conn.handshake()).servername, "localhost");
@@ -236,6 +244,68 @@ test(`${isBun ? "Bun node:tls" : "Deno.startTls"} client → our plain server, u
     assert.equal(sha256(back), sha256(data));
   } finally {
     cleanupClient();
+  }
+});
+
+test("one plain listener, several connections: upgrading some leaves the others plain and the listener working", async () => {
+  const c = certs();
+  using listener = plainListen();
+  const pairs: { client: PlainSocket; server: PlainSocket }[] = [];
+  const open = async () => {
+    const client = await plainConnect(listener.port);
+    pairs.push({ client, server: await listener.accept() }); // accepted: the listener's `open` ran
+    return pairs.at(-1)!;
+  };
+  const starttls = ({ client, server }: { client: PlainSocket; server: PlainSocket }) =>
+    Promise.all([
+      upgrade(server.raw, {
+        isServer: true,
+        cert: c.ecdsa.cert,
+        key: c.ecdsa.key,
+        head: server.takeRest(),
+        listenerHandlers: server.listenerHandlers,
+      }),
+      upgrade(client.raw, { hostname: "localhost", caCerts: [c.ca.cert], head: client.takeRest() }),
+    ]);
+  const talk = async ({ client, server }: { client: PlainSocket; server: PlainSocket }, text: string) => {
+    await client.write(`${text}\r\n`);
+    assert.equal(await server.readLine(), text);
+    await server.write(`re ${text}\r\n`);
+    assert.equal(await client.readLine(), `re ${text}`);
+  };
+  const tlsTalk = async ([server, client]: TlsConn[], text: string) => {
+    await client.write(enc.encode(text));
+    assert.equal(dec.decode(await readExactly((p) => server.read(p), text.length)), text);
+  };
+  try {
+    const [first, second, third] = [await open(), await open(), await open()];
+    const tls1 = await starttls(first);
+    await talk(second, "still plain"); // its data still reaches the listener's handlers
+    await tlsTalk(tls1, "over tls");
+    const late = await open(); // a connection opened after the upgrade is accepted and plain
+    await talk(late, "late and plain");
+    second.client.close(); // a plain connection ending: the listener's `close`, no crash
+    await assert.rejects(second.server.readLine(2_000));
+    if (isBun) {
+      // Without the listener's handlers, Bun's upgrade() refuses before it touches anything.
+      await assert.rejects(
+        upgrade(third.server.raw, { isServer: true, cert: c.ecdsa.cert, key: c.ecdsa.key }),
+        {
+          code: "INVALID_OPTION",
+        },
+      );
+      await talk(third, "refused, still plain");
+    }
+    const tls3 = await starttls(third);
+    await tlsTalk(tls3, "third over tls");
+    await tlsTalk(tls1, "first still over tls");
+    await talk(late, "late still plain");
+    for (const conn of [...tls1, ...tls3]) conn.close();
+  } finally {
+    for (const { client, server } of pairs) {
+      client[Symbol.dispose](); // closes what was not handed to upgrade()
+      server[Symbol.dispose]();
+    }
   }
 });
 

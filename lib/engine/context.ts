@@ -40,9 +40,11 @@ export interface ContextOptions {
   /**
    * How to treat the peer's certificate: `"none"` accepts anything, `"peer"`
    * verifies it when one is sent, `"require"` also fails when none is.
+   * `"request"` asks for one (a server sends a CertificateRequest) and verifies
+   * it, but never fails on it: the result shows as `verified` / `verifyResult`.
    * Default: `"peer"` for a client (a server always sends one), `"none"` for a server.
    */
-  verify?: "none" | "peer" | "require";
+  verify?: "none" | "peer" | "require" | "request";
   /** The lowest protocol version to accept. Default `"TLSv1.2"`. */
   minVersion?: TlsVersion;
   /** The highest protocol version to accept. Default `"TLSv1.3"`. */
@@ -59,10 +61,10 @@ export interface ContextOptions {
   /** Server only: a certificate per server name (`"*.example.com"` matches one label). */
   sni?: Record<string, KeyPair>;
   /**
-   * Server: an OCSP response (DER) to staple for `cert`, or a source that keeps
-   * one fresh (e.g. `OcspStapler` from `@jsec/tls/ca`). Not used for `sni` certificates.
+   * Server: an OCSP response (DER) to staple for `cert` (replace it with
+   * {@link TlsContext.setOcspStaple}). Not used for `sni` certificates.
    */
-  ocspStaple?: Uint8Array | OcspStapleSource;
+  ocspStaple?: Uint8Array;
   /**
    * Client: `"request"` asks the server for a stapled OCSP response (see
    * `HandshakeInfo.ocspResponse`); `"require"` also fails the handshake unless
@@ -79,14 +81,6 @@ export interface ContextOptions {
    * full one. (A client resumes by offering a session: `TlsEngine.offerSession`.)
    */
   resumption?: boolean;
-}
-
-/** Something that holds a current OCSP response and says when it changes. */
-export interface OcspStapleSource {
-  /** The current DER response, or null while there is none. */
-  readonly response: Uint8Array | null;
-  /** Calls `listener` with each new response; returns a function that stops that. */
-  subscribe(listener: (response: Uint8Array) => void): () => void;
 }
 
 const registry = new FinalizationRegistry<Handle>((h) => shim.jsec_ctx_free(h));
@@ -109,7 +103,6 @@ export class TlsContext {
   #sessions = 0;
   #freeRequested = false;
   #children: TlsContext[] = [];
-  #unsubscribe: (() => void) | null = null;
 
   /** Builds the context; bad options throw `INVALID_OPTION` / `INVALID_PEM` before any native call. */
   constructor(options: ContextOptions = {}) {
@@ -137,7 +130,7 @@ export class TlsContext {
       check(shim.jsec_ctx_trust(h, bytes, bytes.length - 1));
     }
     const verify = o.verify ?? (this.isServer ? "none" : "peer");
-    check(shim.jsec_ctx_verify(h, { none: 0, peer: 1, require: 2 }[verify]));
+    check(shim.jsec_ctx_verify(h, { none: 0, peer: 1, require: 2, request: 3 }[verify]));
     const min = o.minVersion ? versionNumbers[o.minVersion] : 0;
     const max = o.maxVersion ? versionNumbers[o.maxVersion] : 0;
     if (min || max) check(shim.jsec_ctx_versions(h, min, max));
@@ -170,14 +163,21 @@ export class TlsContext {
       check(shim.jsec_ctx_crl(h, bytes, bytes.length - 1, o.crlCheck === "all" ? 1 : 0));
     }
     if (o.ocsp) check(shim.jsec_ctx_ocsp(h, o.ocsp === "require" ? 2 : 1));
-    const staple = o.ocspStaple;
-    if (staple === undefined) return;
-    const use = (der: Uint8Array | null) => {
-      if (this.#handle !== null) check(shim.jsec_ctx_staple(this.#handle, der, der?.length ?? 0));
-    };
-    if (staple instanceof Uint8Array) return use(staple);
-    use(staple.response);
-    this.#unsubscribe = staple.subscribe((der) => use(der));
+    if (o.ocspStaple !== undefined) check(shim.jsec_ctx_staple(h, o.ocspStaple, o.ocspStaple.length));
+  }
+
+  /**
+   * Server: the OCSP response (DER) to staple from now on, e.g. a fresher one
+   * before the last one's nextUpdate; null stops stapling.
+   *
+   * @example
+   * ```ts
+   * context.setOcspStaple(await fetchOcspResponse()); // handshakes from now on staple it
+   * ```
+   */
+  setOcspStaple(der: Uint8Array | null): void {
+    if (der !== null && !(der instanceof Uint8Array)) invalid("ocspStaple", "DER bytes", der);
+    check(shim.jsec_ctx_staple(this.handle, der, der?.length ?? 0));
   }
 
   /** The native handle, for {@link TlsEngine}. Throws `CLOSED` after {@link free}. */
@@ -208,7 +208,6 @@ export class TlsContext {
   #freeNow(): void {
     if (this.#handle === null) return;
     registry.unregister(this);
-    this.#unsubscribe?.();
     shim.jsec_ctx_free(this.#handle);
     this.#handle = null;
     for (const child of this.#children) child.free();
@@ -266,8 +265,8 @@ export function validateContextOptions(o: ContextOptions): void {
     if (!Array.isArray(o.caCerts)) invalid("caCerts", "an array of PEM strings", o.caCerts);
     o.caCerts.forEach((pem, i) => checkPem(`caCerts[${i}]`, pem, "CERTIFICATE"));
   }
-  if (o.verify !== undefined && !["none", "peer", "require"].includes(o.verify)) {
-    invalid("verify", '"none", "peer" or "require"', o.verify);
+  if (o.verify !== undefined && !["none", "peer", "require", "request"].includes(o.verify)) {
+    invalid("verify", '"none", "peer", "require" or "request"', o.verify);
   }
   for (const name of ["minVersion", "maxVersion"] as const) {
     if (o[name] !== undefined && !(o[name]! in versionNumbers)) {
@@ -322,14 +321,9 @@ function validateRevocationOptions(o: ContextOptions): void {
       throw new TlsError("INVALID_OPTION", "`ocsp` is for clients; a server staples with `ocspStaple`");
     }
   }
-  const staple = o.ocspStaple;
-  if (staple !== undefined) {
+  if (o.ocspStaple !== undefined) {
     if (!o.isServer) throw new TlsError("INVALID_OPTION", "`ocspStaple` is for servers");
-    const isSource = typeof staple === "object" && staple !== null && "subscribe" in staple &&
-      typeof (staple as OcspStapleSource).subscribe === "function";
-    if (!(staple instanceof Uint8Array) && !isSource) {
-      invalid("ocspStaple", "DER bytes or an OCSP staple source", staple);
-    }
+    if (!(o.ocspStaple instanceof Uint8Array)) invalid("ocspStaple", "DER bytes", o.ocspStaple);
   }
 }
 

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { isIP } from "node:net";
 import { cString, isNull, lastError, readBytes, readText, shim } from "../../ffi/mod.ts";
 import type { Handle } from "../../ffi/mod.ts";
 import { TlsError } from "../errors.ts";
@@ -75,7 +76,7 @@ export class TlsEngine {
     context.retain();
     registry.register(this, { handle, context }, this);
     const verifyHost = this.#verifyHost = options.verifyHost ?? "";
-    const servername = options.servername ?? (isIpAddress(verifyHost) ? "" : verifyHost);
+    const servername = options.servername ?? (isIP(verifyHost) ? "" : verifyHost);
     if ((servername || verifyHost) && shim.jsec_host(handle, cString(servername), cString(verifyHost)) < 0) {
       const error = tlsErrorFrom(lastError());
       this.free();
@@ -408,8 +409,4 @@ export class TlsEngine {
     this.#state = "error";
     throw this.#error;
   }
-}
-
-function isIpAddress(host: string): boolean {
-  return /^\d{1,3}(\.\d{1,3}){3}$/.test(host) || host.includes(":");
 }

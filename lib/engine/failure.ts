@@ -49,6 +49,32 @@ const reasonCodes: [RegExp, TlsErrorCode][] = [
 ];
 
 /**
+ * The error for a peer certificate that failed verification with `verifyResult`
+ * (an `X509_V_ERR_*` number): what a handshake that enforces verification
+ * fails with, and what one that does not (`rejectUnauthorized: false`) reports.
+ *
+ * @example
+ * ```ts
+ * const info = await conn.handshake();
+ * if (!info.verified && info.verifyResult !== 0) console.log(verifyError(info.verifyResult).code);
+ * ```
+ */
+export function verifyError(
+  verifyResult: number,
+  why = `X.509 error ${verifyResult}`,
+  reason = why,
+): TlsError {
+  return new TlsError(
+    verifyCodes[verifyResult] ?? "CERT_INVALID",
+    `certificate verification failed: ${why}`,
+    {
+      reason,
+      verifyResult,
+    },
+  );
+}
+
+/**
  * The error for a failed shim call.
  *
  * @param text the shim's error text (`jsec_error`)
@@ -56,15 +82,7 @@ const reasonCodes: [RegExp, TlsErrorCode][] = [
  */
 export function tlsErrorFrom(text: string, verifyResult = 0): TlsError {
   if (verifyResult !== 0 && /certificate verify failed/.test(text)) {
-    const code = verifyCodes[verifyResult] ?? "CERT_INVALID";
-    return new TlsError(
-      code,
-      `certificate verification failed: ${text.replace(/^certificate verify failed: /, "")}`,
-      {
-        reason: text,
-        verifyResult,
-      },
-    );
+    return verifyError(verifyResult, text.replace(/^certificate verify failed: /, ""), text);
   }
   if (/invalid status response/.test(text)) {
     const revoked = verifyResult === 23; // X509_V_ERR_CERT_REVOKED, set by the shim's OCSP check
@@ -76,8 +94,10 @@ export function tlsErrorFrom(text: string, verifyResult = 0): TlsError {
       { reason: text, verifyResult },
     );
   }
+  // Not a verification failure: a verify result kept from the handshake (with
+  // verification off) says nothing about this error, so it is left out.
   for (const [pattern, code] of reasonCodes) {
-    if (pattern.test(text)) return new TlsError(code, text, { reason: text, verifyResult });
+    if (pattern.test(text)) return new TlsError(code, text, { reason: text });
   }
-  return new TlsError("PROTOCOL_ERROR", text, { reason: text, verifyResult });
+  return new TlsError("PROTOCOL_ERROR", text, { reason: text });
 }

@@ -11,6 +11,7 @@ import type { Addr } from "../transport/stream.ts";
 import { type HandshakeLimits, handshakeWithin } from "./handshake.ts";
 import type { ClientResumption } from "./resumption.ts";
 import type { Session } from "./session.ts";
+import { TransportControls } from "./transport_controls.ts";
 
 /** How long {@link TlsConn.close} lets close_notify and unsent data drain. */
 const CLOSE_DRAIN_MS = 2000;
@@ -30,7 +31,7 @@ const CLOSE_DRAIN_MS = 2000;
  * conn.close();
  * ```
  */
-export class TlsConn implements AsyncDisposable, Disposable {
+export class TlsConn extends TransportControls implements AsyncDisposable, Disposable {
   readonly #pump: TlsPump;
   readonly #handshake: Promise<HandshakeInfo>;
   readonly #resumption: ClientResumption | undefined;
@@ -46,6 +47,7 @@ export class TlsConn implements AsyncDisposable, Disposable {
 
   /** @internal Made by `connect`, `listen` and `upgrade`. */
   constructor(session: Session) {
+    super(session.pump.stream);
     this.#pump = session.pump;
     this.#resumption = session.resumption;
     this.#handshake = this.#runHandshake(session.limits);
@@ -200,26 +202,6 @@ export class TlsConn implements AsyncDisposable, Disposable {
   /** The peer's address. */
   get remoteAddr(): Addr {
     return this.#pump.stream.remoteAddr;
-  }
-
-  /** Turns Nagle's algorithm off (true) or on (false). */
-  setNoDelay(enable = true): void {
-    this.#pump.stream.setNoDelay(enable);
-  }
-
-  /** Turns TCP keep-alive on or off. */
-  setKeepAlive(enable = true): void {
-    this.#pump.stream.setKeepAlive(enable);
-  }
-
-  /** Keeps the process alive while this connection is open (default). */
-  ref(): void {
-    this.#pump.stream.ref();
-  }
-
-  /** Lets the process exit while this connection is open. */
-  unref(): void {
-    this.#pump.stream.unref();
   }
 
   #checkOpen(): void {

@@ -9,10 +9,11 @@ import { TlsContext, validateContextOptions } from "../engine/context.ts";
 import { invalid } from "../engine/validate.ts";
 import { TlsError } from "../errors.ts";
 import { listenStreams, type StreamListener } from "../transport/open.ts";
-import type { Addr } from "../transport/stream.ts";
+import type { Addr, ByteStream } from "../transport/stream.ts";
 import { TlsConn } from "./conn.ts";
 import { checkCommon, serverContext, type ServerOptions } from "./options.ts";
 import { serverSession } from "./session.ts";
+import { followStaple } from "./staple.ts";
 
 /** Options of {@link listen}. */
 export interface ListenOptions extends ServerOptions, ListenAddress {
@@ -34,27 +35,18 @@ export interface ListenOptions extends ServerOptions, ListenAddress {
  * ```
  */
 export class TlsListener implements AsyncIterable<TlsConn>, AsyncDisposable {
-  readonly #streams: StreamListener;
-  readonly #context: TlsContext;
+  readonly #server: BoundServer;
   readonly #options: ListenOptions;
   readonly #ready: TlsConn[] = [];
   #wake: (() => void) | null = null;
   #closed = false;
 
   /** @internal Use {@link listen}. */
-  constructor(streams: StreamListener, context: TlsContext, options: ListenOptions) {
-    this.#streams = streams;
-    this.#context = context;
+  constructor(server: BoundServer, options: ListenOptions) {
+    this.#server = server;
     this.#options = options;
-    this.#acceptLoop();
-  }
-
-  async #acceptLoop(): Promise<void> {
-    for (;;) {
-      const stream = await this.#streams.accept();
-      if (stream === null) break;
-      stream.setNoDelay(true);
-      const conn = new TlsConn(serverSession(stream, this.#context, this.#options));
+    server.acceptEach((stream) => {
+      const conn = new TlsConn(serverSession(stream, server.context, this.#options));
       conn.handshake().then(
         () => {
           if (this.#closed) return conn.close();
@@ -63,7 +55,7 @@ export class TlsListener implements AsyncIterable<TlsConn>, AsyncDisposable {
         },
         (error: TlsError) => this.#options.onHandshakeError?.(error, stream.remoteAddr),
       );
-    }
+    });
   }
 
   #wakeAcceptor(): void {
@@ -74,7 +66,7 @@ export class TlsListener implements AsyncIterable<TlsConn>, AsyncDisposable {
 
   /** The address we listen on (with the chosen port when `port` was 0). */
   get addr(): Addr {
-    return this.#streams.addr;
+    return this.#server.streams.addr;
   }
 
   /** The next connection whose handshake succeeded. Rejects with `CLOSED` once the listener is closed. */
@@ -90,9 +82,8 @@ export class TlsListener implements AsyncIterable<TlsConn>, AsyncDisposable {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#streams.close();
+    this.#server.close();
     for (const conn of this.#ready.splice(0)) conn.close();
-    this.#context.free(); // for real once the last connection ends
     this.#wakeAcceptor();
   }
 
@@ -104,12 +95,12 @@ export class TlsListener implements AsyncIterable<TlsConn>, AsyncDisposable {
 
   /** Keeps the process alive while listening (default). */
   ref(): void {
-    this.#streams.ref();
+    this.#server.streams.ref();
   }
 
   /** Lets the process exit while listening. */
   unref(): void {
-    this.#streams.unref();
+    this.#server.streams.unref();
   }
 
   /** Yields each accepted connection until the listener is closed. */
@@ -138,11 +129,7 @@ export class TlsListener implements AsyncIterable<TlsConn>, AsyncDisposable {
  * ```
  */
 export function listen(options: ListenOptions): TlsListener {
-  if (options.onHandshakeError !== undefined && typeof options.onHandshakeError !== "function") {
-    invalid("onHandshakeError", "a function", options.onHandshakeError);
-  }
-  const { streams, context } = openServer(options);
-  return new TlsListener(streams, context, options);
+  return new TlsListener(openServer(options), options);
 }
 
 /** Where a server listens: a TCP port (and address), or a Unix socket path. */
@@ -153,22 +140,41 @@ export interface ListenAddress {
   hostname?: string;
   /** A Unix socket path, instead of `hostname` and `port`. */
   path?: string;
+  /**
+   * Called when accepting a connection fails (e.g. no file descriptor left,
+   * EMFILE), with a `CONNECTION_FAILED` error. The listener goes on: it waits
+   * 10 ms, doubling up to 1 s while the failure lasts, and tries again.
+   */
+  onAcceptError?: (error: TlsError) => void;
+}
+
+/** A listening server's transport and context: what {@link listen} and `listenSocket` share. */
+export interface BoundServer {
+  readonly streams: StreamListener;
+  readonly context: TlsContext;
+  /** Hands each accepted stream (Nagle off) to `take`, until the server is closed. */
+  acceptEach(take: (stream: ByteStream) => void): void;
+  /** Stops listening and following OCSP staples; the context is freed once its last session ends. */
+  close(): void;
 }
 
 /**
- * Checks a server's options, builds its context and binds its address: what
- * {@link listen} and `listenSocket` share. Throws at once on bad options, a
- * bad certificate or key, or an address that cannot be bound (`CONNECTION_FAILED`).
+ * Checks a server's options, builds its context and binds its address.
+ * Throws at once on bad options, a bad certificate or key, or an address
+ * that cannot be bound (`CONNECTION_FAILED`).
  *
  * @example
  * ```ts
- * const { streams, context } = openServer({ port: 0, cert, key });
+ * const server = openServer({ port: 0, cert, key });
+ * server.acceptEach((stream) => console.log(stream.remoteAddr));
  * ```
  */
-export function openServer(
-  options: ServerOptions & ListenAddress,
-): { streams: StreamListener; context: TlsContext } {
+export function openServer(options: ServerOptions & ListenAddress): BoundServer {
   checkCommon(options);
+  for (const name of ["onHandshakeError", "onAcceptError"] as const) {
+    const callback = (options as ListenOptions)[name];
+    if (callback !== undefined && typeof callback !== "function") invalid(name, "a function", callback);
+  }
   if (
     options.path === undefined &&
     (!Number.isInteger(options.port) || options.port! < 0 || options.port! > 65535)
@@ -183,8 +189,29 @@ export function openServer(
       options.path !== undefined
         ? { path: options.path }
         : { hostname: options.hostname ?? "0.0.0.0", port: options.port! },
+      options.onAcceptError,
     );
-    return { streams, context };
+    const stopStapling = followStaple(context, options.ocspStaple);
+    let closed = false;
+    return {
+      streams,
+      context,
+      async acceptEach(take) {
+        for (;;) {
+          const stream = await streams.accept();
+          if (stream === null) return;
+          stream.setNoDelay(true);
+          take(stream);
+        }
+      },
+      close() {
+        if (closed) return;
+        closed = true;
+        streams.close();
+        stopStapling();
+        context.free(); // for real once the last connection ends
+      },
+    };
   } catch (e) {
     context.free();
     throw new TlsError("CONNECTION_FAILED", `cannot listen: ${(e as Error).message}`, { cause: e });

@@ -5,10 +5,11 @@
  *
  * @module
  */
-import type { ContextOptions, KeyPair, OcspStapleSource, TlsVersion } from "../engine/context.ts";
+import type { ContextOptions, KeyPair, TlsVersion } from "../engine/context.ts";
 import { checkSavedSession } from "../engine/saved_session.ts";
 import { invalid } from "../engine/validate.ts";
 import { TlsError } from "../errors.ts";
+import { currentStaple, isStapleSource, type OcspStapleSource } from "./staple.ts";
 
 /** Options shared by clients and servers. */
 export interface TlsOptions {
@@ -55,9 +56,19 @@ export interface ClientOptions extends TlsOptions {
   rejectUnauthorized?: boolean;
   /** Aborts the connection attempt and handshake. */
   signal?: AbortSignal;
-  /** Ask the server to staple an OCSP response; it shows in `handshake()` info as `ocspResponse`. */
+  /**
+   * Ask the server to staple an OCSP response; it shows in `handshake()` info as
+   * `ocspResponse`. A stapled response that verifies and says "revoked" fails the
+   * handshake with `CERT_REVOKED`.
+   */
   requestOcsp?: boolean;
-  /** Fail the handshake unless the server staples a verified, current "good" OCSP response. */
+  /**
+   * Fail the handshake unless the server staples a verified, current "good" OCSP
+   * response. Current: `thisUpdate` at most 10 days old (1 day when it has no
+   * `nextUpdate`) and `nextUpdate` not passed, with 5 minutes of clock skew. A
+   * resumed session carries no staple: it keeps the verdict of the full
+   * handshake that made it (TLS 1.2 and 1.3 alike).
+   */
   requireOcsp?: boolean;
   /**
    * A saved session to offer (`conn.session` of an earlier connection), instead
@@ -85,7 +96,11 @@ export interface ConnectOptions extends ClientOptions {
 export interface ServerOptions extends TlsOptions {
   /** Ask clients for a certificate, verified against `caCerts`. */
   requestCert?: boolean;
-  /** With `requestCert`: refuse clients without a valid certificate (default true). */
+  /**
+   * With `requestCert`: refuse clients without a valid certificate (default true).
+   * False accepts any client, with or without a certificate; `verified` then says
+   * whether it sent one that verified.
+   */
   rejectUnauthorized?: boolean;
   /** A certificate per server name, chosen by the client's SNI. */
   sni?: Record<string, KeyPair>;
@@ -143,7 +158,10 @@ export function serverContext(o: ServerOptions): ContextOptions {
   if (o.cert === undefined || o.key === undefined) {
     throw new TlsError("INVALID_OPTION", "a server needs `cert` and `key`");
   }
-  const verify = !o.requestCert ? "none" : o.rejectUnauthorized === false ? "peer" : "require";
+  const verify = !o.requestCert ? "none" : o.rejectUnauthorized === false ? "request" : "require";
+  if (o.ocspStaple !== undefined && !(o.ocspStaple instanceof Uint8Array) && !isStapleSource(o.ocspStaple)) {
+    invalid("ocspStaple", "DER bytes or an OCSP staple source", o.ocspStaple);
+  }
   if (o.requestCert && o.rejectUnauthorized !== false && !o.caCerts?.length) {
     throw new TlsError(
       "INVALID_OPTION",
@@ -155,7 +173,7 @@ export function serverContext(o: ServerOptions): ContextOptions {
     isServer: true,
     verify,
     sni: o.sni,
-    ocspStaple: o.ocspStaple,
+    ocspStaple: currentStaple(o.ocspStaple), // a source's later responses: `followStaple`
     resumption: o.resumption,
   };
 }

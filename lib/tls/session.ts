@@ -36,11 +36,12 @@ export function clientSession(
   o: ClientOptions,
 ): Session {
   const servername = o.servername ?? host;
-  const verifyHost = o.rejectUnauthorized === false ? undefined : servername;
   const key = o.resumption === false ? null : serverKey(context, host, servername, stream.remoteAddr);
   return start(
     stream,
-    () => new TlsEngine(context, { servername: isIp(servername) ? "" : servername, verifyHost }),
+    // The name is checked even with `rejectUnauthorized: false`: a mismatch then does
+    // not abort, but it shows in `verified` and `verifyResult`.
+    () => new TlsEngine(context, { verifyHost: servername }),
     o,
     (engine) => new ClientResumption(engine, key, o.session),
   );
@@ -79,8 +80,4 @@ function start(
     limits: { timeout: handshakeTimeoutOf(o), signal: o.signal },
     resumption,
   };
-}
-
-function isIp(host: string): boolean {
-  return /^\d{1,3}(\.\d{1,3}){3}$/.test(host) || host.includes(":");
 }

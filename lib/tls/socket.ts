@@ -12,6 +12,7 @@
  */
 import { setImmediate } from "node:timers";
 import type { HandshakeInfo } from "../engine/info.ts";
+import { verifyError } from "../engine/failure.ts";
 import { invalid } from "../engine/validate.ts";
 import type { TlsError } from "../errors.ts";
 import { SMALL_WRITE, type TlsPump, WRITE_HIGH_WATER } from "../transport/pump.ts";
@@ -19,6 +20,7 @@ import type { Addr } from "../transport/stream.ts";
 import { asTlsError, type HandshakeLimits, handshakeWithin } from "./handshake.ts";
 import type { ClientResumption } from "./resumption.ts";
 import type { Session } from "./session.ts";
+import { TransportControls } from "./transport_controls.ts";
 
 /**
  * The one buffer every socket decrypts into. `data` is called with a view of
@@ -68,8 +70,9 @@ export interface TlsSocketHandler<Data = undefined> {
   /** The transport is connected (client) or accepted (server); the handshake starts. Writes queue until it ends. */
   open?(socket: TlsSocket<Data>): void;
   /**
-   * The handshake ended: `success` true with a null error, or false with the
-   * failure (which `error` and `close` then get as well).
+   * The handshake ended: `success` true, or false with the failure (which
+   * `error` and `close` then get as well). A success with an error: the peer's
+   * certificate did not verify, and `rejectUnauthorized: false` let it through.
    */
   handshake?(socket: TlsSocket<Data>, success: boolean, authorizationError: TlsError | null): void;
   /**
@@ -147,7 +150,7 @@ export interface SocketShape<Data> {
  * console.log(socket.remoteAddress, socket.readyState);
  * ```
  */
-export class TlsSocket<Data = undefined> implements Disposable, AsyncDisposable {
+export class TlsSocket<Data = undefined> extends TransportControls implements Disposable, AsyncDisposable {
   /** Yours: anything to keep with the connection (starts as the `data` option). */
   data: Data;
   readonly #pump: TlsPump;
@@ -170,15 +173,19 @@ export class TlsSocket<Data = undefined> implements Disposable, AsyncDisposable 
   #flushScheduled = false;
   #closed = false;
   #closing: Promise<void> = Promise.resolve();
+  /** Settles when the handshake ended, or the socket before it: what `connectSocket` waits for. */
+  readonly #handshakeEnded = Promise.withResolvers<void>();
 
   /** @internal Made by `connectSocket` and `listenSocket`. */
   constructor(session: Session, shape: SocketShape<Data>) {
+    super(session.pump.stream);
     this.#pump = session.pump;
     this.#resumption = session.resumption;
     this.#handlers = shape.handlers;
     this.#allowHalfOpen = shape.allowHalfOpen;
     this.#onClosed = shape.onClosed;
     this.data = shape.data;
+    this.#handshakeEnded.promise.catch(() => {}); // a server's: nobody waits for it
     this.#call(this.#handlers.open);
     if (!this.#closed) this.#run(session.limits);
   }
@@ -219,7 +226,8 @@ export class TlsSocket<Data = undefined> implements Disposable, AsyncDisposable 
       return false;
     }
     if (this.#pump.unsent > 0) this.#flushNow();
-    this.#call(this.#handlers.handshake, true, null);
+    this.#call(this.#handlers.handshake, true, this.authorizationError);
+    this.#handshakeEnded.resolve();
     if (this.#closed) return false;
     if (this.#ended) this.#sendEnd();
     return true;
@@ -286,16 +294,19 @@ export class TlsSocket<Data = undefined> implements Disposable, AsyncDisposable 
   #fail(e: unknown): void {
     if (this.#closed) return;
     const error = asTlsError(e);
-    this.#teardown(false);
+    this.#teardown(false, error);
     this.#callLast(this.#handlers.error, error);
     this.#callLast(this.#handlers.close, error);
   }
 
   /**
    * Frees the native session now and closes the transport; `graceful` sends
-   * what is unsent and close_notify first, in the background.
+   * what is unsent and close_notify first, in the background. `error` is what
+   * ended the connection, if anything did.
    */
-  #teardown(graceful: boolean): void {
+  #teardown(graceful: boolean, error?: Error): void {
+    if (error) this.#handshakeEnded.reject(error);
+    else this.#handshakeEnded.resolve();
     this.#closed = true;
     this.#state = "closed";
     this.#queued = [];
@@ -320,7 +331,7 @@ export class TlsSocket<Data = undefined> implements Disposable, AsyncDisposable 
     } catch (e) {
       const error = e instanceof Error ? e : new Error(String(e), { cause: e });
       if (this.#closed) return report(error);
-      this.#teardown(false);
+      this.#teardown(false, error);
       if (this.#handlers.error) this.#callLast(this.#handlers.error, error);
       else report(error);
       this.#callLast(this.#handlers.close, error);
@@ -497,9 +508,26 @@ export class TlsSocket<Data = undefined> implements Disposable, AsyncDisposable 
     return this.#info?.alpnProtocol ?? null;
   }
 
+  /**
+   * @internal Resolves once the handshake succeeded (or the socket was closed
+   * before it); rejects with the error that ended the socket before then.
+   */
+  get handshakeEnded(): Promise<void> {
+    return this.#handshakeEnded.promise;
+  }
+
   /** Whether the peer's certificate verified (chain, and the host name for a client). */
   get authorized(): boolean {
     return this.#info?.verified ?? false;
+  }
+
+  /**
+   * Why the peer's certificate did not verify, when `rejectUnauthorized: false`
+   * let the handshake succeed anyway (e.g. `HOSTNAME_MISMATCH`); null otherwise.
+   */
+  get authorizationError(): TlsError | null {
+    const result = this.#info?.verifyResult ?? 0;
+    return result === 0 ? null : verifyError(result);
   }
 
   /**
@@ -529,26 +557,6 @@ export class TlsSocket<Data = undefined> implements Disposable, AsyncDisposable 
   /** Our port (0 on a Unix socket). */
   get localPort(): number {
     return portOf(this.#pump.stream.localAddr);
-  }
-
-  /** Turns Nagle's algorithm off (true, the default of our sockets) or on. */
-  setNoDelay(enable = true): void {
-    this.#pump.stream.setNoDelay(enable);
-  }
-
-  /** Turns TCP keep-alive on or off. */
-  setKeepAlive(enable = true): void {
-    this.#pump.stream.setKeepAlive(enable);
-  }
-
-  /** Keeps the process alive while this socket is open (the default). */
-  ref(): void {
-    this.#pump.stream.ref();
-  }
-
-  /** Lets the process exit while this socket is open. */
-  unref(): void {
-    this.#pump.stream.unref();
   }
 }
 

@@ -44,11 +44,11 @@ export function checkHalfOpen(allowHalfOpen: unknown): void {
 }
 
 /**
- * Connects and starts the TLS handshake; resolves with the socket once the
- * transport is connected (`open` has been called), as `Bun.connect` does. The
- * handshake goes on in the background: `handshake(socket, true, null)` says it
- * succeeded, a failure goes to `handshake(socket, false, error)`, `error` and
- * `close`. Writes made before then are sent once the server is verified.
+ * Connects and runs the TLS handshake; resolves with the socket once the
+ * handshake succeeded (after `open` and `handshake(socket, true, …)`). A failed
+ * handshake calls `handshake(socket, false, error)`, `error` and `close`, then
+ * rejects the promise with the same `TlsError`, so that no failure is silent.
+ * Writes made in `open` are sent once the server is verified.
  * Bad options throw `INVALID_OPTION` at the call; a connection that cannot be
  * opened rejects with `CONNECTION_FAILED` (there is no `connectError` handler).
  * Every option of `connect` applies: verification is on, TLS 1.2 the minimum,
@@ -82,9 +82,11 @@ export async function connectSocket<Data = undefined>(
   checkHandlers(options.socket);
   checkHalfOpen(options.allowHalfOpen);
   const { stream, context, host } = await openClient(options);
-  return new TlsSocket(clientSession(stream, context, host, options), {
+  const socket = new TlsSocket(clientSession(stream, context, host, options), {
     handlers: options.socket,
     data: options.data as Data,
     allowHalfOpen: options.allowHalfOpen ?? false,
   });
+  await socket.handshakeEnded;
+  return socket;
 }

@@ -4,10 +4,8 @@
  *
  * @module
  */
-import type { TlsContext } from "../engine/context.ts";
-import type { StreamListener } from "../transport/open.ts";
-import type { Addr } from "../transport/stream.ts";
-import { type ListenAddress, openServer } from "./listen.ts";
+import type { Addr, ByteStream } from "../transport/stream.ts";
+import { type BoundServer, type ListenAddress, openServer } from "./listen.ts";
 import type { ServerOptions } from "./options.ts";
 import { serverSession } from "./session.ts";
 import { type SocketShape, TlsSocket, type TlsSocketHandler } from "./socket.ts";
@@ -48,59 +46,49 @@ export interface SocketListenOptions<Data = undefined> extends ServerOptions, Li
  * ```
  */
 export class TlsSocketListener<Data = undefined> implements Disposable {
-  readonly #streams: StreamListener;
-  readonly #context: TlsContext;
+  readonly #server: BoundServer;
   readonly #options: SocketListenOptions<Data>;
   readonly #sockets = new Set<TlsSocket<Data>>();
   #stopped = false;
 
   /** @internal Use {@link listenSocket}. */
-  constructor(streams: StreamListener, context: TlsContext, options: SocketListenOptions<Data>) {
-    this.#streams = streams;
-    this.#context = context;
+  constructor(server: BoundServer, options: SocketListenOptions<Data>) {
+    this.#server = server;
     this.#options = options;
-    this.#acceptLoop();
+    server.acceptEach((stream) => this.#take(stream));
   }
 
-  async #acceptLoop(): Promise<void> {
-    for (;;) {
-      const stream = await this.#streams.accept();
-      if (stream === null) break;
-      if (this.#stopped) {
-        stream.close();
-        continue;
-      }
-      stream.setNoDelay(true);
-      let socket: TlsSocket<Data> | undefined;
-      const shape: SocketShape<Data> = {
-        handlers: this.#options.socket,
-        data: this.#options.data as Data,
-        allowHalfOpen: this.#options.allowHalfOpen ?? false,
-        onClosed: () => socket && this.#sockets.delete(socket),
-      };
-      try {
-        socket = new TlsSocket(serverSession(stream, this.#context, this.#options), shape);
-      } catch {
-        continue; // no native session for it (out of memory): that connection only
-      }
-      if (socket.readyState !== "closed") this.#sockets.add(socket);
+  #take(stream: ByteStream): void {
+    if (this.#stopped) return stream.close();
+    let socket: TlsSocket<Data> | undefined;
+    const shape: SocketShape<Data> = {
+      handlers: this.#options.socket,
+      data: this.#options.data as Data,
+      allowHalfOpen: this.#options.allowHalfOpen ?? false,
+      onClosed: () => socket && this.#sockets.delete(socket),
+    };
+    try {
+      socket = new TlsSocket(serverSession(stream, this.#server.context, this.#options), shape);
+    } catch {
+      return; // no native session for it (out of memory): that connection only
     }
+    if (socket.readyState !== "closed") this.#sockets.add(socket);
   }
 
   /** The address we listen on (with the chosen port when `port` was 0). */
   get addr(): Addr {
-    return this.#streams.addr;
+    return this.#server.streams.addr;
   }
 
   /** The host we listen on ("" on a Unix socket). */
   get hostname(): string {
-    const a = this.#streams.addr;
+    const a = this.#server.streams.addr;
     return a.transport === "tcp" ? a.hostname : "";
   }
 
   /** The port we listen on (0 on a Unix socket). */
   get port(): number {
-    const a = this.#streams.addr;
+    const a = this.#server.streams.addr;
     return a.transport === "tcp" ? a.port : 0;
   }
 
@@ -111,8 +99,7 @@ export class TlsSocketListener<Data = undefined> implements Disposable {
   stop(closeActiveConnections = false): void {
     if (!this.#stopped) {
       this.#stopped = true;
-      this.#streams.close();
-      this.#context.free(); // for real once the last connection ends
+      this.#server.close();
     }
     if (closeActiveConnections) { for (const socket of [...this.#sockets]) socket.close(); }
   }
@@ -124,12 +111,12 @@ export class TlsSocketListener<Data = undefined> implements Disposable {
 
   /** Keeps the process alive while listening (default). */
   ref(): void {
-    this.#streams.ref();
+    this.#server.streams.ref();
   }
 
   /** Lets the process exit while listening. */
   unref(): void {
-    this.#streams.unref();
+    this.#server.streams.unref();
   }
 }
 
@@ -164,6 +151,5 @@ export class TlsSocketListener<Data = undefined> implements Disposable {
 export function listenSocket<Data = undefined>(options: SocketListenOptions<Data>): TlsSocketListener<Data> {
   checkHandlers(options.socket);
   checkHalfOpen(options.allowHalfOpen);
-  const { streams, context } = openServer(options);
-  return new TlsSocketListener(streams, context, options);
+  return new TlsSocketListener(openServer(options), options);
 }

@@ -27,6 +27,14 @@ export interface UpgradeOptions extends ClientOptions, ServerOptions {
   hostname?: string;
   /** Bytes already read from `conn` that belong to the TLS stream (e.g. a pipelined ClientHello). */
   head?: Uint8Array;
+  /**
+   * Bun, a socket accepted by `Bun.listen`: the `socket` handlers given to that
+   * `Bun.listen` (required there). Bun shares one set of handlers among all the
+   * sockets of a listener, so `upgrade()` installs handlers that send this
+   * socket's events to TLS and every other socket's to these, as before.
+   * Ignored elsewhere.
+   */
+  listenerHandlers?: object;
 }
 
 /**
@@ -53,16 +61,17 @@ export async function upgrade(conn: PlainConn, options: UpgradeOptions = {}): Pr
     checkCommon(options);
     const contextOptions = serverContext(options);
     validateContextOptions(contextOptions);
+    const stream = wrapStream(conn, options.head, options.listenerHandlers);
     const context = new TlsContext(contextOptions);
-    tls = new TlsConn(serverSession(wrapStream(conn, options.head), context, options));
+    tls = new TlsConn(serverSession(stream, context, options));
     context.free(); // freed for real when this session ends
   } else {
     checkClient(options);
     const contextOptions = clientContext(options);
     validateContextOptions(contextOptions);
-    const context = sharedContext(contextOptions);
+    const stream = wrapStream(conn, options.head, options.listenerHandlers);
     tls = new TlsConn(
-      clientSession(wrapStream(conn, options.head), context, options.hostname ?? "127.0.0.1", options),
+      clientSession(stream, sharedContext(contextOptions), options.hostname ?? "127.0.0.1", options),
     );
   }
   await tls.handshake();

@@ -24,6 +24,8 @@ export interface BunSocket<Data = unknown> {
   readonly localPort?: number;
   readonly remoteAddress?: string;
   readonly remotePort?: number;
+  /** The `Bun.listen` listener that accepted this socket; undefined for a `Bun.connect` one. */
+  readonly listener?: unknown;
 }
 
 /** Bun's per-socket callbacks. */

@@ -25,13 +25,24 @@ export class BunStream implements ByteStream {
   #wakeWriter: (() => void) | null = null;
   #closed = false;
 
-  readonly #unixPath: string | undefined;
+  /** Taken while the socket is open: Bun reports no address once it closed (e.g. after a failed handshake). */
+  readonly localAddr: Addr;
+  readonly remoteAddr: Addr;
 
   /** `unixPath`: the socket path, for a Unix socket (Bun reports no address for those). */
   constructor(socket: BunSocket<BunStream>, options: { head?: Uint8Array; unixPath?: string } = {}) {
     const { head, unixPath } = options;
     this.#socket = socket;
-    this.#unixPath = unixPath;
+    if (unixPath !== undefined) {
+      this.localAddr = this.remoteAddr = { transport: "unix", path: unixPath };
+    } else {
+      this.localAddr = { transport: "tcp", hostname: socket.localAddress ?? "", port: socket.localPort ?? 0 };
+      this.remoteAddr = {
+        transport: "tcp",
+        hostname: socket.remoteAddress ?? "",
+        port: socket.remotePort ?? 0,
+      };
+    }
     if (head?.length) this.#push(head);
   }
 
@@ -115,20 +126,6 @@ export class BunStream implements ByteStream {
     this.#closed = true;
     this.#socket.end();
     this.#wake();
-  }
-
-  get localAddr(): Addr {
-    if (this.#unixPath !== undefined) return { transport: "unix", path: this.#unixPath };
-    return { transport: "tcp", hostname: this.#socket.localAddress ?? "", port: this.#socket.localPort ?? 0 };
-  }
-
-  get remoteAddr(): Addr {
-    if (this.#unixPath !== undefined) return { transport: "unix", path: this.#unixPath };
-    return {
-      transport: "tcp",
-      hostname: this.#socket.remoteAddress ?? "",
-      port: this.#socket.remotePort ?? 0,
-    };
   }
 
   setNoDelay(enable: boolean): void {

@@ -23,6 +23,8 @@ export type RawConn = Deno.Conn | BunSocket;
 export interface PlainSocket extends Disposable {
   /** The runtime's own socket, for `upgrade()`. */
   readonly raw: RawConn;
+  /** Bun, a socket `Bun.listen` accepted: its listener's handlers, for `upgrade()`'s `listenerHandlers`. */
+  readonly listenerHandlers?: object;
   /** The next line (without its CRLF / LF), bounded by `timeoutMs`. */
   readLine(timeoutMs?: number): Promise<string>;
   /** Sends text. */
@@ -128,10 +130,11 @@ interface BunState {
   lines: Lines;
 }
 
-function bunSocket(socket: BunSocket<BunState>): PlainSocket {
+function bunSocket(socket: BunSocket<BunState>, listenerHandlers?: object): PlainSocket {
   const lines = socket.data.lines;
   return {
     raw: socket as BunSocket,
+    listenerHandlers,
     readLine: (timeoutMs = 10_000) =>
       lines.next(timeoutMs, async (ms) => {
         await bounded(new Promise<void>((r) => (lines.wake = r)), ms, "reading a line");
@@ -182,18 +185,15 @@ export function plainListen(): PlainListener {
     const pending: PlainSocket[] = [];
     let wake: (() => void) | null = null;
     const Bun = (globalThis as unknown as { Bun: BunNet }).Bun;
-    const listener = Bun.listen({
-      hostname: "127.0.0.1",
-      port: 0,
-      socket: {
-        ...bunHandlers,
-        open(s: BunSocket<BunState>) {
-          bunHandlers.open(s);
-          pending.push(bunSocket(s));
-          wake?.();
-        },
+    const handlers = {
+      ...bunHandlers,
+      open(s: BunSocket<BunState>) {
+        bunHandlers.open(s);
+        pending.push(bunSocket(s, handlers));
+        wake?.();
       },
-    });
+    };
+    const listener = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: handlers });
     return {
       port: listener.port,
       async accept(timeoutMs = 10_000) {
