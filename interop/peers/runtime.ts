@@ -56,9 +56,8 @@ const LIMITS: Record<"node" | "deno-native" | "bun-native", Limits> = {
   },
 };
 
-/** A record OpenSSL's trace (`tlsSocket.enableTrace()`) shows as received, holding a close_notify alert. */
-const RECEIVED_CLOSE_NOTIFY =
-  /^Received Record\nHeader:\n(?:[ \t].*\n)*?[ \t]+Level=\w+\(\d+\), description=close notify/m;
+/** The alert line of OpenSSL's trace (`tlsSocket.enableTrace()`) for a close_notify, sent or received. */
+const CLOSE_NOTIFY_ALERT = /^[ \t]+Level=\w+\(\d+\), description=close notify/m;
 
 const SCRIPTS = {
   node: ["node", "interop/peers/programs/node_peer.mjs"],
@@ -148,11 +147,14 @@ export class RuntimePeer extends SpawningPeer {
   /**
    * Deno (rustls) reads EOF (PEER-END) only after a close_notify: a bare FIN is an
    * UnexpectedEof error. Node's `end` fires on a bare FIN too, so its proof is
-   * OpenSSL's record trace: a received alert record saying close notify.
+   * OpenSSL's trace: a close_notify alert traced before PEER-END, when Node has
+   * sent none yet (it answers in its `end` handler; stderr is a synchronous pipe,
+   * so the order holds). Some builds label records "Received"/"Sent", some do not.
    */
   #sawCloseNotify(stderr: string): boolean {
-    if (this.#kind === "node") return RECEIVED_CLOSE_NOTIFY.test(stderr);
-    return /^PEER-END$/m.test(stderr);
+    const end = stderr.search(/^PEER-END$/m);
+    if (end < 0) return false;
+    return this.#kind === "node" ? CLOSE_NOTIFY_ALERT.test(stderr.slice(0, end)) : true;
   }
 
   async server(ctx: PeerContext, spec: PeerSpec, port: number): Promise<PeerSession> {
