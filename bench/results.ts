@@ -82,6 +82,27 @@ export function rowsOf(
   });
 }
 
+/** A row for a measurement that could not run at all (it fails the run). */
+export function failedRow(figure: string, contender: string, error: string): Row {
+  return {
+    figure,
+    contender,
+    label: contender,
+    unit: "",
+    better: "higher",
+    median: null,
+    min: null,
+    max: null,
+    rounds: 0,
+    ratio: null,
+    ratioMin: null,
+    ratioMax: null,
+    reference: null,
+    negotiated: null,
+    error,
+  };
+}
+
 /** Everything a run produced. */
 export interface Results {
   date: string;
