@@ -19,6 +19,7 @@ import { cpus, release, tmpdir, totalmem, type as osType } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
+import { provenance } from "../interop/lib/provenance.ts";
 import { benchCerts } from "./certs.ts";
 import { bulkFigures } from "./figures/bulk.ts";
 import { handshakeFigures } from "./figures/handshakes.ts";
@@ -89,6 +90,8 @@ const version = (cmd: string, a: string[]) => {
   }
 };
 
+// Taken before anything runs: the results describe the tree as it was when the run started.
+const origin = provenance(root);
 const c = benchCerts();
 const heapLib = buildHeapHelper(c.dir);
 const p256: Setting = { name: "TLS 1.3 P-256", certs: c.p256, minVersion: "TLSv1.3" };
@@ -105,6 +108,7 @@ const sizes = smoke
 const results: Results = {
   date: new Date().toISOString(),
   mode: smoke ? "smoke" : "full",
+  provenance: origin,
   machine: {
     os: `${osType()} ${release()}`,
     cpu: `${cpus().length} × ${cpus()[0]?.model ?? "?"}`,
@@ -191,4 +195,8 @@ log(`wrote ${outDir}results.json and RESULTS.md`);
 for (const t of results.targets) {
   log(`target ${t.met === null ? "n/a" : t.met ? "met " : "MISSED"}: ${t.target}: ${t.value}`);
 }
-process.exit(0);
+// A contender that erred (or measured nothing) fails the run, so that CI sees it.
+const failed = results.rows.filter((r) => r.error !== undefined || r.median === null);
+for (const r of failed) log(`FAILED ${r.figure} ${r.contender}: ${r.error ?? "no measurement"}`);
+console.log(`bench: ${results.rows.length - failed.length} passed, ${failed.length} failed`);
+process.exit(failed.length > 0 ? 1 : 0);

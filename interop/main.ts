@@ -14,6 +14,7 @@ import { type CellParams, planCell, resultRow, runCell } from "./lib/cell.ts";
 import { type CliOptions, matches, parseCli, USAGE } from "./lib/cli.ts";
 import { oursArgv, type OursEnv } from "./lib/ours.ts";
 import { pool } from "./lib/pool.ts";
+import { provenance } from "./lib/provenance.ts";
 import { renderMarkdown, tally, writeJson } from "./lib/report.ts";
 import { CACHE, prepare, type Ready } from "./lib/setup.ts";
 import type { CellResult, Direction, Ours, Suite } from "./lib/types.ts";
@@ -91,6 +92,8 @@ async function main(): Promise<number> {
   const filtered = opts.peer.length + opts.case.length + opts.ours.length + opts.suite.length > 0;
   const sel = selection(opts);
   const t0 = Date.now();
+  // Taken before anything runs: the results describe the tree as it was when the run started.
+  const origin = provenance(Deno.cwd());
   const work = `${CACHE}/work`;
   await Deno.mkdir(work, { recursive: true });
   const repo = Deno.cwd();
@@ -171,13 +174,16 @@ async function main(): Promise<number> {
       }; ` +
       `our side: ${sides.map((s) => `${s.ours}@${s.libssl}`).join(", ")}; ` +
       `peers: ${drivers.map((d) => `${d.instance.kind} ${d.instance.version}`).join(", ")}.`,
+      `Commit ${origin.commit.slice(0, 12)}${origin.dirty ? " (dirty)" : ""}, library ${
+        origin.libraryHash.slice(0, 19)
+      }.`,
       filtered ? `Partial run (filters: ${Deno.args.join(" ")}).` : "Full matrix.",
       `Run time ${minutes} min (cells ${((Date.now() - tm) / 60000).toFixed(1)} min).`,
     ];
     const md = renderMarkdown(cells, header);
     console.log(md);
     if (!opts.noWrite && (!filtered || opts.write)) {
-      await writeJson(`${here}results.json`, cells);
+      await writeJson(`${here}results.json`, cells, origin);
       await Deno.writeTextFile(`${here}RESULTS.md`, md + "\n");
       log(`wrote ${here}results.json and RESULTS.md`);
     }

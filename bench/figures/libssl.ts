@@ -12,7 +12,7 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { Results, Row } from "../results.ts";
+import { failedRow, type Results, type Row } from "../results.ts";
 
 const SUITES = [["bullseye", "1.1.1"], ["bookworm", "3.0"], ["trixie", "3.5"], ["sid", "3.6"]] as const;
 const root = fileURLToPath(new URL("../../", import.meta.url));
@@ -85,24 +85,21 @@ export async function libsslFigures(opts: {
       "/out/",
       ...(opts.smoke ? ["--smoke"] : []),
     ];
-    try {
-      await new Promise<void>((resolve, reject) => {
-        execFile("docker", args, { timeout: 1_200_000, maxBuffer: 16 << 20 }, (err, _stdout, stderr) => {
-          if (err) reject(new Error(`${err.message}\n${stderr.slice(-2000)}`));
-          else resolve();
-        });
+    // The inner run exits 1 when a contender erred, after writing its rows (the erred ones
+    // carry their error and fail this run too); a run that wrote nothing is one failed row.
+    const failure = await new Promise<string | null>((resolve) => {
+      execFile("docker", args, { timeout: 1_200_000, maxBuffer: 16 << 20 }, (err, _stdout, stderr) => {
+        resolve(err ? `${err.message}\n${stderr.slice(-2000)}`.split("\n").slice(0, 4).join(" ") : null);
       });
+    });
+    try {
       const res = JSON.parse(readFileSync(join(out, "results.json"), "utf8")) as Results;
       const version = res.versions.shim ?? res.versions.openssl;
       for (const r of res.rows) {
         rows.push({ ...r, figure: `libssl ${line}: ${r.figure}`, label: `${r.label} [${version}]` });
       }
-    } catch (e) {
-      opts.notes.push(
-        `Per-libssl ${line}: the run in ${image} failed: ${
-          (e as Error).message.split("\n").slice(0, 4).join(" ")
-        }`,
-      );
+    } catch {
+      rows.push(failedRow(`libssl ${line}`, `the run in ${image}`, failure ?? "it wrote no results"));
     }
   }
   return rows;

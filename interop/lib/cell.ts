@@ -4,7 +4,7 @@
  * and judges the outcome from both sides. Never passes what it did not check.
  * @module
  */
-import type { CaseDef, CaseSide } from "./cases.ts";
+import { type CaseDef, type CaseSide, SLOW_READER_BYTES } from "./cases.ts";
 import type { CertSet } from "./certs.ts";
 import type { Host } from "./hosts.ts";
 import { type OursEnv, oursListening, oursResult, startOurs } from "./ours.ts";
@@ -41,7 +41,17 @@ export function planCell(p: CellParams): CaseSide | string {
     return `our libssl ${p.ourLibssl} has no X25519MLKEM768 (needs 3.5)`;
   }
   const role = p.direction === "ours-client" ? "server" : "client";
-  return p.peer.unsupported(p.caseDef, role, side.peer, p.ourLibssl) ?? side;
+  return p.peer.unsupported(p.caseDef, role, side.peer, p.ourLibssl) ?? sized(side, p.peer, role);
+}
+
+/** A bulk transfer into a slow reader is cut to SLOW_READER_BYTES, so that its time does not depend on the machine. */
+function sized(side: CaseSide, peer: PeerDriver, role: "client" | "server"): CaseSide {
+  if (side.peer.transferBytes === undefined || !peer.readsSlowly?.(role)) return side;
+  return {
+    ...side,
+    peer: { ...side.peer, transferBytes: SLOW_READER_BYTES },
+    ours: { ...side.ours, transferBytes: SLOW_READER_BYTES },
+  };
 }
 
 /** The results.json row of this cell. */
@@ -168,7 +178,7 @@ async function finish(
   const result = oursResult(ours);
   const talkErr = await settle(talk, task.mode === "send" || task.mode === "echo" ? 60_000 : 10_000);
   const exit = await peerExit(session, side, result);
-  const verdict = session.verdict(exit, !!side.strictClose);
+  const verdict = session.verdict(exit, !!side.peer.proveCloseNotify);
   const failCode = p.peer.failCode?.(p.caseDef, role === "client" ? "server" : "client") ?? null;
   return judge(side, task, result, talkErr, verdict, session, role, failCode);
 }
@@ -216,7 +226,7 @@ function judge(
   const bad = r.info && side.check?.(r.info);
   if (bad) return bad;
   if (verdict) return verdict;
-  if (side.strictClose && !r.cleanEof) return "our side did not see the peer's close_notify";
+  if (side.oursSeesCloseNotify && !r.cleanEof) return "our side did not see the peer's close_notify";
   if (task.mode === "echo") {
     if (r.receivedBytes !== task.transferBytes || r.receivedSha256 !== r.sentSha256) {
       return `echoed ${r.receivedBytes} bytes, sha256 ${

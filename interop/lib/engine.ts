@@ -26,6 +26,33 @@ async function engineAnswers(): Promise<boolean> {
   return await ok("docker", ["info"]);
 }
 
+/** PIDs of other interop runs whose containers (label `jsec.interop=<pid>`) are up on this engine. */
+async function otherRuns(): Promise<string[]> {
+  const out = await new Deno.Command("docker", {
+    args: ["ps", "--filter", "label=jsec.interop", "--format", '{{.Label "jsec.interop"}}'],
+    stdout: "piped",
+    stderr: "null",
+  }).output().catch(() => null);
+  const pids = new TextDecoder().decode(out?.stdout ?? new Uint8Array()).split("\n").map((s) => s.trim());
+  return [...new Set(pids.filter((p) => p && p !== String(Deno.pid)))];
+}
+
+/**
+ * Before stopping the dockerd this run started: wait (bounded) for other runs
+ * that came to use it meanwhile, so that stopping it does not break their cells.
+ */
+async function waitForOtherRuns(log: (s: string) => void): Promise<void> {
+  const deadline = Date.now() + 60 * 60_000;
+  for (let i = 0; i < 720 && Date.now() < deadline; i++) {
+    const others = await otherRuns();
+    if (others.length === 0) return;
+    if (i % 12 === 0) {
+      log(`dockerd still serves interop run(s) ${others.join(", ")}: waiting before stopping it`);
+    }
+    await new Promise((r) => setTimeout(r, 5000));
+  }
+}
+
 async function which(name: string): Promise<boolean> {
   return await ok("sh", ["-c", `command -v ${name} || test -x /usr/sbin/${name}`]);
 }
@@ -71,6 +98,7 @@ export async function ensureEngine(log: (s: string) => void, cacheDir: string): 
         startedByUs: true,
         pid,
         stop: async () => {
+          await waitForOtherRuns(log);
           try {
             Deno.kill(pid, "SIGTERM");
           } catch {

@@ -4,6 +4,7 @@
  * peer and one row per case; each cell shows both directions (client/server).
  * @module
  */
+import type { Provenance } from "./provenance.ts";
 import type { CellResult, ResultsFile } from "./types.ts";
 
 const MARK: Record<CellResult["status"], string> = { pass: "✅", fail: "❌", "n/a": "➖" };
@@ -21,13 +22,16 @@ export function tally(cells: CellResult[]): { pass: number; fail: number; na: nu
 export async function writeJson(
   path: string,
   cells: CellResult[],
+  provenance: Provenance,
   generated = new Date().toISOString(),
 ): Promise<void> {
-  const file: ResultsFile = { generated, cells };
+  const file: ResultsFile = { generated, provenance, cells };
   const rows = file.cells.map((c) => "    " + JSON.stringify(c)).join(",\n");
   await Deno.writeTextFile(
     path,
-    `{\n  "generated": ${JSON.stringify(file.generated)},\n  "cells": [\n${rows}\n  ]\n}\n`,
+    `{\n  "generated": ${JSON.stringify(file.generated)},\n  "provenance": ${
+      JSON.stringify(file.provenance)
+    },\n  "cells": [\n${rows}\n  ]\n}\n`,
   );
 }
 

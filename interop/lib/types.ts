@@ -3,6 +3,7 @@
  * how a cell ended. Field names of {@link CellResult} are the results.json format.
  * @module
  */
+import type { Provenance } from "./provenance.ts";
 
 /** Our runtime: the library under test runs inside Deno or Bun. */
 export type Ours = "deno" | "bun";
@@ -41,6 +42,8 @@ export interface CellResult {
 /** The whole results.json file. */
 export interface ResultsFile {
   generated: string;
+  /** The code the run exercised (interop/lib/provenance.ts). */
+  provenance: Provenance;
   cells: CellResult[];
 }
 

@@ -14,7 +14,6 @@ import {
   pingLine,
   selfServingSession,
   SpawningPeer,
-  tail,
 } from "./peer.ts";
 
 const STEP_MS = 8000;
@@ -55,10 +54,20 @@ const CLIENT_FLAGS: FlagTable = {
 
 /** A driver for GnuTLS's command-line tools. */
 export class GnutlsPeer extends SpawningPeer {
+  /** gnutls-cli reads ~0.5 MB/s here whatever the server (Deno's own listenTls too), slower on a slower machine. */
+  readsSlowly(role: "client" | "server"): boolean {
+    return role === "client";
+  }
+
   unsupported(c: CaseDef, role: "client" | "server", spec: PeerSpec): string | null {
     if (spec.mode === "smtp" && role === "server") return "gnutls-serv has no server-side STARTTLS";
     if (spec.keyUpdate && role === "server") return "gnutls-serv has no command to send a KeyUpdate";
-    if (c.id === "close-notify" && role === "client") {
+    if (spec.proveCloseNotify) {
+      return `the runner reads no report from ${
+        role === "client" ? "gnutls-cli" : "gnutls-serv --echo"
+      } that tells our close_notify from a TCP FIN`;
+    }
+    if (c.id === "close-notify-in" && role === "client") {
       return "gnutls-cli exits on the server's close_notify without answering it";
     }
     if (c.mlkem && !this.instance.features?.includes("mlkem")) {
@@ -102,7 +111,7 @@ export class GnutlsPeer extends SpawningPeer {
           // Keep stdin open until everything arrived (EOF on stdin makes it say
           // goodbye); it does not exit on the server's close_notify by itself.
           const total = spec.transferBytes ?? 0;
-          // gnutls-cli reads slowly (under 1 MB/s through its select loop): allow for it.
+          // gnutls-cli reads slowly (readsSlowly: the cell sends it 1 MiB); the bound is a wide margin.
           await proc.waitUntil(() => proc.stdoutBytes >= total, 80_000);
           return await proc.closeStdin();
         }
@@ -116,17 +125,13 @@ export class GnutlsPeer extends SpawningPeer {
         await proc.waitFor(new RegExp(reply), STEP_MS);
         if (!spec.serverClosesFirst) await proc.closeStdin();
       },
-      verdict: (exit, strict) => {
+      verdict: () => {
         if (spec.mode === "fail" || spec.mode === "transfer") return null;
         if (spec.keyUpdate && !/Rekey was completed/.test(proc.output)) {
           return "gnutls-cli did not complete the KeyUpdate";
         }
         if ((spec.connections ?? 1) > 1 && !/This is a resumed session/.test(proc.output)) {
           return "gnutls-cli did not resume its session";
-        }
-        if (strict && exit.code !== 0) return `gnutls-cli exit ${exit.code}: ${tail(proc.output)}`;
-        if (strict && /unexpected|premature|error/i.test(proc.stderr)) {
-          return `gnutls-cli: ${tail(proc.stderr)}`;
         }
         return null;
       },

@@ -72,7 +72,7 @@ const CLIENT_FLAGS: FlagTable = {
 export class OpensslPeer extends SpawningPeer {
   unsupported(c: CaseDef, role: "client" | "server", spec: PeerSpec): string | null {
     if (spec.mode === "smtp" && role === "server") return "s_server has no server-side STARTTLS";
-    if (c.id === "close-notify" && role === "server" && !atLeast(this.instance.version, 3, 0)) {
+    if (c.id === "close-notify-in" && role === "server" && !atLeast(this.instance.version, 3, 0)) {
       return "s_server 1.1.1 closes without answering close_notify (it marks shutdown sent without sending)";
     }
     if (c.mlkem && !atLeast(this.instance.version, 3, 5)) {
@@ -102,13 +102,14 @@ export class OpensslPeer extends SpawningPeer {
           await proc.write(reply + "\n");
         }
       },
-      verdict: (exit, strict) => {
+      verdict: (exit, prove) => {
         if (spec.keyUpdate && !SERVER_KEYUPDATE.test(proc.output)) return "s_server did not send a KeyUpdate";
         if (connections > 1 && !/Reused session-id/.test(proc.output)) return "s_server resumed no session";
-        if (strict && !/\nDONE\n/.test(proc.output)) {
+        // s_server prints DONE only for SSL_ERROR_ZERO_RETURN (close_notify); a bare FIN is an ERROR.
+        if (prove && !/\nDONE\n/.test(proc.output)) {
           return `s_server saw no close_notify: ${tail(proc.output)}`;
         }
-        if (strict && /unexpected eof|ERROR/i.test(proc.stderr)) return `s_server: ${tail(proc.stderr)}`;
+        if (prove && /unexpected eof|ERROR/i.test(proc.stderr)) return `s_server: ${tail(proc.stderr)}`;
         return spec.mode === "fail" || exit.code === 0
           ? null
           : `s_server exit ${exit.code}: ${tail(proc.output)}`;
@@ -149,10 +150,12 @@ export class OpensslPeer extends SpawningPeer {
         await proc.waitFor(new RegExp(reply), STEP_MS);
         if (!spec.serverClosesFirst) await proc.closeStdin();
       },
-      verdict: (exit, strict) => {
-        if (spec.mode === "fail" || spec.mode === "transfer") return null;
-        if (strict && exit.code !== 0) return `s_client exit ${exit.code}: ${tail(proc.output)}`;
-        if (strict && /unexpected eof/i.test(proc.output)) return `s_client: ${tail(proc.output)}`;
+      verdict: (exit, prove) => {
+        if (spec.mode === "fail" || spec.mode === "transfer" || !prove) return null;
+        if (exit.code !== 0) return `s_client exit ${exit.code}: ${tail(proc.output)}`;
+        // s_client prints "closed" only for SSL_ERROR_ZERO_RETURN (close_notify), not for a bare FIN.
+        if (!/^closed$/m.test(proc.stdout)) return `s_client saw no close_notify: ${tail(proc.output)}`;
+        if (/unexpected eof/i.test(proc.output)) return `s_client: ${tail(proc.output)}`;
         return null;
       },
     };

@@ -36,8 +36,12 @@ export interface PeerSession {
   lingers?: boolean;
   /** The peer's interactive part, run alongside ours; rejects with a reason. */
   converse(): Promise<void>;
-  /** After exit: null when the peer's side is fine, else the reason. */
-  verdict(exit: ProcExit, strictClose: boolean): string | null;
+  /**
+   * After exit: null when the peer's side is fine, else the reason. With
+   * `proveCloseNotify`, the peer's own report must show it received our
+   * close_notify (a TCP FIN alone must fail).
+   */
+  verdict(exit: ProcExit, proveCloseNotify: boolean): string | null;
 }
 
 /** One stack at one version, able to act as server and client. */
@@ -52,6 +56,11 @@ export interface PeerDriver {
    * peer signals the failure its own (documented) way, or null for the case's code.
    */
   failCode?(c: CaseDef, role: "client" | "server"): string | null;
+  /**
+   * True when this role reads a bulk transfer so slowly that its time would
+   * depend on the machine: the cell sends it `SLOW_READER_BYTES` (lib/cases.ts) instead.
+   */
+  readsSlowly?(role: "client" | "server"): boolean;
   /** Reason this role cannot be played for this case, or null. */
   unsupported(c: CaseDef, role: "client" | "server", spec: PeerSpec, ourLibssl: string): string | null;
   /** Start a server on 127.0.0.1:`port`; resolves once it listens. */

@@ -17,9 +17,13 @@ interface Sock {
   setSession?(session: unknown): void;
   isSessionReused?(): boolean;
 }
+/** A plain socket that can start TLS on itself (Bun 1.4's `upgradeTLS`). */
+interface PlainSock extends Sock {
+  upgradeTLS(o: unknown): [Sock, Sock];
+}
 interface BunTls {
   listen(o: unknown): { stop(): void };
-  connect(o: unknown): Promise<Sock>;
+  connect(o: unknown): Promise<PlainSock>;
 }
 const bun = (globalThis as unknown as { Bun: BunTls }).Bun;
 
@@ -133,12 +137,22 @@ function alpnWire(list?: string[]): ArrayBuffer | undefined {
   return out.buffer;
 }
 
+/** BoringSSL's SSL_OP_NO_TLSv1_* bits: Bun pins a version through `secureOptions`. */
+const NO_TLS = { v1: 0x04000000, v1_1: 0x10000000, v1_2: 0x08000000, v1_3: 0x20000000 };
+const secureOptions = task.version === "1.2"
+  ? NO_TLS.v1_3
+  : task.version === "1.3"
+  ? NO_TLS.v1 | NO_TLS.v1_1 | NO_TLS.v1_2
+  : 0;
+
 const tls = {
   cert: text(task.certFile),
   key: text(task.keyFile),
   ca: task.caFile ? [text(task.caFile)!] : undefined,
   ALPNProtocols: alpnWire(task.alpn),
+  secureOptions,
 };
+const clientTls = { ...tls, serverName: task.servername ?? "localhost", rejectUnauthorized: true };
 
 try {
   if (task.role === "server") {
@@ -155,6 +169,8 @@ try {
       },
     });
     say("LISTENING");
+  } else if (task.mode === "smtp") {
+    await smtpClient();
   } else {
     await connectNext();
   }
@@ -168,7 +184,40 @@ async function connectNext() {
   await bun.connect({
     hostname: "127.0.0.1",
     port: task.port,
-    tls: { ...tls, serverName: task.servername ?? "localhost", rejectUnauthorized: true },
+    tls: clientTls,
     socket: { ...handlers, open: (s: Sock) => session && s.setSession?.(session) },
+  });
+}
+
+/** Client STARTTLS: EHLO, STARTTLS in plain text, then TLS on the same socket (`upgradeTLS`). */
+async function smtpClient() {
+  let buf = "";
+  let step = 0;
+  await bun.connect({
+    hostname: "127.0.0.1",
+    port: task.port,
+    socket: {
+      data(s: PlainSock, d: Uint8Array) {
+        buf += new TextDecoder().decode(d);
+        if (step === 0 && /^220 /m.test(buf)) {
+          [step, buf] = [1, ""];
+          s.write("EHLO bun.test\r\n");
+        } else if (step === 1 && /^250 /m.test(buf)) {
+          [step, buf] = [2, ""];
+          s.write("STARTTLS\r\n");
+        } else if (step === 2 && /^220 /m.test(buf)) {
+          step = 3;
+          s.upgradeTLS({ tls: clientTls, socket: handlers });
+        }
+      },
+      close() {
+        if (step < 3) {
+          say("ERROR SMTP: closed before STARTTLS");
+          process.exit(1);
+        }
+      },
+      error: handlers.error,
+      connectError: handlers.connectError,
+    },
   });
 }

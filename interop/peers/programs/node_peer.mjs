@@ -25,6 +25,7 @@ setTimeout(() => {
 
 /** After the handshake: the exchange for this mode. */
 function talk(sock) {
+  if (task.traceRecords) sock.enableTrace();
   say(`HANDSHAKE ${sock.getProtocol()} ${sock.alpnProtocol || "-"}`);
   if (sock.isSessionReused()) say("RESUMED");
   let seen = "";

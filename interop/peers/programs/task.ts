@@ -2,7 +2,8 @@
  * The task the runtime peer programs (node_peer.mjs, deno_peer.ts,
  * bun_peer.ts) take as their one JSON argument. They print "LISTENING",
  * "HANDSHAKE <protocol> <alpn>", "RESUMED" (where the runtime can say), "PEER-END"
- * (the other side closed) and "ERROR <message>" on stderr, and application data on stdout.
+ * (the stream ended: a close_notify, or for Node and Bun a bare TCP FIN too) and "ERROR <message>" on
+ * stderr, and application data on stdout.
  * @module
  */
 
@@ -26,6 +27,8 @@ export interface ProgramTask {
   groups?: string;
   serverClosesFirst?: boolean;
   transferBytes?: number;
+  /** Node: print OpenSSL's record trace on stderr (`enableTrace`), the proof of a received close_notify. */
+  traceRecords?: boolean;
   /** Connections in a row (default 1); a client offers the first one's session on the next. */
   connections?: number;
 }

@@ -1,0 +1,79 @@
+/**
+ * How the interop matrix plans its cells, without running them (the matrix
+ * itself runs in CI's interop step): a bulk transfer into a slow reader is
+ * cut so that its time does not depend on the machine, and each close_notify
+ * cell is n/a exactly where the peer cannot prove what the cell's name says.
+ */
+import assert from "node:assert/strict";
+import { CASES, type CaseSide, SLOW_READER_BYTES, TRANSFER_BYTES } from "../interop/lib/cases.ts";
+import type { CertSet } from "../interop/lib/certs.ts";
+import { type CellParams, planCell } from "../interop/lib/cell.ts";
+import type { Direction } from "../interop/lib/types.ts";
+import { makeDriver, PEERS } from "../interop/peers/registry.ts";
+import { test } from "./harness.ts";
+
+const pair = (n: string) => ({ certFile: `/c/${n}.pem`, keyFile: `/c/${n}-key.pem` });
+const certs: CertSet = {
+  dir: "/c",
+  caFile: "/c/ca.pem",
+  otherCaFile: "/c/other-ca.pem",
+  rsa: pair("rsa"),
+  ecdsa: pair("ecdsa"),
+  ed25519: pair("ed25519"),
+  sni: pair("sni"),
+  client: pair("client"),
+  badClient: pair("bad"),
+  p12: (n) => `/c/${n}.p12`,
+};
+
+function plan(peerId: string, caseId: string, direction: Direction): CaseSide | string {
+  const choice = PEERS.find((p) => p.id === peerId)!;
+  const version = choice.kind === "openssl" ? peerId.slice("openssl-".length) + ".0" : "1.0";
+  return planCell({
+    certs,
+    ours: "deno",
+    ourSuite: "trixie",
+    ourLibssl: "3.5.4",
+    peer: makeDriver(choice, { version, features: [] }),
+    caseDef: CASES.find((c) => c.id === caseId)!,
+    direction,
+  } as unknown as CellParams);
+}
+
+test("interop: gnutls-cli, a slow reader, gets a 1 MiB transfer; everyone else 16 MiB", () => {
+  const into = (peer: string, d: Direction) => {
+    const side = plan(peer, "transfer", d);
+    assert.notEqual(typeof side, "string", `${peer} ${d}`);
+    const s = side as CaseSide;
+    assert.equal(s.ours.transferBytes, s.peer.transferBytes, "both sides agree on the size");
+    return s.peer.transferBytes;
+  };
+  assert.equal(into("gnutls", "ours-server"), SLOW_READER_BYTES);
+  assert.equal(into("gnutls", "ours-client"), TRANSFER_BYTES);
+  for (const peer of ["openssl-3.0", "node", "deno-native", "bun-native"]) {
+    for (const d of ["ours-client", "ours-server"] as const) assert.equal(into(peer, d), TRANSFER_BYTES);
+  }
+});
+
+test("interop: close-notify-out runs only against peers that can prove a received close_notify", () => {
+  const runs = (peer: string, d: Direction) => typeof plan(peer, "close-notify-out", d) !== "string";
+  for (const d of ["ours-client", "ours-server"] as const) {
+    for (const peer of ["openssl-1.1.1", "openssl-3.6", "node", "deno-native"]) {
+      assert.ok(runs(peer, d), peer);
+    }
+    for (const peer of ["bun-native", "gnutls", "nss"]) assert.ok(!runs(peer, d), peer);
+  }
+  assert.match(plan("bun-native", "close-notify-out", "ours-client") as string, /TCP FIN/);
+  const inSide = plan("node", "close-notify-in", "ours-client") as CaseSide;
+  assert.equal(inSide.oursSeesCloseNotify, true);
+  assert.ok(!inSide.peer.proveCloseNotify);
+});
+
+test("interop: Bun's TLS is pinned to a version (fail-version) and does client STARTTLS", () => {
+  for (const d of ["ours-client", "ours-server"] as const) {
+    const side = plan("bun-native", "fail-version", d);
+    assert.notEqual(typeof side, "string", d);
+  }
+  assert.notEqual(typeof plan("bun-native", "starttls-smtp", "ours-server"), "string");
+  assert.equal(typeof plan("bun-native", "starttls-smtp", "ours-client"), "string", "no server STARTTLS");
+});
