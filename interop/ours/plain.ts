@@ -10,6 +10,8 @@ export interface PlainConn {
   read(buf: Uint8Array): Promise<number | null>;
   write(data: Uint8Array): Promise<number>;
   raw: unknown;
+  /** Bun, accepted side: the handlers given to `Bun.listen`, which a server-side `upgrade()` needs. */
+  listenerHandlers?: object;
 }
 
 interface BunSock {
@@ -73,14 +75,12 @@ async function openBun(bun: BunLike, port: number, listening?: (port: number) =>
     close: () => inbox.push(null),
   };
   let sock: BunSock;
+  let listenerHandlers: object | undefined;
   if (listening) {
     let opened: (s: BunSock) => void = () => {};
     const first = new Promise<BunSock>((r) => (opened = r));
-    const server = bun.listen({
-      hostname: "127.0.0.1",
-      port,
-      socket: { ...socket, open: (s: BunSock) => opened(s) },
-    });
+    listenerHandlers = { ...socket, open: (s: BunSock) => opened(s) };
+    const server = bun.listen({ hostname: "127.0.0.1", port, socket: listenerHandlers });
     listening(server.port);
     sock = await first;
     server.stop();
@@ -91,5 +91,6 @@ async function openBun(bun: BunLike, port: number, listening?: (port: number) =>
     read: (b) => inbox.read(b),
     write: (d) => Promise.resolve(sock.write(d)),
     raw: sock,
+    listenerHandlers,
   };
 }

@@ -61,7 +61,10 @@ export async function smtpServer(
       await send(c, "250-jsec.test\r\n250-PIPELINING\r\n250 STARTTLS\r\n");
     } else if (/^STARTTLS/i.test(line)) {
       await send(c, "220 2.0.0 Ready to start TLS\r\n");
-      return upgrade(c.raw as never, { ...opts, isServer: true } as never);
+      return upgrade(
+        c.raw as never,
+        { ...opts, isServer: true, listenerHandlers: c.listenerHandlers } as never,
+      );
     } else {
       await send(c, "502 5.5.2 not here\r\n");
     }
