@@ -134,6 +134,7 @@ void jsec_ctx_free(jsec_ctx *ctx) {
   for (int i = 0; i < ctx->sni_count; i++) free(ctx->sni_names[i]);
   SSL_CTX_free(ctx->ssl_ctx);
   jsec_revocation_free(ctx);
+  jsec_keys_ctx_free(ctx);
   free(ctx->alpn);
   free(ctx);
   live--;
@@ -298,6 +299,7 @@ void jsec_free(jsec_session *s) {
   free(s->deferred_error);
   SSL_free(s->ssl);
   jsec_resume_session_free(s);
+  jsec_keys_session_free(s);
   free(s);
   live--;
 }

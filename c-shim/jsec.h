@@ -94,4 +94,11 @@ int jsec_session_count(jsec_session *s); /* client: new sessions from the server
 int jsec_session_take(jsec_session *s, uint8_t *buf, int cap);
 int jsec_resumed(jsec_session *s); /* 1 when the handshake resumed a session */
 
+/* Key log and pre-shared keys (jsec_keys.c). */
+int jsec_keylog_start(jsec_session *s, jsec_ctx *ctx); /* queue this session's NSS key-log lines */
+/* The queued lines' length (0 if none); removed once buf holds them (cap > length). */
+int jsec_keylog_take(jsec_session *s, uint8_t *buf, int cap);
+/* Client: its one PSK; server: one more identity it accepts (TLS 1.3 external PSK, TLS 1.2 PSK suites). */
+int jsec_ctx_psk(jsec_ctx *ctx, const char *identity, const uint8_t *key, int key_len);
+
 #endif

@@ -11,6 +11,7 @@ import { TlsError } from "../errors.ts";
 import type { TlsContext } from "./context.ts";
 import { tlsErrorFrom } from "./failure.ts";
 import { groupName, type HandshakeInfo, type PeerCertificate, peerCertificate } from "./info.ts";
+import { KeyLog, type KeyLogSink } from "./key_log.ts";
 
 /** Where an engine is: `init → handshake → ready → shutdown → closed`, any → `error`. */
 export type EngineState = "init" | "handshake" | "ready" | "shutdown" | "closed" | "error";
@@ -21,6 +22,12 @@ export interface EngineOptions {
   servername?: string;
   /** Client: the DNS name or IP address the peer's certificate must name. */
   verifyHost?: string;
+  /**
+   * Receives the session's secrets as NSS key-log lines (what `SSLKEYLOGFILE`
+   * holds), after each handshake step: they decrypt the connection, so keep
+   * them as you would a private key.
+   */
+  keyLog?: KeyLogSink;
 }
 
 const OK = 0, WANT_READ = -2, WANT_WRITE = -3, CLOSED = -4;
@@ -65,6 +72,7 @@ export class TlsEngine {
   #error: TlsError | null = null;
   #info: HandshakeInfo | null = null;
   #verifyHost: string;
+  #keyLog: KeyLog | null = null;
 
   /** Starts a session of `context`; a client's `options` name the peer to verify. */
   constructor(context: TlsContext, options: EngineOptions = {}) {
@@ -80,6 +88,14 @@ export class TlsEngine {
       const error = tlsErrorFrom(lastError());
       this.free();
       throw new TlsError("INVALID_OPTION", `bad host name: ${error.message}`);
+    }
+    if (options.keyLog !== undefined) {
+      try {
+        this.#keyLog = new KeyLog(handle, context.handle, options.keyLog);
+      } catch (e) {
+        this.free();
+        throw e;
+      }
     }
   }
 
@@ -139,6 +155,7 @@ export class TlsEngine {
     if (this.#state === "ready" || this.#state === "shutdown") return true;
     this.#state = "handshake";
     const status = shim.jsec_handshake(h);
+    this.#keyLog?.drain();
     if (status === OK) {
       this.#state = "ready";
       return true;
@@ -194,6 +211,7 @@ export class TlsEngine {
   }
 
   #readResult(n: number): number | null {
+    this.#keyLog?.drain(); // a TLS 1.2 renegotiation makes new secrets inside a read
     if (n > 0) return n;
     if (n === WANT_READ || n === WANT_WRITE) {
       if (n === WANT_READ && this.#ended) {

@@ -6,9 +6,11 @@
  * @module
  */
 import type { ContextOptions, KeyPair, OcspStapleSource, TlsVersion } from "../engine/context.ts";
+import type { PskKey } from "../engine/psk.ts";
 import { checkSavedSession } from "../engine/saved_session.ts";
 import { invalid } from "../engine/validate.ts";
 import { TlsError } from "../errors.ts";
+import { checkKeyLog, type KeyLogOption } from "./key_log_option.ts";
 
 /** Options shared by clients and servers. */
 export interface TlsOptions {
@@ -45,6 +47,19 @@ export interface TlsOptions {
    * makes every handshake a full one.
    */
   resumption?: boolean;
+  /**
+   * Receives each secret of the handshake as an NSS key-log line, for
+   * Wireshark and the like; `"SSLKEYLOGFILE"` appends them to the file that
+   * environment variable names (nothing when unset). The lines decrypt the
+   * connection: a debugging aid, never for production.
+   */
+  keyLog?: KeyLogOption;
+  /**
+   * Pre-shared keys instead of (or besides) certificates: TLS 1.3 external PSK
+   * and TLS 1.2 PSK cipher suites. A client gives its one `{ identity, key }`;
+   * a server the list it accepts, and then needs no `cert`/`key`.
+   */
+  psk?: PskKey | PskKey[];
 }
 
 /** Options of a client connection. */
@@ -105,6 +120,7 @@ export function checkCommon(o: TlsOptions & { signal?: AbortSignal; rejectUnauth
   for (const name of ["rejectUnauthorized", "resumption"] as const) {
     if (o[name] !== undefined && typeof o[name] !== "boolean") invalid(name, "a boolean", o[name]);
   }
+  checkKeyLog(o.keyLog);
 }
 
 /** Checks a client's own options (the context's are checked by `TlsContext`). */
@@ -140,8 +156,8 @@ export function clientContext(o: ClientOptions): ContextOptions {
 
 /** The context options of a server. */
 export function serverContext(o: ServerOptions): ContextOptions {
-  if (o.cert === undefined || o.key === undefined) {
-    throw new TlsError("INVALID_OPTION", "a server needs `cert` and `key`");
+  if ((o.cert === undefined || o.key === undefined) && o.psk === undefined) {
+    throw new TlsError("INVALID_OPTION", "a server needs `cert` and `key` (or `psk`)");
   }
   const verify = !o.requestCert ? "none" : o.rejectUnauthorized === false ? "peer" : "require";
   if (o.requestCert && o.rejectUnauthorized !== false && !o.caCerts?.length) {
@@ -173,6 +189,7 @@ const contextKeys = [
   "groups",
   "crls",
   "crlCheck",
+  "psk",
 ] as const satisfies readonly (keyof TlsOptions & keyof ContextOptions)[];
 
 function contextFields(o: TlsOptions): ContextOptions {

@@ -10,6 +10,7 @@ import { TlsEngine } from "../engine/engine.ts";
 import { TlsPump } from "../transport/pump.ts";
 import type { ByteStream } from "../transport/stream.ts";
 import type { HandshakeLimits } from "./handshake.ts";
+import { keyLogSink } from "./key_log_option.ts";
 import { type ClientOptions, handshakeTimeoutOf, type TlsOptions } from "./options.ts";
 import { ClientResumption, serverKey } from "./resumption.ts";
 
@@ -40,7 +41,12 @@ export function clientSession(
   const key = o.resumption === false ? null : serverKey(context, host, servername, stream.remoteAddr);
   return start(
     stream,
-    () => new TlsEngine(context, { servername: isIp(servername) ? "" : servername, verifyHost }),
+    () =>
+      new TlsEngine(context, {
+        servername: isIp(servername) ? "" : servername,
+        verifyHost,
+        keyLog: keyLogSink(o.keyLog),
+      }),
     o,
     (engine) => new ClientResumption(engine, key, o.session),
   );
@@ -55,7 +61,7 @@ export function clientSession(
  * ```
  */
 export function serverSession(stream: ByteStream, context: TlsContext, o: TlsOptions): Session {
-  return start(stream, () => new TlsEngine(context), o);
+  return start(stream, () => new TlsEngine(context, { keyLog: keyLogSink(o.keyLog) }), o);
 }
 
 function start(

@@ -1,0 +1,65 @@
+/**
+ * Pre-shared keys: TLS 1.3 external PSKs and TLS 1.2 PSK cipher suites. Both
+ * sides know a secret key under a name (the identity); the handshake proves
+ * it, with no certificate needed.
+ *
+ * @module
+ */
+import { cString, shim } from "../../ffi/mod.ts";
+import type { Handle } from "../../ffi/mod.ts";
+import { TlsError } from "../errors.ts";
+import { invalid } from "./validate.ts";
+
+/** A pre-shared key and the identity it is known by. */
+export interface PskKey {
+  /** The key's name, sent in clear in the handshake: 1 to 128 bytes of UTF-8. */
+  identity: string;
+  /** The secret: 1 to 256 bytes (32 random bytes is a good choice). Keep it as you would a private key. */
+  key: Uint8Array;
+}
+
+const MAX_IDENTITY = 128, MAX_KEY = 256;
+
+/** The keys of a `psk` option, as a list. */
+function pskList(psk: PskKey | PskKey[]): PskKey[] {
+  return Array.isArray(psk) ? psk : [psk];
+}
+
+/**
+ * Throws `INVALID_OPTION` unless `psk` is one {@link PskKey} (a client) or a
+ * list of them with distinct identities (a server).
+ *
+ * @example
+ * ```ts
+ * checkPsk({ identity: "sensor-7", key: crypto.getRandomValues(new Uint8Array(32)) }, false);
+ * ```
+ */
+export function checkPsk(psk: unknown, isServer: boolean): asserts psk is PskKey | PskKey[] {
+  if (Array.isArray(psk) && !isServer) {
+    invalid("psk", "one { identity, key } (a client has one PSK)", psk);
+  }
+  const list = (Array.isArray(psk) ? psk : [psk]) as unknown[];
+  if (list.length === 0) invalid("psk", "at least one { identity, key }", psk);
+  const seen = new Set<string>();
+  for (const entry of list) {
+    const { identity, key } = (entry ?? {}) as Partial<PskKey>;
+    const bytes = typeof identity === "string" ? new TextEncoder().encode(identity).length : 0;
+    if (bytes < 1 || bytes > MAX_IDENTITY || identity!.includes("\0")) {
+      invalid("psk identity", `a string of 1 to ${MAX_IDENTITY} bytes`, identity);
+    }
+    if (!(key instanceof Uint8Array) || key.length < 1 || key.length > MAX_KEY) {
+      invalid("psk key", `a Uint8Array of 1 to ${MAX_KEY} bytes`, key);
+    }
+    if (seen.has(identity!)) throw new TlsError("INVALID_OPTION", `psk identity "${identity}" is given twice`);
+    seen.add(identity!);
+  }
+}
+
+/** Gives a native context its pre-shared keys. */
+export function usePsk(context: Handle, psk: PskKey | PskKey[]): void {
+  for (const { identity, key } of pskList(psk)) {
+    if (shim.jsec_ctx_psk(context, cString(identity), key, key.length) < 0) {
+      throw new TlsError("INVALID_OPTION", `psk "${identity}" refused`);
+    }
+  }
+}
