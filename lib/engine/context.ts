@@ -112,6 +112,10 @@ const registry = new FinalizationRegistry<Handle>((h) => shim.jsec_ctx_free(h));
 export class TlsContext {
   /** Whether sessions of this context are servers. */
   readonly isServer: boolean;
+  /** Whether the context has pre-shared keys (its handshake failures may be `PSK_MISMATCH`). */
+  readonly usesPsk: boolean;
+  /** Whether the context has no certificate of its own. */
+  readonly certless: boolean;
   #handle: Handle | null;
   #sessions = 0;
   #freeRequested = false;
@@ -122,6 +126,8 @@ export class TlsContext {
   constructor(options: ContextOptions = {}) {
     validateContextOptions(options);
     this.isServer = options.isServer ?? false;
+    this.usesPsk = options.psk !== undefined;
+    this.certless = options.cert === undefined;
     const handle = shim.jsec_ctx_new(this.isServer ? 1 : 0);
     if (isNull(handle)) throw tlsErrorFrom(lastError());
     this.#handle = handle;

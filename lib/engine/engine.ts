@@ -12,6 +12,7 @@ import type { TlsContext } from "./context.ts";
 import { tlsErrorFrom } from "./failure.ts";
 import { groupName, type HandshakeInfo, type PeerCertificate, peerCertificate } from "./info.ts";
 import { KeyLog, type KeyLogSink } from "./key_log.ts";
+import { pskFailure } from "./psk.ts";
 
 /** Where an engine is: `init → handshake → ready → shutdown → closed`, any → `error`. */
 export type EngineState = "init" | "handshake" | "ready" | "shutdown" | "closed" | "error";
@@ -169,7 +170,9 @@ export class TlsEngine {
     if (status === CLOSED) {
       this.#fail(new TlsError("UNEXPECTED_EOF", "the peer closed the connection during the handshake"));
     }
-    return this.#fail();
+    return this.#fail(
+      this.#context.usesPsk ? pskFailure(tlsErrorFrom(lastError()), this.#context.certless) : undefined,
+    );
   }
 
   /**

@@ -50,7 +50,9 @@ export function checkPsk(psk: unknown, isServer: boolean): asserts psk is PskKey
     if (!(key instanceof Uint8Array) || key.length < 1 || key.length > MAX_KEY) {
       invalid("psk key", `a Uint8Array of 1 to ${MAX_KEY} bytes`, key);
     }
-    if (seen.has(identity!)) throw new TlsError("INVALID_OPTION", `psk identity "${identity}" is given twice`);
+    if (seen.has(identity!)) {
+      throw new TlsError("INVALID_OPTION", `psk identity "${identity}" is given twice`);
+    }
     seen.add(identity!);
   }
 }
@@ -62,4 +64,33 @@ export function usePsk(context: Handle, psk: PskKey | PskKey[]): void {
       throw new TlsError("INVALID_OPTION", `psk "${identity}" refused`);
     }
   }
+}
+
+/** What a PSK handshake's failure looks like when the keys differ: a binder or Finished that does not verify. */
+const wrongKey =
+  /binder does not verify|alert illegal parameter|alert decrypt error|alert bad record mac|decryption failed or bad record mac|digest check failed/;
+/** TLS 1.2's refusal of an identity a server does not know. */
+const unknownIdentity = /psk identity not found|alert unknown psk identity/;
+/** A TLS 1.3 server with no certificate to fall back on when no PSK matched. */
+const nothingToFallBackOn = /no suitable signature algorithm|no shared cipher/;
+
+/**
+ * The error of a failed handshake on a context with pre-shared keys:
+ * `PSK_MISMATCH` when it is the failure a wrong key or an unknown identity
+ * causes, else `error` itself. `certless`: the context has no certificate.
+ *
+ * @example
+ * ```ts
+ * const error = pskFailure(tlsErrorFrom(lastError()), true);
+ * ```
+ */
+export function pskFailure(error: TlsError, certless: boolean): TlsError {
+  const reason = error.reason ?? "";
+  const why = wrongKey.test(reason)
+    ? "the peer's key for this identity differs"
+    : unknownIdentity.test(reason) || (certless && nothingToFallBackOn.test(reason))
+    ? "the server knows no key for this identity"
+    : null;
+  if (why === null || (error.code !== "PROTOCOL_ERROR" && error.code !== "NO_SHARED_CIPHER")) return error;
+  return new TlsError("PSK_MISMATCH", `the PSK handshake failed: ${why} (${reason})`, { reason });
 }
