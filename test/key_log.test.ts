@@ -10,10 +10,11 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
-import { connect, listen, TlsError } from "../mod.ts";
+import { connect, listen, TlsError, upgrade } from "../mod.ts";
 import { certs } from "./support/certs.ts";
 import { closeConn, connectTo } from "./support/conn.ts";
 import { sClient, sServer } from "./support/openssl.ts";
+import { plainConnect } from "./support/plain.ts";
 import { acceptingServer } from "./support/server.ts";
 import { test } from "./harness.ts";
 
@@ -73,6 +74,27 @@ for (const { flag, lines: count } of VERSIONS) {
     await closeConn(conn);
   });
 }
+
+test("keyLog through upgrade(): a plain socket upgraded to TLS logs the server's lines", async () => {
+  const serverLines: string[] = [];
+  await using server = acceptingServer({ keyLog: (line) => serverLines.push(line) });
+  const plain = await plainConnect(server.port);
+  const clientLines: string[] = [];
+  plain.takeRest(); // the socket is upgrade()'s from here on
+  const conn = await upgrade(plain.raw, {
+    hostname: "localhost",
+    caCerts: [certs().ca.cert],
+    keyLog: (line) => clientLines.push(line),
+    resumption: false,
+  });
+  await conn.handshake();
+  const accepted = await server.accept();
+  await accepted.handshake();
+  assert.equal(clientLines.length, 5);
+  assert.deepEqual(new Set(clientLines), new Set(serverLines));
+  await closeConn(conn);
+  await closeConn(accepted);
+});
 
 test("keyLog: a throwing function loses its lines, not the connection", async () => {
   await using server = acceptingServer();
