@@ -9,6 +9,7 @@ import { appendFileSync } from "node:fs";
 import process from "node:process";
 import type { KeyLogSink } from "../engine/key_log.ts";
 import { invalid } from "../engine/validate.ts";
+import { TlsError } from "../errors.ts";
 
 /**
  * Where a connection's key-log lines go: a function, or `"SSLKEYLOGFILE"` for
@@ -34,7 +35,7 @@ export function checkKeyLog(option: unknown): asserts option is KeyLogOption | u
 /**
  * The engine's sink for a `keyLog` option: undefined when there is none or
  * when `"SSLKEYLOGFILE"` is given and the variable is unset. Throws
- * `INVALID_OPTION` for anything else.
+ * `INVALID_OPTION` for anything else, or when the environment may not be read.
  *
  * @example
  * ```ts
@@ -44,7 +45,12 @@ export function checkKeyLog(option: unknown): asserts option is KeyLogOption | u
 export function keyLogSink(option: KeyLogOption | undefined): KeyLogSink | undefined {
   checkKeyLog(option);
   if (option === undefined || typeof option === "function") return option;
-  const path = process.env.SSLKEYLOGFILE;
+  let path: string | undefined;
+  try {
+    path = process.env.SSLKEYLOGFILE;
+  } catch (cause) { // Deno without --allow-env
+    throw new TlsError("INVALID_OPTION", '`keyLog: "SSLKEYLOGFILE"` cannot read the environment', { cause });
+  }
   if (!path) return undefined;
   return (line) => appendFileSync(path, line + "\n", { mode: 0o600 });
 }
