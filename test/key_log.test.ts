@@ -75,6 +75,24 @@ for (const { flag, lines: count } of VERSIONS) {
   });
 }
 
+test("keyLog: a server whose SNI picks another certificate still logs the connection's lines", async () => {
+  using dir = tempDir();
+  const file = join(String(dir), "sni.keys");
+  const ours: string[] = [];
+  const c = certs();
+  await using server = acceptingServer({
+    sni: { localhost: { cert: c.rsa.cert, key: c.rsa.key } },
+    keyLog: (line) => ours.push(line),
+  });
+  await using peer = sClient(server.port, ["-servername", "localhost", "-keylogfile", file]);
+  const conn = await server.accept();
+  const info = await conn.handshake();
+  assert.equal(info.servername, "localhost");
+  assert.deepEqual(new Set(ours), await peerLines(file, 5));
+  await closeConn(conn);
+  await peer.stop();
+});
+
 test("keyLog through upgrade(): a plain socket upgraded to TLS logs the server's lines", async () => {
   const serverLines: string[] = [];
   await using server = acceptingServer({ keyLog: (line) => serverLines.push(line) });

@@ -8,6 +8,8 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { connect, connectSocket, listen, listenSocket, TlsError } from "../mod.ts";
+import { TlsContext, TlsEngine } from "../engine.ts";
+import { handshakeInMemory } from "./support/engines.ts";
 import { Recorder } from "./support/callback.ts";
 import { closeConn } from "./support/conn.ts";
 import { rejectsWith } from "./support/errors.ts";
@@ -177,6 +179,28 @@ test("psk: callback sockets, certificate-less, with keyLog on both sides", async
   assert.deepEqual(new Set(clientLines), new Set(serverLines));
   client.end();
   await clientRec.closed();
+});
+
+test("psk: the engine alone, in memory — PSK contexts and keyLog engines, TLS 1.3 and 1.2", () => {
+  for (const maxVersion of ["TLSv1.3", "TLSv1.2"] as const) {
+    const clientContext = new TlsContext({ psk: { identity: IDENTITY, key: KEY }, maxVersion });
+    const serverContext = new TlsContext({ isServer: true, psk: [OTHER, { identity: IDENTITY, key: KEY }] });
+    const lines = { client: [] as string[], server: [] as string[] };
+    const client = new TlsEngine(clientContext, { keyLog: (l) => lines.client.push(l) });
+    const server = new TlsEngine(serverContext, { keyLog: (l) => lines.server.push(l) });
+    try {
+      handshakeInMemory(client, server);
+      assert.equal(client.info().protocol, maxVersion);
+      assert.equal(client.info().peerCertificates.length, 0);
+      assert.equal(lines.client.length, maxVersion === "TLSv1.3" ? 5 : 1);
+      assert.deepEqual(new Set(lines.client), new Set(lines.server));
+    } finally {
+      client.free();
+      server.free();
+      clientContext.free();
+      serverContext.free();
+    }
+  }
 });
 
 test("psk: bad options are INVALID_OPTION before any I/O", async () => {
