@@ -57,7 +57,14 @@ export function checkPsk(psk: unknown, isServer: boolean): asserts psk is PskKey
   }
 }
 
-/** Gives a native context its pre-shared keys. */
+/**
+ * Gives a native context its pre-shared keys (checked by {@link checkPsk} first).
+ *
+ * @example
+ * ```ts
+ * usePsk(context.handle, [{ identity: "sensor-7", key }]);
+ * ```
+ */
 export function usePsk(context: Handle, psk: PskKey | PskKey[]): void {
   for (const { identity, key } of pskList(psk)) {
     if (shim.jsec_ctx_psk(context, cString(identity), key, key.length) < 0) {
