@@ -26,7 +26,7 @@ export type { HandshakeLimits } from "./lib/tls/handshake.ts";
 export type { ClientOptions, ConnectOptions, ServerOptions, TlsOptions } from "./lib/tls/options.ts";
 export type { HandshakeInfo, PeerCertificate } from "./lib/engine/info.ts";
 export type { KeyPair, OcspStapleSource, TlsVersion } from "./lib/engine/context.ts";
-export type { PskKey } from "./lib/engine/psk.ts";
+export type { PskKey, PskLookup } from "./lib/engine/psk.ts";
 export type { KeyLogSink } from "./lib/engine/key_log.ts";
 export type { KeyLogOption } from "./lib/tls/key_log_option.ts";
 export type { Addr } from "./lib/transport/stream.ts";

@@ -363,6 +363,8 @@ static int status_of(jsec_session *s, int ret) {
       return JSEC_WANT_WRITE;
     case SSL_ERROR_ZERO_RETURN:
       return JSEC_CLOSED;
+    case SSL_ERROR_WANT_CLIENT_HELLO_CB: /* jsec_keys.c paused for a PSK */
+      return JSEC_WANT_PSK;
     case SSL_ERROR_SYSCALL: /* 1.1.1 reports a bare EOF this way */
       if (ERR_peek_error() == 0) {
         ERR_clear_error();

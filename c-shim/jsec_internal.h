@@ -29,6 +29,7 @@ struct jsec_session {
   SSL_SESSION *new_sessions[JSEC_MAX_NEW_SESSIONS]; /* client: resumable sessions, oldest first */
   int new_count;
   struct jsec_keylog *keylog; /* queued key-log lines, jsec_keys.c; NULL unless asked for */
+  struct jsec_psk_ask *psk_ask; /* server: a PSK identity for TypeScript to answer, jsec_keys.c */
 };
 
 /* Records the OpenSSL error queue (and `what`) as the last error; returns JSEC_ERROR. */

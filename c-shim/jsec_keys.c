@@ -11,6 +11,9 @@
  * PSK: a client has one identity and key; a server a table of them. OpenSSL's
  * PSK callbacks serve TLS 1.2 PSK cipher suites and, with no session callbacks
  * set, TLS 1.3 external PSKs (hash SHA-256, as `openssl s_client -psk` uses).
+ * A server session may also ask TypeScript for the key of a TLS 1.3 identity
+ * its table lacks: the ClientHello callback pauses the handshake
+ * (JSEC_WANT_PSK) until jsec_psk_answer() gives the key, or none.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +34,14 @@ struct jsec_psk {
   unsigned char *key;
   int key_len;
   struct jsec_psk *next;
+};
+
+/* A server session's question about one TLS 1.3 identity, and its answer. */
+struct jsec_psk_ask {
+  char identity[PSK_MAX_IDENTITY_LEN + 1]; /* "" until asked */
+  int answered;
+  unsigned char key[PSK_MAX_PSK_LEN];
+  int key_len; /* 0: no key for it */
 };
 
 /* ---- key log ----------------------------------------------------------- */
@@ -73,6 +84,11 @@ int jsec_keylog_take(jsec_session *s, uint8_t *buf, int cap) {
 }
 
 void jsec_keys_session_free(jsec_session *s) {
+  if (s->psk_ask) {
+    OPENSSL_cleanse(s->psk_ask, sizeof *s->psk_ask);
+    free(s->psk_ask);
+    s->psk_ask = NULL;
+  }
   if (!s->keylog) return;
   OPENSSL_cleanse(s->keylog->text, (size_t)s->keylog->cap);
   free(s->keylog->text);
@@ -93,8 +109,21 @@ static unsigned int client_psk(SSL *ssl, const char *hint, char *identity, unsig
   return (unsigned)p->key_len;
 }
 
+static const struct jsec_psk *find(const jsec_ctx *ctx, const char *identity) {
+  for (const struct jsec_psk *p = ctx ? ctx->psk : NULL; p; p = p->next)
+    if (strcmp(p->identity, identity) == 0) return p;
+  return NULL;
+}
+
 static unsigned int server_psk(SSL *ssl, const char *identity, unsigned char *psk, unsigned int max_psk_len) {
   const jsec_ctx *ctx = SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl));
+  const jsec_session *s = SSL_get_app_data(ssl);
+  const struct jsec_psk_ask *ask = s ? s->psk_ask : NULL;
+  if (ask && ask->answered && identity && strcmp(ask->identity, identity) == 0) {
+    if ((unsigned)ask->key_len > max_psk_len) return 0;
+    memcpy(psk, ask->key, (size_t)ask->key_len);
+    return (unsigned)ask->key_len;
+  }
   for (const struct jsec_psk *p = ctx ? ctx->psk : NULL; p && identity; p = p->next) {
     if (strcmp(p->identity, identity) != 0) continue;
     if ((unsigned)p->key_len > max_psk_len) return 0;
@@ -123,6 +152,68 @@ int jsec_ctx_psk(jsec_ctx *ctx, const char *identity, const uint8_t *key, int ke
     SSL_CTX_set_psk_server_callback(ctx->ssl_ctx, server_psk);
   else
     SSL_CTX_set_psk_client_callback(ctx->ssl_ctx, client_psk);
+  return JSEC_OK;
+}
+
+/* Whether p[0..len) is UTF-8 text without NUL: what a jsec PSK identity (a string) is.
+ * A session ticket, random bytes to us, practically never is. */
+static int is_text(const unsigned char *p, size_t len) {
+  for (size_t i = 0; i < len;) {
+    unsigned char c = p[i++];
+    size_t more = c < 0x80 ? 0 : (c & 0xe0) == 0xc0 ? 1 : (c & 0xf0) == 0xe0 ? 2 : (c & 0xf8) == 0xf0 ? 3 : 4;
+    if (c == 0 || c == 0xc0 || c == 0xc1 || more == 4 || i + more > len) return 0;
+    for (; more > 0; more--)
+      if ((p[i++] & 0xc0) != 0x80) return 0;
+  }
+  return 1;
+}
+
+/* The first identity of a ClientHello's pre_shared_key extension (RFC 8446 4.2.11) into
+ * `out`, when it can be an external PSK's: 1 to 128 bytes of text (not a ticket). */
+static int first_identity(SSL *ssl, char *out) {
+  const unsigned char *ext;
+  size_t len;
+  if (SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_psk, &ext, &len) != 1 || len < 4) return 0;
+  size_t id_len = (size_t)ext[2] << 8 | ext[3];
+  if (id_len == 0 || id_len > PSK_MAX_IDENTITY_LEN || 4 + id_len > len || !is_text(ext + 4, id_len)) return 0;
+  memcpy(out, ext + 4, id_len);
+  out[id_len] = 0;
+  return 1;
+}
+
+/* Pauses the handshake of a session that asks, once, for an identity the table lacks. */
+static int ask_for_psk(SSL *ssl, int *alert, void *arg) {
+  jsec_session *s = SSL_get_app_data(ssl);
+  struct jsec_psk_ask *ask = s ? s->psk_ask : NULL;
+  (void)alert;
+  if (!ask || ask->identity[0] || !first_identity(ssl, ask->identity)) return SSL_CLIENT_HELLO_SUCCESS;
+  if (find(arg, ask->identity)) return SSL_CLIENT_HELLO_SUCCESS;
+  return SSL_CLIENT_HELLO_RETRY;
+}
+
+int jsec_psk_ask_start(jsec_session *s, jsec_ctx *ctx) {
+  if (!ctx->server) return jsec_fail("only a server asks for PSKs");
+  if (!s->psk_ask && !(s->psk_ask = calloc(1, sizeof *s->psk_ask))) return jsec_fail("out of memory");
+  SSL_CTX_set_app_data(ctx->ssl_ctx, ctx);
+  SSL_CTX_set_psk_server_callback(ctx->ssl_ctx, server_psk);
+  SSL_CTX_set_client_hello_cb(ctx->ssl_ctx, ask_for_psk, ctx);
+  return JSEC_OK;
+}
+
+int jsec_psk_identity(jsec_session *s, char *buf, int cap) {
+  const char *identity = s->psk_ask && !s->psk_ask->answered ? s->psk_ask->identity : "";
+  int len = (int)strlen(identity);
+  if (buf && cap > len) memcpy(buf, identity, (size_t)len);
+  return len;
+}
+
+int jsec_psk_answer(jsec_session *s, const uint8_t *key, int key_len) {
+  struct jsec_psk_ask *ask = s->psk_ask;
+  if (!ask || !ask->identity[0] || ask->answered) return jsec_fail("no PSK identity is waiting for an answer");
+  if (key_len < 0 || key_len > PSK_MAX_PSK_LEN || (key_len > 0 && !key)) return jsec_fail("a PSK is 1 to 256 bytes");
+  if (key_len > 0) memcpy(ask->key, key, (size_t)key_len);
+  ask->key_len = key_len;
+  ask->answered = 1;
   return JSEC_OK;
 }
 

@@ -11,6 +11,7 @@ import { connect, connectSocket, listen, listenSocket, TlsError } from "../mod.t
 import { TlsContext, TlsEngine } from "../engine.ts";
 import { handshakeInMemory } from "./support/engines.ts";
 import { Recorder } from "./support/callback.ts";
+import { certs } from "./support/certs.ts";
 import { closeConn } from "./support/conn.ts";
 import { rejectsWith } from "./support/errors.ts";
 import { receiveFromPeer, sendToPeer } from "./support/exchange.ts";
@@ -179,6 +180,78 @@ test("psk: callback sockets, certificate-less, with keyLog on both sides", async
   assert.deepEqual(new Set(clientLines), new Set(serverLines));
   client.end();
   await clientRec.closed();
+});
+
+test("psk: onPskIdentity gives the key of an identity `psk` lacks (TLS 1.3), ours and openssl s_client", async () => {
+  const asked: string[] = [];
+  await using server = acceptingServer({
+    cert: undefined,
+    key: undefined,
+    psk: [OTHER],
+    onPskIdentity: (identity) => (asked.push(identity), identity === IDENTITY ? KEY : null),
+  });
+  const conn = await connect({
+    hostname: "127.0.0.1",
+    port: server.port,
+    psk: { identity: IDENTITY, key: KEY },
+  });
+  const accepted = await server.accept();
+  assert.equal((await conn.handshake()).protocol, "TLSv1.3");
+  await closeConn(conn);
+  await closeConn(accepted);
+
+  await using peer = sClient(server.port, ["-tls1_3", "-psk", hex(KEY), "-psk_identity", IDENTITY]);
+  const fromOpenssl = await server.accept();
+  await receiveFromPeer(peer, fromOpenssl, "hello\n");
+  await closeConn(fromOpenssl);
+
+  const known = await connect({ hostname: "127.0.0.1", port: server.port, psk: OTHER, resumption: false });
+  await closeConn(known); // in the list: not asked
+  await closeConn(await server.accept());
+  assert.deepEqual(asked, [IDENTITY, IDENTITY]);
+});
+
+test("psk: onPskIdentity refusing, throwing or answering late fails the handshake with a TlsError", async () => {
+  const answers: Record<string, () => unknown> = {
+    refused: () => null,
+    thrown: () => {
+      throw new Error("database down");
+    },
+    late: () => Promise.resolve(KEY),
+  };
+  await using server = acceptingServer({
+    cert: undefined,
+    key: undefined,
+    onPskIdentity: (identity) => answers[identity]() as Uint8Array | null,
+  });
+  const expected = { refused: "PSK_MISMATCH", thrown: "HANDSHAKE_FAILED", late: "INVALID_OPTION" } as const;
+  let nth = 0;
+  for (const [identity, code] of Object.entries(expected)) {
+    await assert.rejects(connect({ hostname: "127.0.0.1", port: server.port, psk: { identity, key: KEY } }));
+    const error = await server.handshakeError(nth++);
+    assert.equal(error.code, code, error.message);
+  }
+});
+
+test("psk: a server with a certificate and onPskIdentity resumes tickets without asking about them", async () => {
+  const asked: string[] = [];
+  const c = certs();
+  await using server = acceptingServer({ onPskIdentity: (identity) => (asked.push(identity), null) });
+  for (const expectResumed of [false, true]) {
+    const conn = await connect({
+      hostname: "127.0.0.1",
+      port: server.port,
+      servername: "localhost",
+      caCerts: [c.ca.cert],
+    });
+    const accepted = await server.accept();
+    await accepted.write(new TextEncoder().encode("x")); // the tickets come with it
+    await conn.read(new Uint8Array(1));
+    assert.equal((await conn.handshake()).resumed, expectResumed);
+    await closeConn(conn);
+    await closeConn(accepted);
+  }
+  assert.deepEqual(asked, []);
 });
 
 test("psk: the engine alone, in memory — PSK contexts and keyLog engines, TLS 1.3 and 1.2", () => {

@@ -12,7 +12,7 @@ import type { TlsContext } from "./context.ts";
 import { tlsErrorFrom } from "./failure.ts";
 import { groupName, type HandshakeInfo, type PeerCertificate, peerCertificate } from "./info.ts";
 import { KeyLog, type KeyLogSink } from "./key_log.ts";
-import { pskFailure } from "./psk.ts";
+import { answerPsk, pskFailure, type PskLookup } from "./psk.ts";
 
 /** Where an engine is: `init → handshake → ready → shutdown → closed`, any → `error`. */
 export type EngineState = "init" | "handshake" | "ready" | "shutdown" | "closed" | "error";
@@ -29,9 +29,14 @@ export interface EngineOptions {
    * them as you would a private key.
    */
   keyLog?: KeyLogSink;
+  /**
+   * Server: the key of a TLS 1.3 PSK identity the context's `psk` list lacks
+   * (or null), asked during the handshake.
+   */
+  onPskIdentity?: PskLookup;
 }
 
-const OK = 0, WANT_READ = -2, WANT_WRITE = -3, CLOSED = -4;
+const OK = 0, WANT_READ = -2, WANT_WRITE = -3, CLOSED = -4, WANT_PSK = -5;
 /**
  * Where jsec_read_from reports how much input it took, and jsec_write_into
  * where its output ends: slots shared by every engine (calls are synchronous).
@@ -74,6 +79,7 @@ export class TlsEngine {
   #info: HandshakeInfo | null = null;
   #verifyHost: string;
   #keyLog: KeyLog | null = null;
+  #onPskIdentity: PskLookup | undefined;
 
   /** Starts a session of `context`; a client's `options` name the peer to verify. */
   constructor(context: TlsContext, options: EngineOptions = {}) {
@@ -90,13 +96,15 @@ export class TlsEngine {
       this.free();
       throw new TlsError("INVALID_OPTION", `bad host name: ${error.message}`);
     }
-    if (options.keyLog !== undefined) {
-      try {
-        this.#keyLog = new KeyLog(handle, context.handle, options.keyLog);
-      } catch (e) {
-        this.free();
-        throw e;
+    try {
+      if (options.keyLog !== undefined) this.#keyLog = new KeyLog(handle, context.handle, options.keyLog);
+      this.#onPskIdentity = options.onPskIdentity;
+      if (this.#onPskIdentity && shim.jsec_psk_ask_start(handle, context.handle) < 0) {
+        throw new TlsError("INVALID_OPTION", `onPskIdentity: ${lastError()}`);
       }
+    } catch (e) {
+      this.free();
+      throw e;
     }
   }
 
@@ -155,7 +163,15 @@ export class TlsEngine {
     const h = this.#live();
     if (this.#state === "ready" || this.#state === "shutdown") return true;
     this.#state = "handshake";
-    const status = shim.jsec_handshake(h);
+    let status = shim.jsec_handshake(h);
+    if (status === WANT_PSK && this.#onPskIdentity) {
+      try {
+        answerPsk(h, this.#onPskIdentity);
+      } catch (e) {
+        this.#fail(e as TlsError);
+      }
+      status = shim.jsec_handshake(h);
+    }
     this.#keyLog?.drain();
     if (status === OK) {
       this.#state = "ready";
@@ -171,7 +187,9 @@ export class TlsEngine {
       this.#fail(new TlsError("UNEXPECTED_EOF", "the peer closed the connection during the handshake"));
     }
     return this.#fail(
-      this.#context.usesPsk ? pskFailure(tlsErrorFrom(lastError()), this.#context.certless) : undefined,
+      this.#context.usesPsk || this.#onPskIdentity
+        ? pskFailure(tlsErrorFrom(lastError()), this.#context.certless)
+        : undefined,
     );
   }
 

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { cString, shim } from "../../ffi/mod.ts";
+import { cString, readText, shim } from "../../ffi/mod.ts";
 import type { Handle } from "../../ffi/mod.ts";
 import { TlsError } from "../errors.ts";
 import { invalid } from "./validate.ts";
@@ -19,6 +19,12 @@ export interface PskKey {
 }
 
 const MAX_IDENTITY = 128, MAX_KEY = 256;
+
+/**
+ * Server: the key of a TLS 1.3 PSK identity the `psk` list lacks, or null for
+ * none. Called during the handshake, synchronously.
+ */
+export type PskLookup = (identity: string) => Uint8Array | null;
 
 /** The keys of a `psk` option, as a list. */
 function pskList(psk: PskKey | PskKey[]): PskKey[] {
@@ -100,4 +106,35 @@ export function pskFailure(error: TlsError, certless: boolean): TlsError {
     : null;
   if (why === null || (error.code !== "PROTOCOL_ERROR" && error.code !== "NO_SHARED_CIPHER")) return error;
   return new TlsError("PSK_MISMATCH", `the PSK handshake failed: ${why} (${reason})`, { reason });
+}
+
+/**
+ * Server: answers the shim's question (`JSEC_WANT_PSK`) with `lookup`'s key
+ * for the identity the client offered. A lookup that throws, or returns
+ * something other than 1 to 256 bytes or null, fails the handshake.
+ *
+ * @example
+ * ```ts
+ * if (status === WANT_PSK) answerPsk(session, (identity) => keys.get(identity) ?? null);
+ * ```
+ */
+export function answerPsk(session: Handle, lookup: PskLookup): void {
+  const identity = readText((buf, cap) => shim.jsec_psk_identity(session, buf, cap));
+  let key: unknown;
+  try {
+    key = lookup(identity);
+  } catch (cause) {
+    throw new TlsError("HANDSHAKE_FAILED", `onPskIdentity("${identity}") threw: ${cause}`, { cause });
+  }
+  if (key !== null && !(key instanceof Uint8Array && key.length >= 1 && key.length <= MAX_KEY)) {
+    throw new TlsError(
+      "INVALID_OPTION",
+      `onPskIdentity must return a Uint8Array of 1 to ${MAX_KEY} bytes or null, synchronously; got ${
+        key instanceof Promise ? "a Promise" : typeof key
+      }`,
+    );
+  }
+  if (shim.jsec_psk_answer(session, key, key?.length ?? 0) < 0) {
+    throw new TlsError("INTERNAL", "the shim asked for no PSK");
+  }
 }

@@ -6,7 +6,7 @@
  * @module
  */
 import type { ContextOptions, KeyPair, OcspStapleSource, TlsVersion } from "../engine/context.ts";
-import type { PskKey } from "../engine/psk.ts";
+import type { PskKey, PskLookup } from "../engine/psk.ts";
 import { checkSavedSession } from "../engine/saved_session.ts";
 import { invalid } from "../engine/validate.ts";
 import { TlsError } from "../errors.ts";
@@ -106,6 +106,12 @@ export interface ServerOptions extends TlsOptions {
   sni?: Record<string, KeyPair>;
   /** An OCSP response (DER) to staple, or a source that keeps one fresh (`OcspStapler` from `@jsec/tls/ca`). */
   ocspStaple?: Uint8Array | OcspStapleSource;
+  /**
+   * The key of a TLS 1.3 PSK identity that `psk` does not list, or null to
+   * refuse it; called synchronously during the handshake. (TLS 1.2 PSK clients
+   * are matched against `psk` only.)
+   */
+  onPskIdentity?: PskLookup;
 }
 
 /** The fields every option bag must have right before any I/O. */
@@ -156,8 +162,11 @@ export function clientContext(o: ClientOptions): ContextOptions {
 
 /** The context options of a server. */
 export function serverContext(o: ServerOptions): ContextOptions {
-  if ((o.cert === undefined || o.key === undefined) && o.psk === undefined) {
-    throw new TlsError("INVALID_OPTION", "a server needs `cert` and `key` (or `psk`)");
+  if (o.onPskIdentity !== undefined && typeof o.onPskIdentity !== "function") {
+    invalid("onPskIdentity", "a function (identity) => Uint8Array | null", o.onPskIdentity);
+  }
+  if ((o.cert === undefined || o.key === undefined) && o.psk === undefined && o.onPskIdentity === undefined) {
+    throw new TlsError("INVALID_OPTION", "a server needs `cert` and `key` (or `psk` / `onPskIdentity`)");
   }
   const verify = !o.requestCert ? "none" : o.rejectUnauthorized === false ? "peer" : "require";
   if (o.requestCert && o.rejectUnauthorized !== false && !o.caCerts?.length) {

@@ -11,7 +11,7 @@ import { TlsPump } from "../transport/pump.ts";
 import type { ByteStream } from "../transport/stream.ts";
 import type { HandshakeLimits } from "./handshake.ts";
 import { keyLogSink } from "./key_log_option.ts";
-import { type ClientOptions, handshakeTimeoutOf, type TlsOptions } from "./options.ts";
+import { type ClientOptions, handshakeTimeoutOf, type ServerOptions, type TlsOptions } from "./options.ts";
 import { ClientResumption, serverKey } from "./resumption.ts";
 
 /** A session ready to run: a connection class drives it. */
@@ -60,8 +60,9 @@ export function clientSession(
  * const conn = new TlsConn(serverSession(stream, context, options));
  * ```
  */
-export function serverSession(stream: ByteStream, context: TlsContext, o: TlsOptions): Session {
-  return start(stream, () => new TlsEngine(context, { keyLog: keyLogSink(o.keyLog) }), o);
+export function serverSession(stream: ByteStream, context: TlsContext, o: ServerOptions): Session {
+  const engineOptions = { keyLog: keyLogSink(o.keyLog), onPskIdentity: o.onPskIdentity };
+  return start(stream, () => new TlsEngine(context, engineOptions), o);
 }
 
 function start(
