@@ -195,7 +195,7 @@ int jsec_psk_ask_start(jsec_session *s, jsec_ctx *ctx) {
   if (!ctx->server) return jsec_fail("only a server asks for PSKs");
   if (!s->psk_ask && !(s->psk_ask = calloc(1, sizeof *s->psk_ask))) return jsec_fail("out of memory");
   SSL_CTX_set_app_data(ctx->ssl_ctx, ctx);
-  SSL_CTX_set_psk_server_callback(ctx->ssl_ctx, server_psk);
+  SSL_set_psk_server_callback(s->ssl, server_psk); /* SSL_new copied the context's (maybe none) */
   SSL_CTX_set_client_hello_cb(ctx->ssl_ctx, ask_for_psk, ctx);
   return JSEC_OK;
 }

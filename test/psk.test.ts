@@ -211,26 +211,69 @@ test("psk: onPskIdentity gives the key of an identity `psk` lacks (TLS 1.3), our
   assert.deepEqual(asked, [IDENTITY, IDENTITY]);
 });
 
-test("psk: onPskIdentity refusing, throwing or answering late fails the handshake with a TlsError", async () => {
+test("psk: onPskIdentity answering later (a promise) lets the handshake wait for it", async () => {
+  await using server = acceptingServer({
+    cert: undefined,
+    key: undefined,
+    onPskIdentity: (identity) =>
+      new Promise((resolve) => setTimeout(() => resolve(identity === IDENTITY ? KEY : null), 50)),
+  });
+  const conn = await connect({
+    hostname: "127.0.0.1",
+    port: server.port,
+    psk: { identity: IDENTITY, key: KEY },
+  });
+  const accepted = await server.accept();
+  await conn.write(new TextEncoder().encode("ping"));
+  const buf = new Uint8Array(4);
+  assert.equal(await accepted.read(buf), 4);
+  await closeConn(conn);
+  await closeConn(accepted);
+});
+
+test("psk: onPskIdentity refusing, throwing, rejecting or giving no key fails the handshake with a TlsError", async () => {
   const answers: Record<string, () => unknown> = {
     refused: () => null,
+    "refused later": () => Promise.resolve(null),
     thrown: () => {
       throw new Error("database down");
     },
-    late: () => Promise.resolve(KEY),
+    rejected: () => Promise.reject(new Error("database down")),
+    "not a key": () => "secret",
+    "not a key later": () => Promise.resolve(new Uint8Array(0)),
   };
   await using server = acceptingServer({
     cert: undefined,
     key: undefined,
     onPskIdentity: (identity) => answers[identity]() as Uint8Array | null,
   });
-  const expected = { refused: "PSK_MISMATCH", thrown: "HANDSHAKE_FAILED", late: "INVALID_OPTION" } as const;
+  const expected = {
+    refused: "PSK_MISMATCH",
+    "refused later": "PSK_MISMATCH",
+    thrown: "HANDSHAKE_FAILED",
+    rejected: "HANDSHAKE_FAILED",
+    "not a key": "INVALID_OPTION",
+    "not a key later": "INVALID_OPTION",
+  } as const;
   let nth = 0;
   for (const [identity, code] of Object.entries(expected)) {
     await assert.rejects(connect({ hostname: "127.0.0.1", port: server.port, psk: { identity, key: KEY } }));
     const error = await server.handshakeError(nth++);
-    assert.equal(error.code, code, error.message);
+    assert.equal(error.code, code, `${identity}: ${error.message}`);
   }
+});
+
+test("psk: an onPskIdentity promise that never settles ends in HANDSHAKE_TIMEOUT", async () => {
+  await using server = acceptingServer({
+    cert: undefined,
+    key: undefined,
+    handshakeTimeout: 200,
+    onPskIdentity: () => new Promise(() => {}),
+  });
+  await assert.rejects(
+    connect({ hostname: "127.0.0.1", port: server.port, psk: { identity: IDENTITY, key: KEY } }),
+  );
+  assert.equal((await server.handshakeError()).code, "HANDSHAKE_TIMEOUT");
 });
 
 test("psk: a server with a certificate and onPskIdentity resumes tickets without asking about them", async () => {

@@ -31,7 +31,7 @@ export interface EngineOptions {
   keyLog?: KeyLogSink;
   /**
    * Server: the key of a TLS 1.3 PSK identity the context's `psk` list lacks
-   * (or null), asked during the handshake.
+   * (or null), asked during the handshake; a promise makes it wait ({@link TlsEngine.waiting}).
    */
   onPskIdentity?: PskLookup;
 }
@@ -80,6 +80,8 @@ export class TlsEngine {
   #verifyHost: string;
   #keyLog: KeyLog | null = null;
   #onPskIdentity: PskLookup | undefined;
+  #waiting: Promise<void> | null = null;
+  #decisionError: TlsError | null = null;
 
   /** Starts a session of `context`; a client's `options` name the peer to verify. */
   constructor(context: TlsContext, options: EngineOptions = {}) {
@@ -162,14 +164,12 @@ export class TlsEngine {
   handshake(): boolean {
     const h = this.#live();
     if (this.#state === "ready" || this.#state === "shutdown") return true;
+    if (this.#decisionError) this.#fail(this.#decisionError);
     this.#state = "handshake";
+    if (this.#waiting) return false;
     let status = shim.jsec_handshake(h);
     if (status === WANT_PSK && this.#onPskIdentity) {
-      try {
-        answerPsk(h, this.#onPskIdentity);
-      } catch (e) {
-        this.#fail(e as TlsError);
-      }
+      if (this.#askForPsk(h)) return false;
       status = shim.jsec_handshake(h);
     }
     this.#keyLog?.drain();
@@ -191,6 +191,36 @@ export class TlsEngine {
         ? pskFailure(tlsErrorFrom(lastError()), this.#context.certless)
         : undefined,
     );
+  }
+
+  /**
+   * While the handshake waits for a decision of the caller's (an async
+   * `onPskIdentity`): a promise that settles when it is made; call
+   * {@link handshake} again then. Null otherwise.
+   */
+  get waiting(): Promise<void> | null {
+    return this.#waiting;
+  }
+
+  /** Answers the shim's PSK question; true while the answer is still to come. */
+  #askForPsk(h: Handle): boolean {
+    let later: Promise<void> | null;
+    try {
+      later = answerPsk(h, this.#onPskIdentity!, () => this.#handle !== null);
+    } catch (e) {
+      return this.#fail(e as TlsError);
+    }
+    if (later === null) return false;
+    this.#waiting = later.then(
+      () => {
+        this.#waiting = null;
+      },
+      (e: TlsError) => {
+        this.#waiting = null;
+        this.#decisionError = e;
+      },
+    );
+    return true;
   }
 
   /**

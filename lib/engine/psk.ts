@@ -22,9 +22,9 @@ const MAX_IDENTITY = 128, MAX_KEY = 256;
 
 /**
  * Server: the key of a TLS 1.3 PSK identity the `psk` list lacks, or null for
- * none. Called during the handshake, synchronously.
+ * none, now or as a promise: the handshake waits for it (within its timeout).
  */
-export type PskLookup = (identity: string) => Uint8Array | null;
+export type PskLookup = (identity: string) => Uint8Array | null | Promise<Uint8Array | null>;
 
 /** The keys of a `psk` option, as a list. */
 function pskList(psk: PskKey | PskKey[]): PskKey[] {
@@ -110,31 +110,44 @@ export function pskFailure(error: TlsError, certless: boolean): TlsError {
 
 /**
  * Server: answers the shim's question (`JSEC_WANT_PSK`) with `lookup`'s key
- * for the identity the client offered. A lookup that throws, or returns
- * something other than 1 to 256 bytes or null, fails the handshake.
+ * for the identity the client offered: at once, or, when `lookup` returns a
+ * promise, once it settles (the returned promise; nothing is answered when
+ * `alive()` is false by then). A lookup that throws or rejects, or whose key
+ * is not 1 to 256 bytes or null, fails the handshake.
  *
  * @example
  * ```ts
- * if (status === WANT_PSK) answerPsk(session, (identity) => keys.get(identity) ?? null);
+ * const later = answerPsk(session, async (identity) => await keyStore.get(identity), () => true);
+ * if (later) await later; // then advance the handshake again
  * ```
  */
-export function answerPsk(session: Handle, lookup: PskLookup): void {
+export function answerPsk(session: Handle, lookup: PskLookup, alive: () => boolean): Promise<void> | null {
   const identity = readText((buf, cap) => shim.jsec_psk_identity(session, buf, cap));
-  let key: unknown;
+  const failed = (cause: unknown) =>
+    new TlsError("HANDSHAKE_FAILED", `onPskIdentity("${identity}") failed: ${cause}`, { cause });
+  let key: ReturnType<PskLookup>;
   try {
     key = lookup(identity);
   } catch (cause) {
-    throw new TlsError("HANDSHAKE_FAILED", `onPskIdentity("${identity}") threw: ${cause}`, { cause });
+    throw failed(cause);
   }
+  if (!(key instanceof Promise)) return give(session, key);
+  return key.then((k) => {
+    if (alive()) give(session, k);
+  }, (cause) => {
+    throw failed(cause);
+  });
+}
+
+function give(session: Handle, key: unknown): null {
   if (key !== null && !(key instanceof Uint8Array && key.length >= 1 && key.length <= MAX_KEY)) {
     throw new TlsError(
       "INVALID_OPTION",
-      `onPskIdentity must return a Uint8Array of 1 to ${MAX_KEY} bytes or null, synchronously; got ${
-        key instanceof Promise ? "a Promise" : typeof key
-      }`,
+      `onPskIdentity must give a Uint8Array of 1 to ${MAX_KEY} bytes or null`,
     );
   }
   if (shim.jsec_psk_answer(session, key, key?.length ?? 0) < 0) {
     throw new TlsError("INTERNAL", "the shim asked for no PSK");
   }
+  return null;
 }

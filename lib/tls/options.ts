@@ -108,8 +108,8 @@ export interface ServerOptions extends TlsOptions {
   ocspStaple?: Uint8Array | OcspStapleSource;
   /**
    * The key of a TLS 1.3 PSK identity that `psk` does not list, or null to
-   * refuse it; called synchronously during the handshake. (TLS 1.2 PSK clients
-   * are matched against `psk` only.)
+   * refuse it, now or as a promise (the handshake waits, within
+   * `handshakeTimeout`). TLS 1.2 PSK clients are matched against `psk` only.
    */
   onPskIdentity?: PskLookup;
 }
