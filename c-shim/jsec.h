@@ -105,5 +105,6 @@ int jsec_ctx_psk(jsec_ctx *ctx, const char *identity, const uint8_t *key, int ke
 int jsec_psk_ask_start(jsec_session *s, jsec_ctx *ctx);
 int jsec_psk_identity(jsec_session *s, char *buf, int cap);              /* the identity asked about */
 int jsec_psk_answer(jsec_session *s, const uint8_t *key, int key_len); /* key_len 0: no key for it */
+int jsec_psk_used(jsec_session *s, char *buf, int cap); /* the external PSK's identity, or -1 */
 
 #endif

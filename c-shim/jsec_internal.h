@@ -30,6 +30,7 @@ struct jsec_session {
   int new_count;
   struct jsec_keylog *keylog; /* queued key-log lines, jsec_keys.c; NULL unless asked for */
   struct jsec_psk_ask *psk_ask; /* server: a PSK identity for TypeScript to answer, jsec_keys.c */
+  char psk_used[PSK_MAX_IDENTITY_LEN + 1]; /* the identity whose key a PSK callback gave */
 };
 
 /* Records the OpenSSL error queue (and `what`) as the last error; returns JSEC_ERROR. */

@@ -15,6 +15,7 @@
  * its table lacks: the ClientHello callback pauses the handshake
  * (JSEC_WANT_PSK) until jsec_psk_answer() gives the key, or none.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -98,6 +99,12 @@ void jsec_keys_session_free(jsec_session *s) {
 
 /* ---- pre-shared keys --------------------------------------------------- */
 
+/* Keeps the identity whose key a callback gave: the one jsec_psk_used() reports. */
+static void note_psk(SSL *ssl, const char *identity) {
+  jsec_session *s = SSL_get_app_data(ssl);
+  if (s) snprintf(s->psk_used, sizeof s->psk_used, "%s", identity);
+}
+
 static unsigned int client_psk(SSL *ssl, const char *hint, char *identity, unsigned int max_identity_len,
                                unsigned char *psk, unsigned int max_psk_len) {
   const jsec_ctx *ctx = SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl));
@@ -105,6 +112,7 @@ static unsigned int client_psk(SSL *ssl, const char *hint, char *identity, unsig
   (void)hint;
   if (!p || strlen(p->identity) >= max_identity_len || (unsigned)p->key_len > max_psk_len) return 0;
   strcpy(identity, p->identity);
+  note_psk(ssl, p->identity);
   memcpy(psk, p->key, (size_t)p->key_len);
   return (unsigned)p->key_len;
 }
@@ -122,12 +130,14 @@ static unsigned int server_psk(SSL *ssl, const char *identity, unsigned char *ps
   if (ask && ask->answered && identity && strcmp(ask->identity, identity) == 0) {
     if ((unsigned)ask->key_len > max_psk_len) return 0;
     memcpy(psk, ask->key, (size_t)ask->key_len);
+    if (ask->key_len > 0) note_psk(ssl, identity);
     return (unsigned)ask->key_len;
   }
   for (const struct jsec_psk *p = ctx ? ctx->psk : NULL; p && identity; p = p->next) {
     if (strcmp(p->identity, identity) != 0) continue;
     if ((unsigned)p->key_len > max_psk_len) return 0;
     memcpy(psk, p->key, (size_t)p->key_len);
+    note_psk(ssl, identity);
     return (unsigned)p->key_len;
   }
   return 0; /* unknown identity: the handshake goes on without a PSK */
@@ -215,6 +225,19 @@ int jsec_psk_answer(jsec_session *s, const uint8_t *key, int key_len) {
   ask->key_len = key_len;
   ask->answered = 1;
   return JSEC_OK;
+}
+
+int jsec_psk_used(jsec_session *s, char *buf, int cap) {
+  /* A callback gave a key and the handshake took it: TLS 1.2 by a PSK cipher suite, TLS 1.3
+   * by "resuming" (the external PSK, as a client with a PSK offers no saved session and a
+   * server's callbacks give no key for a ticket). */
+  const SSL_CIPHER *cipher = SSL_get_current_cipher(s->ssl);
+  int took = SSL_version(s->ssl) >= TLS1_3_VERSION ? SSL_session_reused(s->ssl)
+                                                   : cipher && SSL_CIPHER_get_auth_nid(cipher) == NID_auth_psk;
+  if (!s->psk_used[0] || !took) return -1;
+  int len = (int)strlen(s->psk_used);
+  if (buf && cap > len) memcpy(buf, s->psk_used, (size_t)len);
+  return len;
 }
 
 void jsec_keys_ctx_free(jsec_ctx *ctx) {

@@ -109,6 +109,7 @@ export const symbols = {
   jsec_psk_ask_start: { parameters: ["handle", "handle"], result: "i32" },
   jsec_psk_identity: { parameters: ["handle", "buffer", "i32"], result: "i32" },
   jsec_psk_answer: { parameters: ["handle", "buffer", "i32"], result: "i32" },
+  jsec_psk_used: { parameters: ["handle", "buffer", "i32"], result: "i32" },
 } as const satisfies Record<string, FfiSymbol>;
 
 /** The symbol table's type. */

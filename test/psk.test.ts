@@ -106,8 +106,11 @@ for (const v of VERSIONS) {
       psk: { identity: IDENTITY, key: KEY },
     });
     const accepted = await server.accept();
-    const [info] = await Promise.all([conn.handshake(), accepted.handshake()]);
+    const [info, serverInfo] = await Promise.all([conn.handshake(), accepted.handshake()]);
     assert.equal(info.protocol, v.protocol);
+    assert.equal(info.pskIdentity, IDENTITY);
+    assert.equal(serverInfo.pskIdentity, IDENTITY); // which of its keys the client holds
+    assert.equal(info.resumed, false); // OpenSSL calls an external PSK a resumption; it is not one
     assert.match(info.cipher, v.maxVersion === "TLSv1.2" ? /PSK/ : /^TLS_/);
     await conn.write(new TextEncoder().encode("ping"));
     const buf = new Uint8Array(4);
@@ -197,6 +200,7 @@ test("psk: onPskIdentity gives the key of an identity `psk` lacks (TLS 1.3), our
   });
   const accepted = await server.accept();
   assert.equal((await conn.handshake()).protocol, "TLSv1.3");
+  assert.equal((await accepted.handshake()).pskIdentity, IDENTITY);
   await closeConn(conn);
   await closeConn(accepted);
 

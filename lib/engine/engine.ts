@@ -379,6 +379,7 @@ export class TlsEngine {
       peerCertificates.push(peerCertificate(der));
     }
     const verifyResult = shim.jsec_verify_result(h);
+    const psk = readBytes((b, c) => shim.jsec_psk_used(h, b, c));
     const info: HandshakeInfo = {
       protocol: get(INFO.protocol),
       cipher: get(INFO.cipher),
@@ -389,7 +390,9 @@ export class TlsEngine {
       verified: peerCertificates.length > 0 && verifyResult === 0,
       verifyResult,
       ocspResponse: readBytes((b, c) => shim.jsec_ocsp_response(h, b, c)),
-      resumed: shim.jsec_resumed(h) === 1,
+      // OpenSSL counts an external PSK as a resumption: it is not one.
+      resumed: shim.jsec_resumed(h) === 1 && psk === null,
+      pskIdentity: psk === null ? null : new TextDecoder().decode(psk),
     };
     if (this.#state === "ready") this.#info = info;
     return info;

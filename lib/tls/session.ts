@@ -38,7 +38,10 @@ export function clientSession(
 ): Session {
   const servername = o.servername ?? host;
   const verifyHost = o.rejectUnauthorized === false ? undefined : servername;
-  const key = o.resumption === false ? null : serverKey(context, host, servername, stream.remoteAddr);
+  // A PSK client keeps no tickets: its handshakes are certificate-free already.
+  const key = o.resumption === false || o.psk
+    ? null
+    : serverKey(context, host, servername, stream.remoteAddr);
   return start(
     stream,
     () =>
