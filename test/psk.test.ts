@@ -301,6 +301,19 @@ test("psk: a server with a certificate and onPskIdentity resumes tickets without
   assert.deepEqual(asked, []);
 });
 
+test("psk: a PSK client the server does not take it from still verifies the certificate (CERT_UNTRUSTED)", async () => {
+  await using server = acceptingServer(); // a certificate, no PSK
+  await rejectsWith(
+    connect({
+      hostname: "127.0.0.1",
+      port: server.port,
+      servername: "localhost",
+      psk: { identity: IDENTITY, key: KEY },
+    }),
+    "CERT_UNTRUSTED", // the test CA is not trusted here
+  );
+});
+
 test("psk: the engine alone, in memory — PSK contexts and keyLog engines, TLS 1.3 and 1.2", () => {
   for (const maxVersion of ["TLSv1.3", "TLSv1.2"] as const) {
     const clientContext = new TlsContext({ psk: { identity: IDENTITY, key: KEY }, maxVersion });

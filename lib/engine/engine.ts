@@ -188,7 +188,7 @@ export class TlsEngine {
     }
     return this.#fail(
       this.#context.usesPsk || this.#onPskIdentity
-        ? pskFailure(tlsErrorFrom(lastError()), this.#context.certless)
+        ? pskFailure(tlsErrorFrom(lastError(), shim.jsec_verify_result(h)), this.#context.certless)
         : undefined,
     );
   }
