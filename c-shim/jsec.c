@@ -134,6 +134,7 @@ void jsec_ctx_free(jsec_ctx *ctx) {
   for (int i = 0; i < ctx->sni_count; i++) free(ctx->sni_names[i]);
   SSL_CTX_free(ctx->ssl_ctx);
   jsec_revocation_free(ctx);
+  jsec_keys_ctx_free(ctx);
   free(ctx->alpn);
   free(ctx);
   live--;
@@ -306,6 +307,7 @@ void jsec_free(jsec_session *s) {
   free(s->deferred_error);
   SSL_free(s->ssl);
   jsec_resume_session_free(s);
+  jsec_keys_session_free(s);
   free(s);
   live--;
 }
@@ -369,6 +371,8 @@ static int status_of(jsec_session *s, int ret) {
       return JSEC_WANT_WRITE;
     case SSL_ERROR_ZERO_RETURN:
       return JSEC_CLOSED;
+    case SSL_ERROR_WANT_CLIENT_HELLO_CB: /* jsec_keys.c paused for a PSK */
+      return JSEC_WANT_PSK;
     case SSL_ERROR_SYSCALL: /* 1.1.1 reports a bare EOF this way */
       if (ERR_peek_error() == 0) {
         ERR_clear_error();

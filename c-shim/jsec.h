@@ -19,6 +19,7 @@
 #define JSEC_WANT_READ (-2)  /* feed more ciphertext, then call again */
 #define JSEC_WANT_WRITE (-3) /* take pending ciphertext, then call again */
 #define JSEC_CLOSED (-4)     /* the peer sent close_notify */
+#define JSEC_WANT_PSK (-5)   /* server: answer jsec_psk_identity() with jsec_psk_answer(), then call again */
 
 /* jsec_ctx_new() flags. */
 #define JSEC_SERVER 1
@@ -94,5 +95,17 @@ int jsec_session_count(jsec_session *s); /* client: new sessions from the server
 /* The oldest new session's DER length (-1 if none); removed once buf holds it (cap >= length). */
 int jsec_session_take(jsec_session *s, uint8_t *buf, int cap);
 int jsec_resumed(jsec_session *s); /* 1 when the handshake resumed a session */
+
+/* Key log and pre-shared keys (jsec_keys.c). */
+int jsec_keylog_start(jsec_session *s, jsec_ctx *ctx); /* queue this session's NSS key-log lines */
+/* The queued lines' length (0 if none); removed once buf holds them (cap > length). */
+int jsec_keylog_take(jsec_session *s, uint8_t *buf, int cap);
+/* Client: its one PSK; server: one more identity it accepts (TLS 1.3 external PSK, TLS 1.2 PSK suites). */
+int jsec_ctx_psk(jsec_ctx *ctx, const char *identity, const uint8_t *key, int key_len);
+/* Server: a TLS 1.3 identity the context does not know pauses this session's handshake (JSEC_WANT_PSK). */
+int jsec_psk_ask_start(jsec_session *s, jsec_ctx *ctx);
+int jsec_psk_identity(jsec_session *s, char *buf, int cap);              /* the identity asked about */
+int jsec_psk_answer(jsec_session *s, const uint8_t *key, int key_len); /* key_len 0: no key for it */
+int jsec_psk_used(jsec_session *s, char *buf, int cap); /* the external PSK's identity, or -1 */
 
 #endif

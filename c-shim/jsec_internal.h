@@ -18,6 +18,7 @@ struct jsec_ctx {
   char *sni_names[JSEC_MAX_SNI];
   jsec_ctx *sni_ctx[JSEC_MAX_SNI];
   struct jsec_revocation *revocation; /* OCSP/CRL state, jsec_revocation.c; NULL until used */
+  struct jsec_psk *psk;               /* pre-shared keys, jsec_keys.c */
 };
 
 struct jsec_session {
@@ -27,6 +28,9 @@ struct jsec_session {
   char *deferred_error; /* and its error text (JSEC_ERROR only) */
   SSL_SESSION *new_sessions[JSEC_MAX_NEW_SESSIONS]; /* client: resumable sessions, oldest first */
   int new_count;
+  struct jsec_keylog *keylog; /* queued key-log lines, jsec_keys.c; NULL unless asked for */
+  struct jsec_psk_ask *psk_ask; /* server: a PSK identity for TypeScript to answer, jsec_keys.c */
+  char psk_used[PSK_MAX_IDENTITY_LEN + 1]; /* the identity whose key a PSK callback gave */
 };
 
 /* Records the OpenSSL error queue (and `what`) as the last error; returns JSEC_ERROR. */
@@ -42,5 +46,9 @@ void jsec_revocation_free(jsec_ctx *ctx);
 void jsec_resume_ctx_init(jsec_ctx *ctx);
 void jsec_resume_session_init(jsec_session *s);
 void jsec_resume_session_free(jsec_session *s);
+
+/* Key log and PSK state (jsec_keys.c): jsec_ctx_free and jsec_free call them. */
+void jsec_keys_ctx_free(jsec_ctx *ctx);
+void jsec_keys_session_free(jsec_session *s);
 
 #endif

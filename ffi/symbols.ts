@@ -103,6 +103,13 @@ export const symbols = {
   jsec_session_count: { parameters: ["handle"], result: "i32" },
   jsec_session_take: { parameters: ["handle", "buffer", "i32"], result: "i32" },
   jsec_resumed: { parameters: ["handle"], result: "i32" },
+  jsec_keylog_start: { parameters: ["handle", "handle"], result: "i32" },
+  jsec_keylog_take: { parameters: ["handle", "buffer", "i32"], result: "i32" },
+  jsec_ctx_psk: { parameters: ["handle", "buffer", "buffer", "i32"], result: "i32" },
+  jsec_psk_ask_start: { parameters: ["handle", "handle"], result: "i32" },
+  jsec_psk_identity: { parameters: ["handle", "buffer", "i32"], result: "i32" },
+  jsec_psk_answer: { parameters: ["handle", "buffer", "i32"], result: "i32" },
+  jsec_psk_used: { parameters: ["handle", "buffer", "i32"], result: "i32" },
 } as const satisfies Record<string, FfiSymbol>;
 
 /** The symbol table's type. */

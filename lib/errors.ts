@@ -41,6 +41,7 @@ import { onShimUnavailable } from "../ffi/failure.ts";
  * | `CA_LOCKED` | another process holds the CA directory's lock for too long |
  * | `SHIM_UNAVAILABLE` | the native shim could not be found, built or loaded |
  * | `INTERNAL` | a bug in @jsec/tls: please report it |
+ * | `PSK_MISMATCH` | no pre-shared key both sides hold: the keys differ, or the server does not know the identity |
  */
 export type TlsErrorCode =
   | "CERT_UNTRUSTED"
@@ -73,7 +74,8 @@ export type TlsErrorCode =
   | "CA_EXISTS"
   | "CA_LOCKED"
   | "SHIM_UNAVAILABLE"
-  | "INTERNAL";
+  | "INTERNAL"
+  | "PSK_MISMATCH";
 
 /** Details that come with a {@link TlsError}. */
 export interface TlsErrorDetails {

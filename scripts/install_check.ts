@@ -57,6 +57,7 @@ async function run(
   const { code, stdout, stderr } = await child.output();
   const text = new TextDecoder().decode(stdout) + new TextDecoder().decode(stderr);
   if (code !== 0 && opts.ok !== false) throw new Error(`${cmd} ${args.join(" ")} exited ${code}:\n${text}`);
+  // deno-lint-ignore no-control-regex -- strips ANSI colour codes
   return text.replace(/\x1b\[[0-9;]*m/g, "");
 }
 

@@ -8,6 +8,7 @@ import { cString, isNull, lastError, shim } from "../../ffi/mod.ts";
 import type { Handle } from "../../ffi/mod.ts";
 import { TlsError } from "../errors.ts";
 import { tlsErrorFrom } from "./failure.ts";
+import { checkPsk, type PskKey, usePsk } from "./psk.ts";
 import { checkPem, invalid } from "./validate.ts";
 
 /** A TLS protocol version name, as Node spells it. */
@@ -81,6 +82,12 @@ export interface ContextOptions {
    * full one. (A client resumes by offering a session: `TlsEngine.offerSession`.)
    */
   resumption?: boolean;
+  /**
+   * Pre-shared keys (TLS 1.3 external PSK, TLS 1.2 PSK cipher suites): a
+   * client's one key, or the keys a server accepts, by identity. With a PSK a
+   * server needs no certificate and a client verifies none.
+   */
+  psk?: PskKey | PskKey[];
 }
 
 const registry = new FinalizationRegistry<Handle>((h) => shim.jsec_ctx_free(h));
@@ -99,6 +106,10 @@ const registry = new FinalizationRegistry<Handle>((h) => shim.jsec_ctx_free(h));
 export class TlsContext {
   /** Whether sessions of this context are servers. */
   readonly isServer: boolean;
+  /** Whether the context has pre-shared keys (its handshake failures may be `PSK_MISMATCH`). */
+  readonly usesPsk: boolean;
+  /** Whether the context has no certificate of its own. */
+  readonly certless: boolean;
   #handle: Handle | null;
   #sessions = 0;
   #freeRequested = false;
@@ -108,6 +119,8 @@ export class TlsContext {
   constructor(options: ContextOptions = {}) {
     validateContextOptions(options);
     this.isServer = options.isServer ?? false;
+    this.usesPsk = options.psk !== undefined;
+    this.certless = options.cert === undefined;
     const handle = shim.jsec_ctx_new(this.isServer ? 1 : 0);
     if (isNull(handle)) throw tlsErrorFrom(lastError());
     this.#handle = handle;
@@ -150,6 +163,7 @@ export class TlsContext {
     }
     this.#configureRevocation(h, o);
     if (o.resumption !== undefined) check(shim.jsec_ctx_resumption(h, o.resumption ? 1 : 0));
+    if (o.psk !== undefined) usePsk(h, o.psk);
     for (const [name, pair] of Object.entries(o.sni ?? {})) {
       const child = new TlsContext({ ...o, sni: undefined, ocspStaple: undefined, ...pair });
       this.#children.push(child);
@@ -287,6 +301,7 @@ export function validateContextOptions(o: ContextOptions): void {
     }
   }
   validateRevocationOptions(o);
+  if (o.psk !== undefined) checkPsk(o.psk, o.isServer ?? false);
   if (o.resumption !== undefined) {
     if (typeof o.resumption !== "boolean") invalid("resumption", "a boolean", o.resumption);
     if (!o.isServer) {

@@ -12,6 +12,8 @@ import { TlsError } from "../errors.ts";
 import type { TlsContext } from "./context.ts";
 import { tlsErrorFrom } from "./failure.ts";
 import { groupName, type HandshakeInfo, type PeerCertificate, peerCertificate } from "./info.ts";
+import { KeyLog, type KeyLogSink } from "./key_log.ts";
+import { answerPsk, pskFailure, type PskLookup } from "./psk.ts";
 
 /** Where an engine is: `init → handshake → ready → shutdown → closed`, any → `error`. */
 export type EngineState = "init" | "handshake" | "ready" | "shutdown" | "closed" | "error";
@@ -22,9 +24,20 @@ export interface EngineOptions {
   servername?: string;
   /** Client: the DNS name or IP address the peer's certificate must name. */
   verifyHost?: string;
+  /**
+   * Receives the session's secrets as NSS key-log lines (what `SSLKEYLOGFILE`
+   * holds), after each handshake step: they decrypt the connection, so keep
+   * them as you would a private key.
+   */
+  keyLog?: KeyLogSink;
+  /**
+   * Server: the key of a TLS 1.3 PSK identity the context's `psk` list lacks
+   * (or null), asked during the handshake; a promise makes it wait ({@link TlsEngine.waiting}).
+   */
+  onPskIdentity?: PskLookup;
 }
 
-const OK = 0, WANT_READ = -2, WANT_WRITE = -3, CLOSED = -4;
+const OK = 0, WANT_READ = -2, WANT_WRITE = -3, CLOSED = -4, WANT_PSK = -5;
 /**
  * Where jsec_read_from reports how much input it took, and jsec_write_into
  * where its output ends: slots shared by every engine (calls are synchronous).
@@ -66,6 +79,10 @@ export class TlsEngine {
   #error: TlsError | null = null;
   #info: HandshakeInfo | null = null;
   #verifyHost: string;
+  #keyLog: KeyLog | null = null;
+  #onPskIdentity: PskLookup | undefined;
+  #waiting: Promise<void> | null = null;
+  #decisionError: TlsError | null = null;
 
   /** Starts a session of `context`; a client's `options` name the peer to verify. */
   constructor(context: TlsContext, options: EngineOptions = {}) {
@@ -81,6 +98,16 @@ export class TlsEngine {
       const error = tlsErrorFrom(lastError());
       this.free();
       throw new TlsError("INVALID_OPTION", `bad host name: ${error.message}`);
+    }
+    try {
+      if (options.keyLog !== undefined) this.#keyLog = new KeyLog(handle, context.handle, options.keyLog);
+      this.#onPskIdentity = options.onPskIdentity;
+      if (this.#onPskIdentity && shim.jsec_psk_ask_start(handle, context.handle) < 0) {
+        throw new TlsError("INVALID_OPTION", `onPskIdentity: ${lastError()}`);
+      }
+    } catch (e) {
+      this.free();
+      throw e;
     }
   }
 
@@ -138,8 +165,15 @@ export class TlsEngine {
   handshake(): boolean {
     const h = this.#live();
     if (this.#state === "ready" || this.#state === "shutdown") return true;
+    if (this.#decisionError) this.#fail(this.#decisionError);
     this.#state = "handshake";
-    const status = shim.jsec_handshake(h);
+    if (this.#waiting) return false;
+    let status = shim.jsec_handshake(h);
+    if (status === WANT_PSK && this.#onPskIdentity) {
+      if (this.#askForPsk(h)) return false;
+      status = shim.jsec_handshake(h);
+    }
+    this.#keyLog?.drain();
     if (status === OK) {
       this.#state = "ready";
       return true;
@@ -153,7 +187,41 @@ export class TlsEngine {
     if (status === CLOSED) {
       this.#fail(new TlsError("UNEXPECTED_EOF", "the peer closed the connection during the handshake"));
     }
-    return this.#fail();
+    return this.#fail(
+      this.#context.usesPsk || this.#onPskIdentity
+        ? pskFailure(tlsErrorFrom(lastError(), shim.jsec_verify_result(h)), this.#context.certless)
+        : undefined,
+    );
+  }
+
+  /**
+   * While the handshake waits for a decision of the caller's (an async
+   * `onPskIdentity`): a promise that settles when it is made; call
+   * {@link handshake} again then. Null otherwise.
+   */
+  get waiting(): Promise<void> | null {
+    return this.#waiting;
+  }
+
+  /** Answers the shim's PSK question; true while the answer is still to come. */
+  #askForPsk(h: Handle): boolean {
+    let later: Promise<void> | null;
+    try {
+      later = answerPsk(h, this.#onPskIdentity!, () => this.#handle !== null);
+    } catch (e) {
+      return this.#fail(e as TlsError);
+    }
+    if (later === null) return false;
+    this.#waiting = later.then(
+      () => {
+        this.#waiting = null;
+      },
+      (e: TlsError) => {
+        this.#waiting = null;
+        this.#decisionError = e;
+      },
+    );
+    return true;
   }
 
   /**
@@ -195,6 +263,7 @@ export class TlsEngine {
   }
 
   #readResult(n: number): number | null {
+    this.#keyLog?.drain(); // a TLS 1.2 renegotiation makes new secrets inside a read
     if (n > 0) return n;
     if (n === WANT_READ || n === WANT_WRITE) {
       if (n === WANT_READ && this.#ended) {
@@ -311,6 +380,7 @@ export class TlsEngine {
       peerCertificates.push(peerCertificate(der));
     }
     const verifyResult = shim.jsec_verify_result(h);
+    const psk = readBytes((b, c) => shim.jsec_psk_used(h, b, c));
     const info: HandshakeInfo = {
       protocol: get(INFO.protocol),
       cipher: get(INFO.cipher),
@@ -321,7 +391,9 @@ export class TlsEngine {
       verified: peerCertificates.length > 0 && verifyResult === 0,
       verifyResult,
       ocspResponse: readBytes((b, c) => shim.jsec_ocsp_response(h, b, c)),
-      resumed: shim.jsec_resumed(h) === 1,
+      // OpenSSL counts an external PSK as a resumption: it is not one.
+      resumed: shim.jsec_resumed(h) === 1 && psk === null,
+      pskIdentity: psk === null ? null : new TextDecoder().decode(psk),
     };
     if (this.#state === "ready") this.#info = info;
     return info;

@@ -38,6 +38,8 @@ export interface HandshakeInfo {
    * the peer's certificate and its verification are the earlier handshake's).
    */
   resumed: boolean;
+  /** The identity of the pre-shared key the handshake used (`psk`, `onPskIdentity`), or null. */
+  pskIdentity: string | null;
 }
 
 /**

@@ -6,9 +6,11 @@
  * @module
  */
 import type { ContextOptions, KeyPair, TlsVersion } from "../engine/context.ts";
+import type { PskKey, PskLookup } from "../engine/psk.ts";
 import { checkSavedSession } from "../engine/saved_session.ts";
 import { invalid } from "../engine/validate.ts";
 import { TlsError } from "../errors.ts";
+import { checkKeyLog, type KeyLogOption } from "./key_log_option.ts";
 import { currentStaple, isStapleSource, type OcspStapleSource } from "./staple.ts";
 
 /** Options shared by clients and servers. */
@@ -46,6 +48,19 @@ export interface TlsOptions {
    * makes every handshake a full one.
    */
   resumption?: boolean;
+  /**
+   * Receives each secret of the handshake as an NSS key-log line, for
+   * Wireshark and the like; `"SSLKEYLOGFILE"` appends them to the file that
+   * environment variable names (nothing when unset). The lines decrypt the
+   * connection: a debugging aid, never for production.
+   */
+  keyLog?: KeyLogOption;
+  /**
+   * Pre-shared keys instead of (or besides) certificates: TLS 1.3 external PSK
+   * and TLS 1.2 PSK cipher suites. A client gives its one `{ identity, key }`;
+   * a server the list it accepts, and then needs no `cert`/`key`.
+   */
+  psk?: PskKey | PskKey[];
 }
 
 /** Options of a client connection. */
@@ -106,6 +121,12 @@ export interface ServerOptions extends TlsOptions {
   sni?: Record<string, KeyPair>;
   /** An OCSP response (DER) to staple, or a source that keeps one fresh (`OcspStapler` from `@jsec/tls/ca`). */
   ocspStaple?: Uint8Array | OcspStapleSource;
+  /**
+   * The key of a TLS 1.3 PSK identity that `psk` does not list, or null to
+   * refuse it, now or as a promise (the handshake waits, within
+   * `handshakeTimeout`). TLS 1.2 PSK clients are matched against `psk` only.
+   */
+  onPskIdentity?: PskLookup;
 }
 
 /** The fields every option bag must have right before any I/O. */
@@ -120,6 +141,7 @@ export function checkCommon(o: TlsOptions & { signal?: AbortSignal; rejectUnauth
   for (const name of ["rejectUnauthorized", "resumption"] as const) {
     if (o[name] !== undefined && typeof o[name] !== "boolean") invalid(name, "a boolean", o[name]);
   }
+  checkKeyLog(o.keyLog);
 }
 
 /** Checks a client's own options (the context's are checked by `TlsContext`). */
@@ -155,8 +177,11 @@ export function clientContext(o: ClientOptions): ContextOptions {
 
 /** The context options of a server. */
 export function serverContext(o: ServerOptions): ContextOptions {
-  if (o.cert === undefined || o.key === undefined) {
-    throw new TlsError("INVALID_OPTION", "a server needs `cert` and `key`");
+  if (o.onPskIdentity !== undefined && typeof o.onPskIdentity !== "function") {
+    invalid("onPskIdentity", "a function (identity) => Uint8Array | null", o.onPskIdentity);
+  }
+  if ((o.cert === undefined || o.key === undefined) && o.psk === undefined && o.onPskIdentity === undefined) {
+    throw new TlsError("INVALID_OPTION", "a server needs `cert` and `key` (or `psk` / `onPskIdentity`)");
   }
   const verify = !o.requestCert ? "none" : o.rejectUnauthorized === false ? "request" : "require";
   if (o.ocspStaple !== undefined && !(o.ocspStaple instanceof Uint8Array) && !isStapleSource(o.ocspStaple)) {
@@ -191,6 +216,7 @@ const contextKeys = [
   "groups",
   "crls",
   "crlCheck",
+  "psk",
 ] as const satisfies readonly (keyof TlsOptions & keyof ContextOptions)[];
 
 function contextFields(o: TlsOptions): ContextOptions {

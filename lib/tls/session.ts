@@ -10,7 +10,8 @@ import { TlsEngine } from "../engine/engine.ts";
 import { TlsPump } from "../transport/pump.ts";
 import type { ByteStream } from "../transport/stream.ts";
 import type { HandshakeLimits } from "./handshake.ts";
-import { type ClientOptions, handshakeTimeoutOf, type TlsOptions } from "./options.ts";
+import { keyLogSink } from "./key_log_option.ts";
+import { type ClientOptions, handshakeTimeoutOf, type ServerOptions, type TlsOptions } from "./options.ts";
 import { ClientResumption, serverKey } from "./resumption.ts";
 
 /** A session ready to run: a connection class drives it. */
@@ -36,12 +37,15 @@ export function clientSession(
   o: ClientOptions,
 ): Session {
   const servername = o.servername ?? host;
-  const key = o.resumption === false ? null : serverKey(context, host, servername, stream.remoteAddr);
+  // A PSK client keeps no tickets: its handshakes are certificate-free already.
+  const key = o.resumption === false || o.psk
+    ? null
+    : serverKey(context, host, servername, stream.remoteAddr);
   return start(
     stream,
     // The name is checked even with `rejectUnauthorized: false`: a mismatch then does
     // not abort, but it shows in `verified` and `verifyResult`.
-    () => new TlsEngine(context, { verifyHost: servername }),
+    () => new TlsEngine(context, { verifyHost: servername, keyLog: keyLogSink(o.keyLog) }),
     o,
     (engine) => new ClientResumption(engine, key, o.session),
   );
@@ -55,8 +59,9 @@ export function clientSession(
  * const conn = new TlsConn(serverSession(stream, context, options));
  * ```
  */
-export function serverSession(stream: ByteStream, context: TlsContext, o: TlsOptions): Session {
-  return start(stream, () => new TlsEngine(context), o);
+export function serverSession(stream: ByteStream, context: TlsContext, o: ServerOptions): Session {
+  const engineOptions = { keyLog: keyLogSink(o.keyLog), onPskIdentity: o.onPskIdentity };
+  return start(stream, () => new TlsEngine(context, engineOptions), o);
 }
 
 function start(

@@ -72,6 +72,10 @@ export class TlsPump {
   /** Runs the handshake to its end; every flight but the last is sent at once. */
   async handshake(): Promise<void> {
     while (!this.engine.handshake()) {
+      if (this.engine.waiting) { // an async decision (onPskIdentity): no bytes to move meanwhile
+        await this.engine.waiting;
+        continue;
+      }
       await this.flush();
       await this.#receive();
       if (this.#unread) this.engine.receive(this.#unread); // the handshake reads only what was fed
