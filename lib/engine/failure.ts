@@ -90,7 +90,7 @@ export function tlsErrorFrom(text: string, verifyResult = 0): TlsError {
       revoked ? "CERT_REVOKED" : "CERT_INVALID",
       revoked
         ? "the server's stapled OCSP response says its certificate is revoked"
-        : 'the server sent no valid, current, good stapled OCSP response (`requireOcsp: true`)',
+        : "the server sent no valid, current, good stapled OCSP response (`requireOcsp: true`)",
       { reason: text, verifyResult },
     );
   }
