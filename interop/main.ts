@@ -1,6 +1,6 @@
 /**
  * The interop matrix: our library (Deno and Bun, shim built against libssl
- * 1.1.1 / 3.0 / 3.5 / 3.6 inside each suite's container) against real TLS
+ * 1.1.1 / 3.0 / 3.5 / 3.6 / 4.0 inside each suite's container) against real TLS
  * stacks, every case, both directions. Builds what it needs (rootfs, images),
  * runs the cells, writes interop/results.json and interop/RESULTS.md, prints
  * the table, and exits non-zero on any failed cell.
@@ -20,7 +20,7 @@ import type { CellResult, Direction, Ours, Suite } from "./lib/types.ts";
 import type { PeerDriver } from "./peers/peer.ts";
 import { makeDriver, PEERS, peerVersion } from "./peers/registry.ts";
 
-const SUITES: Suite[] = ["bullseye", "bookworm", "trixie", "sid"];
+const SUITES: Suite[] = ["bullseye", "bookworm", "trixie", "sid", "experimental"];
 const RUNTIMES: Ours[] = ["deno", "bun"];
 const DIRECTIONS: Direction[] = ["ours-client", "ours-server"];
 const here = new URL(".", import.meta.url).pathname;
