@@ -16,6 +16,7 @@ import { oursArgv, type OursEnv } from "./lib/ours.ts";
 import { pool } from "./lib/pool.ts";
 import { renderMarkdown, tally, writeJson } from "./lib/report.ts";
 import { CACHE, prepare, type Ready } from "./lib/setup.ts";
+import { shimWarnings } from "./lib/shim_warnings.ts";
 import type { CellResult, Direction, Ours, Suite } from "./lib/types.ts";
 import type { PeerDriver } from "./peers/peer.ts";
 import { makeDriver, PEERS, peerVersion } from "./peers/registry.ts";
@@ -47,6 +48,8 @@ function selection(o: CliOptions) {
 }
 
 async function warm(ready: Ready, env: OursEnv, ours: Ours, suite: Suite): Promise<OurSide> {
+  const warnings = await shimWarnings(ready.host, suite);
+  if (warnings) return { ours, suite, libssl: suite, broken: warnings };
   if (ours === "deno") {
     // Compile our side and the Deno peer once, into the suite's persistent DENO_DIR.
     const scripts = ["interop/ours/cell.ts", "interop/peers/programs/deno_peer.ts"];
