@@ -22,7 +22,8 @@ from_sid() { # from_sid DIR MIRROR
 
 build_one() {
   local suite="$1" dir="$JSEC_CACHE/rootfs/$1" tar="$JSEC_CACHE/rootfs/$1.tar"
-  if [ -f "$tar" ] && [ -f "$dir/.jsec-complete" ]; then
+  if [ -f "$tar" ] && [ -f "$dir/.jsec-complete" ] &&
+    { [ "$suite" != experimental ] || [ ! "$JSEC_CACHE/rootfs/sid.tar" -nt "$tar" ]; }; then
     log "rootfs $suite: cached"
     return 0
   fi
