@@ -9,6 +9,7 @@
 #include <openssl/pem.h>
 
 #include "jsec_ca_util.h"
+#include "jsec_compat.h"
 
 static int bad(const char *what) { return ca_fail(JSEC_CA_BAD_SPEC, what); }
 
@@ -46,7 +47,7 @@ done:
   return rc;
 }
 
-static void line_nonce(BIO *out, X509_EXTENSION *ext) {
+static void line_nonce(BIO *out, JSEC_CONST_4 X509_EXTENSION *ext) {
   const ASN1_OCTET_STRING *v;
   if (!ext) return;
   v = X509_EXTENSION_get_data(ext);

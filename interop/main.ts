@@ -1,6 +1,6 @@
 /**
  * The interop matrix: our library (Deno and Bun, shim built against libssl
- * 1.1.1 / 3.0 / 3.5 / 3.6 inside each suite's container) against real TLS
+ * 1.1.1 / 3.0 / 3.5 / 3.6 / 4.0 inside each suite's container) against real TLS
  * stacks, every case, both directions. Builds what it needs (rootfs, images),
  * runs the cells, writes interop/results.json and interop/RESULTS.md, prints
  * the table, and exits non-zero on any failed cell.
@@ -17,11 +17,12 @@ import { pool } from "./lib/pool.ts";
 import { provenance } from "./lib/provenance.ts";
 import { renderMarkdown, tally, writeJson } from "./lib/report.ts";
 import { CACHE, prepare, type Ready } from "./lib/setup.ts";
+import { shimWarnings } from "./lib/shim_warnings.ts";
 import type { CellResult, Direction, Ours, Suite } from "./lib/types.ts";
 import type { PeerDriver } from "./peers/peer.ts";
 import { makeDriver, PEERS, peerVersion } from "./peers/registry.ts";
 
-const SUITES: Suite[] = ["bullseye", "bookworm", "trixie", "sid"];
+const SUITES: Suite[] = ["bullseye", "bookworm", "trixie", "sid", "experimental"];
 const RUNTIMES: Ours[] = ["deno", "bun"];
 const DIRECTIONS: Direction[] = ["ours-client", "ours-server"];
 const here = new URL(".", import.meta.url).pathname;
@@ -48,6 +49,8 @@ function selection(o: CliOptions) {
 }
 
 async function warm(ready: Ready, env: OursEnv, ours: Ours, suite: Suite): Promise<OurSide> {
+  const warnings = await shimWarnings(ready.host, suite);
+  if (warnings) return { ours, suite, libssl: suite, broken: warnings };
   if (ours === "deno") {
     // Compile our side and the Deno peer once, into the suite's persistent DENO_DIR.
     const scripts = ["interop/ours/cell.ts", "interop/peers/programs/deno_peer.ts"];

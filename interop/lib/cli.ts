@@ -11,7 +11,7 @@ export interface CliOptions {
   case: string[];
   /** "deno", "bun", or with a suite: "deno-bookworm". */
   ours: string[];
-  /** Our libssl suites: "bullseye", "bookworm", "trixie", "sid". */
+  /** Our libssl suites: "bullseye", "bookworm", "trixie", "sid", "experimental". */
   suite: string[];
   /** Cells run at once. */
   jobs: number;
@@ -26,11 +26,12 @@ export interface CliOptions {
 
 /** Usage text. */
 export const USAGE = `usage: deno run -A interop/main.ts [options]
-  --peer=LIST    peers to run: openssl, openssl-1.1.1, openssl-3.0, openssl-3.5, openssl-3.6,
+  --peer=LIST    peers to run: openssl, openssl-1.1.1, openssl-3.0, openssl-3.5, openssl-3.6, openssl-4.0,
                  gnutls, nss, node, deno-native, bun-native (prefix match, comma-separated)
   --case=LIST    cases (prefix match), e.g. tls1.3,fail-
   --ours=LIST    deno, bun, or deno-bookworm style (runtime-suite)
-  --suite=LIST   our libssl suites: bullseye (1.1.1), bookworm (3.0), trixie (3.5), sid (3.6)
+  --suite=LIST   our libssl suites: bullseye (1.1.1), bookworm (3.0), trixie (3.5), sid (3.6),
+                 experimental (sid with experimental's 4.0)
   --jobs=N       cells at once (default 2)
   --no-build     use the images/rootfs already built
   --no-write     do not write interop/results.json and interop/RESULTS.md

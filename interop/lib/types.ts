@@ -8,8 +8,8 @@ import type { Provenance } from "./provenance.ts";
 /** Our runtime: the library under test runs inside Deno or Bun. */
 export type Ours = "deno" | "bun";
 
-/** Debian suites we build images for; each ships one OpenSSL line. */
-export type Suite = "bullseye" | "bookworm" | "trixie" | "sid";
+/** Debian suites we build images for; each ships one OpenSSL line ("experimental": sid with OpenSSL 4.0). */
+export type Suite = "bullseye" | "bookworm" | "trixie" | "sid" | "experimental";
 
 /** The TLS stack on the other end. */
 export type PeerKind =

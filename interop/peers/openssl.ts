@@ -1,5 +1,5 @@
 /**
- * OpenSSL's `s_server` / `s_client` as peers (1.1.1, 3.0, 3.5, 3.6: one per suite).
+ * OpenSSL's `s_server` / `s_client` as peers (1.1.1, 3.0, 3.5, 3.6, 4.0: one per suite).
  * Ping replies and KeyUpdates are driven through their stdin commands
  * ("k" = KeyUpdate with update_requested); transfers use `-quiet`, where the
  * tools print exactly the application data on stdout.

@@ -27,6 +27,7 @@ export const PEERS: PeerChoice[] = [
   { id: "openssl-3.0", kind: "openssl", suite: "bookworm" },
   { id: "openssl-3.5", kind: "openssl", suite: "trixie" },
   { id: "openssl-3.6", kind: "openssl", suite: "sid" },
+  { id: "openssl-4.0", kind: "openssl", suite: "experimental" },
   { id: "gnutls", kind: "gnutls", suite: OTHER_STACKS_SUITE },
   { id: "nss", kind: "nss", suite: OTHER_STACKS_SUITE },
   { id: "node", kind: "node", suite: OTHER_STACKS_SUITE },

@@ -1,8 +1,12 @@
 # Shared settings for the interop setup scripts. Source it; do not run it.
 # shellcheck shell=bash
 
-# Suites we test against, each paired with the OpenSSL major line it ships.
-JSEC_SUITES="${JSEC_SUITES:-bullseye bookworm trixie sid}"
+# Suites we test against, each paired with the OpenSSL major line it ships
+# (experimental: sid with experimental's OpenSSL 4.0, see rootfs.sh).
+JSEC_SUITES="${JSEC_SUITES:-bullseye bookworm trixie sid experimental}"
+
+# The packages the experimental suite takes from experimental (OpenSSL 4.0 and what it pulls in).
+JSEC_EXPERIMENTAL_PACKAGES="openssl libssl-dev libssl4 openssl-provider-legacy"
 
 # Everything downloaded or built is cached here so reruns on one machine are fast.
 JSEC_CACHE="${JSEC_INTEROP_CACHE:-/var/cache/jsec-interop}"
