@@ -27,14 +27,15 @@ test("ca crl: openssl verify -crl_check rejects a revoked leaf and accepts the o
   const crlText = openssl(["crl", "-in", s.put("sub.crl", subCrl), "-noout", "-text"]).out;
   for (
     const want of [
-      "X509v3 CRL Number: \n                7",
+      "X509v3 CRL Number: 7",
       `Serial Number: ${serial}`,
       "Key Compromise",
       "Next Update",
       "X509v3 Authority Key Identifier",
     ]
   ) {
-    assert.ok(crlText.replace(/ +\n/g, " \n").includes(want), `crl -text lacks ${want}:\n${crlText}`);
+    // Indentation differs between OpenSSL versions: compare with white space folded.
+    assert.ok(crlText.replace(/\s+/g, " ").includes(want), `crl -text lacks ${want}:\n${crlText}`);
   }
   const args = (leaf: string) => [
     "verify",
