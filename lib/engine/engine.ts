@@ -24,14 +24,6 @@ export interface EngineOptions {
 }
 
 const OK = 0, WANT_READ = -2, WANT_WRITE = -3, CLOSED = -4;
-/**
- * Where jsec_read_from reports how much input it took, and jsec_write_into
- * where its output ends: slots shared by every engine (calls are synchronous).
- */
-const inputUsed = new Int32Array(1);
-const inputUsedBytes = new Uint8Array(inputUsed.buffer);
-const outputEnd = new Int32Array(1);
-const outputEndBytes = new Uint8Array(outputEnd.buffer);
 const INFO = { protocol: 1, cipher: 2, group: 3, alpn: 4, servername: 5 } as const;
 
 const registry = new FinalizationRegistry<{ handle: Handle; context: TlsContext }>(({ handle, context }) => {
@@ -65,6 +57,10 @@ export class TlsEngine {
   #error: TlsError | null = null;
   #info: HandshakeInfo | null = null;
   #verifyHost: string;
+  /** Where jsec_read_from reports how much input it took ([0]) and jsec_write_into where its output ends ([1]). */
+  readonly #counts = new Int32Array(2);
+  readonly #inputUsedBytes = new Uint8Array(this.#counts.buffer, 0, 4);
+  readonly #outputEndBytes = new Uint8Array(this.#counts.buffer, 4, 4);
 
   /** Starts a session of `context`; a client's `options` name the peer to verify. */
   constructor(context: TlsContext, options: EngineOptions = {}) {
@@ -182,15 +178,17 @@ export class TlsEngine {
   readFrom(input: Uint8Array, into: Uint8Array): number | null {
     const h = this.#live();
     if (into.length === 0) {
-      inputUsed[0] = 0;
+      this.#counts[0] = 0;
       return 0;
     }
-    return this.#readResult(shim.jsec_read_from(h, input, input.length, into, into.length, inputUsedBytes));
+    return this.#readResult(
+      shim.jsec_read_from(h, input, input.length, into, into.length, this.#inputUsedBytes),
+    );
   }
 
   /** How many bytes of its `input` the last {@link readFrom} took. */
   get inputUsed(): number {
-    return inputUsed[0];
+    return this.#counts[0];
   }
 
   #readResult(n: number): number | null {
@@ -243,12 +241,12 @@ export class TlsEngine {
 
   /** Where the last {@link writeInto}'s ciphertext ends in its `out`. */
   get outputEnd(): number {
-    return outputEnd[0];
+    return this.#counts[1];
   }
 
   #write(data: Uint8Array, out: Uint8Array | null, start: number): number {
     const h = this.#live();
-    outputEnd[0] = start;
+    this.#counts[1] = start;
     // After the peer's close_notify we may still write (half-close); after ours, not.
     if (this.#closeSent || (this.#state !== "ready" && this.#state !== "shutdown")) {
       throw new TlsError(
@@ -261,7 +259,7 @@ export class TlsEngine {
       const chunk = done === 0 ? data : data.subarray(done);
       const n = out === null
         ? shim.jsec_write(h, chunk, chunk.length)
-        : shim.jsec_write_into(h, chunk, chunk.length, out, out.length, outputEndBytes);
+        : shim.jsec_write_into(h, chunk, chunk.length, out, out.length, this.#outputEndBytes);
       if (n === WANT_READ || n === WANT_WRITE) {
         if (n === WANT_READ && this.#ended) {
           this.#fail(new TlsError("UNEXPECTED_EOF", "the peer closed the connection during a renegotiation"));
