@@ -2,6 +2,7 @@
  * jsec.c — the TLS half of the shim: contexts and sessions over jsec_bio.
  * See jsec.h for the contract. Nothing here blocks or touches a socket.
  */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +16,11 @@
 #include "jsec_bio.h"
 #include "jsec_internal.h"
 
-static int live;
+/* Process-wide: a runtime's Workers are threads that share the loaded shim, so
+ * the counter is atomic and everything else global is set once (jsec_init,
+ * CRYPTO_THREAD_run_once). Errors are per thread. */
+static atomic_int live;
+static int free_buffers_safe;
 static _Thread_local char last_error[1024];
 
 /* ---- errors ---------------------------------------------------------- */
@@ -26,7 +31,8 @@ int jsec_fail(const char *what) {
   unsigned long e;
   last_error[0] = 0;
   if (what) n = (size_t)snprintf(last_error, sizeof last_error, "%s", what);
-  while ((e = ERR_get_error()) != 0 && n < sizeof last_error - 1) {
+  while ((e = ERR_get_error()) != 0) {
+    if (n >= sizeof last_error - 1) continue; /* full: the rest is dropped, never left for a later call */
     const char *reason = ERR_reason_error_string(e);
     char code[32];
     if (!reason) {
@@ -47,7 +53,7 @@ int jsec_error(char *buf, int cap) {
 
 static int copy_out(const char *text, char *buf, int cap) {
   int len = text ? (int)strlen(text) : 0;
-  if (buf && cap > len) memcpy(buf, text, (size_t)len);
+  if (buf && cap > len && len > 0) memcpy(buf, text, (size_t)len);
   return len;
 }
 
@@ -59,6 +65,14 @@ int jsec_live(void) { return live; }
 
 void jsec_count(int delta) { live += delta; }
 
+/* SSL_free_buffers() could touch freed memory before OpenSSL 3.0.14, 3.1.6,
+ * 3.2.2 and 3.3.1 (CVE-2024-4741); 1.1.1 gets no fixed public release. */
+static int free_buffers_is_safe(void) {
+  unsigned long v = OpenSSL_version_num();
+  return (v >= 0x300000e0L && v < 0x30100000L) || (v >= 0x30100060L && v < 0x30200000L) ||
+         (v >= 0x30200020L && v < 0x30300000L) || v >= 0x30300010L;
+}
+
 /* Runs when the runtime loads the shim, before any other OpenSSL call. By default
  * libcrypto frees its global state from an atexit handler. Inside a runtime that
  * races with the runtime's own teardown (threads, finalizers) and can abort the
@@ -66,6 +80,7 @@ void jsec_count(int delta) { live += delta; }
  * cleaning up, as curl does. The process's memory goes back at exit anyway. */
 __attribute__((constructor)) static void jsec_init(void) {
   OPENSSL_init_ssl(OPENSSL_INIT_NO_ATEXIT | OPENSSL_INIT_LOAD_SSL_STRINGS | OPENSSL_INIT_LOAD_CRYPTO_STRINGS, NULL);
+  free_buffers_safe = free_buffers_is_safe();
 }
 
 /* ---- context --------------------------------------------------------- */
@@ -107,6 +122,7 @@ static int choose_certificate(SSL *ssl, int *alert, void *arg) {
 
 jsec_ctx *jsec_ctx_new(int flags) {
   jsec_ctx *ctx = calloc(1, sizeof *ctx);
+  ERR_clear_error();
   if (!ctx) return NULL;
   ctx->ssl_ctx = SSL_CTX_new((flags & JSEC_SERVER) ? TLS_server_method() : TLS_client_method());
   if (!ctx->ssl_ctx) {
@@ -216,6 +232,7 @@ int jsec_ctx_trust(jsec_ctx *ctx, const uint8_t *pem, int len) {
 }
 
 int jsec_ctx_verify(jsec_ctx *ctx, int mode) {
+  ERR_clear_error();
   int flags = mode == JSEC_VERIFY_NONE ? SSL_VERIFY_NONE : SSL_VERIFY_PEER;
   if (mode == JSEC_VERIFY_REQUIRE) flags |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
   SSL_CTX_set_verify(ctx->ssl_ctx, flags, NULL);
@@ -243,6 +260,7 @@ int jsec_ctx_groups(jsec_ctx *ctx, const char *groups) {
 }
 
 int jsec_ctx_alpn(jsec_ctx *ctx, const uint8_t *wire, int len) {
+  ERR_clear_error();
   if (ctx->server) {
     unsigned char *copy = malloc((size_t)len);
     if (!copy) return jsec_fail("out of memory");
@@ -258,6 +276,7 @@ int jsec_ctx_alpn(jsec_ctx *ctx, const uint8_t *wire, int len) {
 }
 
 int jsec_ctx_sni(jsec_ctx *ctx, const char *name, jsec_ctx *for_name) {
+  ERR_clear_error();
   if (ctx->sni_count == JSEC_MAX_SNI) return jsec_fail("too many server names");
   char *copy = strdup(name);
   if (!copy) return jsec_fail("out of memory");
@@ -319,6 +338,7 @@ int jsec_host(jsec_session *s, const char *servername, const char *verify_name) 
 }
 
 int jsec_feed(jsec_session *s, const uint8_t *buf, int len) {
+  ERR_clear_error();
   if (len == 0) {
     jsec_bio_end(s->in);
     return 0;
@@ -333,18 +353,8 @@ int jsec_take(jsec_session *s, uint8_t *buf, int cap) {
   return n > 0 ? n : 0;
 }
 
-/* SSL_free_buffers() could touch freed memory before OpenSSL 3.0.14, 3.1.6,
- * 3.2.2 and 3.3.1 (CVE-2024-4741); 1.1.1 gets no fixed public release. */
-static int free_buffers_is_safe(void) {
-  unsigned long v = OpenSSL_version_num();
-  return (v >= 0x300000e0L && v < 0x30100000L) || (v >= 0x30100060L && v < 0x30200000L) ||
-         (v >= 0x30200020L && v < 0x30300000L) || v >= 0x30300010L;
-}
-
 void jsec_idle(jsec_session *s) {
-  static int safe = -1;
-  if (safe < 0) safe = free_buffers_is_safe();
-  if (!safe) return;
+  if (!free_buffers_safe) return;
   SSL_free_buffers(s->ssl); /* refuses (returns 0) while a record is partly read or written */
   jsec_bio_trim(s->in, 64 * 1024);
   jsec_bio_trim(s->out, 64 * 1024);
@@ -507,7 +517,7 @@ int jsec_info(jsec_session *s, int field, char *buf, int cap) {
       return copy_out(group_name(s->ssl), buf, cap);
     case JSEC_INFO_ALPN:
       SSL_get0_alpn_selected(s->ssl, &alpn, &alpn_len);
-      if (buf && cap > (int)alpn_len) memcpy(buf, alpn, alpn_len);
+      if (buf && cap > (int)alpn_len && alpn_len > 0) memcpy(buf, alpn, alpn_len);
       return (int)alpn_len;
     case JSEC_INFO_SERVERNAME:
       return copy_out(SSL_get_servername(s->ssl, TLSEXT_NAMETYPE_host_name), buf, cap);
