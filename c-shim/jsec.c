@@ -132,6 +132,10 @@ jsec_ctx *jsec_ctx_new(int flags) {
   }
   ctx->server = flags & JSEC_SERVER;
   SSL_CTX_set_min_proto_version(ctx->ssl_ctx, TLS1_2_VERSION);
+  /* TLS 1.2: forward secrecy and AEAD only (Mozilla "intermediate" without
+   * FFDHE); `ciphers` opens older suites. OpenSSL's DEFAULT would also offer
+   * RSA key exchange and CBC with SHA-1. */
+  SSL_CTX_set_cipher_list(ctx->ssl_ctx, JSEC_DEFAULT_TLS12_CIPHERS);
   SSL_CTX_set_mode(ctx->ssl_ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
   if (flags & JSEC_SERVER) {
     /* Client-initiated renegotiation only costs the server CPU. */
@@ -254,9 +258,46 @@ int jsec_ctx_ciphers(jsec_ctx *ctx, const char *tls12, const char *tls13) {
   return JSEC_OK;
 }
 
+/* Appends `name` to the colon-separated list `list`. */
+static void append_name(char *list, const char *name) {
+  if (*list) strcat(list, ":");
+  strcat(list, name);
+}
+
+/* Sets the groups, skipping the names this libssl does not know, as OpenSSL
+ * >= 3.5 does for "?name" (a list written for a newer OpenSSL, such as
+ * "X25519MLKEM768:X25519", still works on 3.0); fails only when none is
+ * usable, naming the unknown ones. */
 int jsec_ctx_groups(jsec_ctx *ctx, const char *groups) {
   ERR_clear_error();
-  return SSL_CTX_set1_groups_list(ctx->ssl_ctx, groups) == 1 ? JSEC_OK : jsec_fail("no usable group");
+  if (SSL_CTX_set1_groups_list(ctx->ssl_ctx, groups) == 1) return JSEC_OK;
+  ERR_clear_error();
+  size_t size = strlen(groups) + 1;
+  char *copy = strdup(groups), *known = calloc(1, size), *unknown = calloc(1, size), *rest = NULL;
+  int status = JSEC_ERROR;
+  if (!copy || !known || !unknown) {
+    jsec_fail("out of memory");
+    goto done;
+  }
+  for (char *name = strtok_r(copy, ":", &rest); name; name = strtok_r(NULL, ":", &rest)) {
+    while (*name == '?') name++;
+    if (!*name) continue;
+    /* One name alone: whether this libssl knows it (the list is set again below). */
+    append_name(SSL_CTX_set1_groups_list(ctx->ssl_ctx, name) == 1 ? known : unknown, name);
+  }
+  ERR_clear_error();
+  if (*known && SSL_CTX_set1_groups_list(ctx->ssl_ctx, known) == 1) {
+    status = JSEC_OK;
+  } else {
+    char what[512];
+    snprintf(what, sizeof what, "no usable group (unknown to this OpenSSL: %.400s)", *unknown ? unknown : groups);
+    jsec_fail(what);
+  }
+done:
+  free(copy);
+  free(known);
+  free(unknown);
+  return status;
 }
 
 int jsec_ctx_alpn(jsec_ctx *ctx, const uint8_t *wire, int len) {

@@ -7,6 +7,10 @@
 #include "jsec.h"
 
 #define JSEC_MAX_SNI 64
+/* The TLS 1.2 suites of a context until `ciphers` says otherwise: ECDHE, AEAD, in OpenSSL's order. */
+#define JSEC_DEFAULT_TLS12_CIPHERS \
+  "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:" \
+  "ECDHE-RSA-CHACHA20-POLY1305:ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256"
 #define JSEC_MAX_NEW_SESSIONS 8 /* a client keeps at most this many new sessions for jsec_session_take */
 
 struct jsec_ctx {

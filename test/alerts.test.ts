@@ -7,10 +7,9 @@
  * is read from the wire, not guessed.
  */
 import assert from "node:assert/strict";
-import { listenSocket, type TlsVersion } from "../mod.ts";
-import { serverOn } from "./support/callback.ts";
+import type { TlsVersion } from "../mod.ts";
+import { serverApis } from "./support/both_apis.ts";
 import { engineClient } from "./support/engine_client.ts";
-import { startServer } from "./support/server.ts";
 import { test } from "./harness.ts";
 
 const enc = new TextEncoder();
@@ -42,22 +41,7 @@ const cases = [
   },
 ];
 
-/** Our two server APIs, each serving like an application: echo, close on error. */
-const servers = {
-  TlsConn: () => {
-    const server = startServer(); // echo; `finally { conn.close() }`
-    return { port: server.port, [Symbol.dispose]: () => server.close() };
-  },
-  TlsSocket: () => {
-    const listener = listenSocket({
-      ...serverOn(),
-      socket: { data: (socket, data) => void socket.write(data), error() {} },
-    });
-    return { port: listener.port, [Symbol.dispose]: () => listener.stop() };
-  },
-};
-
-for (const [api, serve] of Object.entries(servers)) {
+for (const [api, serve] of Object.entries(serverApis)) {
   for (const version of ["TLSv1.3", "TLSv1.2"] as TlsVersion[]) {
     for (const { name, tamper, alert } of cases) {
       test(`${api}, ${version}: ${name}, sent before the close`, async () => {
