@@ -120,6 +120,48 @@ static int choose_certificate(SSL *ssl, int *alert, void *arg) {
   return SSL_TLSEXT_ERR_OK; /* unknown name: the default certificate answers */
 }
 
+/* The highest TLS version a ClientHello offers: its supported_versions
+ * extension when present (GREASE values skipped), else legacy_version. */
+static int client_max_version(SSL *ssl) {
+  const unsigned char *ext;
+  size_t len;
+  int max = 0;
+  if (SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_supported_versions, &ext, &len) == 1 && len >= 1) {
+    for (size_t i = 1; i + 1 < len && i < (size_t)ext[0] + 1; i += 2) {
+      int v = (ext[i] << 8) | ext[i + 1];
+      if (ext[i] == 3 && v > max) max = v;
+    }
+    if (max) return max;
+  }
+  return (int)SSL_client_hello_get0_legacy_version(ssl);
+}
+
+/* RFC 7507: a ClientHello with TLS_FALLBACK_SCSV that offers less than our
+ * highest version is a downgrade a middlebox forced: inappropriate_fallback.
+ * Checked here, before libssl's version check, which would answer a TLS 1.0
+ * or 1.1 fallback with protocol_version instead. */
+static int check_fallback(SSL *ssl, int *alert, void *arg) {
+  const unsigned char *suites;
+  size_t n = SSL_client_hello_get0_ciphers(ssl, &suites);
+  (void)arg;
+  for (size_t i = 0; i + 1 < n; i += 2) {
+    if (suites[i] != 0x56 || suites[i + 1] != 0x00) continue; /* TLS_FALLBACK_SCSV */
+    int ours = (int)SSL_get_max_proto_version(ssl);
+    if (ours == 0) ours = TLS1_3_VERSION;
+    if (client_max_version(ssl) < ours) {
+      *alert = SSL_AD_INAPPROPRIATE_FALLBACK;
+#if OPENSSL_VERSION_NUMBER >= 0x30000000L
+      ERR_raise(ERR_LIB_SSL, SSL_R_INAPPROPRIATE_FALLBACK); /* the reason, for our side's error */
+#else
+      SSLerr(SSL_F_SSL_DO_HANDSHAKE, SSL_R_INAPPROPRIATE_FALLBACK);
+#endif
+      return SSL_CLIENT_HELLO_ERROR;
+    }
+    break;
+  }
+  return SSL_CLIENT_HELLO_SUCCESS;
+}
+
 jsec_ctx *jsec_ctx_new(int flags) {
   jsec_ctx *ctx = calloc(1, sizeof *ctx);
   ERR_clear_error();
@@ -142,6 +184,7 @@ jsec_ctx *jsec_ctx_new(int flags) {
     SSL_CTX_set_options(ctx->ssl_ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
     SSL_CTX_set_tlsext_servername_callback(ctx->ssl_ctx, choose_certificate);
     SSL_CTX_set_tlsext_servername_arg(ctx->ssl_ctx, ctx);
+    SSL_CTX_set_client_hello_cb(ctx->ssl_ctx, check_fallback, NULL);
   }
   SSL_CTX_set_verify(ctx->ssl_ctx, SSL_VERIFY_PEER, NULL);
   jsec_resume_ctx_init(ctx);

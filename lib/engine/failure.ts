@@ -26,7 +26,7 @@ const verifyCodes: Record<number, TlsErrorCode> = {
 const reasonCodes: [RegExp, TlsErrorCode][] = [
   [/unexpected eof/, "UNEXPECTED_EOF"],
   [
-    /alert protocol version|unsupported protocol|no protocols available|version too low|unsupported version/,
+    /alert protocol version|unsupported protocol|no protocols available|version too low|unsupported version|inappropriate fallback/,
     "PROTOCOL_VERSION",
   ],
   [
