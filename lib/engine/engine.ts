@@ -9,7 +9,7 @@ import { cString, isNull, lastError, readBytes, readText, shim } from "../../ffi
 import type { Handle } from "../../ffi/mod.ts";
 import { TlsError } from "../errors.ts";
 import type { TlsContext } from "./context.ts";
-import { tlsErrorFrom } from "./failure.ts";
+import { sessionErrorFrom, tlsErrorFrom } from "./failure.ts";
 import { groupName, type HandshakeInfo, type PeerCertificate, peerCertificate } from "./info.ts";
 
 /** Where an engine is: `init → handshake → ready → shutdown → closed`, any → `error`. */
@@ -402,7 +402,7 @@ export class TlsEngine {
 
   #fail(error?: TlsError): never {
     this.#error = error ??
-      tlsErrorFrom(lastError(), this.#handle === null ? 0 : shim.jsec_verify_result(this.#handle));
+      sessionErrorFrom(lastError(), this.#handle === null ? 0 : shim.jsec_verify_result(this.#handle));
     this.#state = "error";
     throw this.#error;
   }
