@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -371,6 +372,30 @@ int jsec_ctx_sni(jsec_ctx *ctx, const char *name, jsec_ctx *for_name) {
 
 /* ---- session --------------------------------------------------------- */
 
+/* Counts completed handshakes; caps a client's renegotiations per window. */
+static void on_info(const SSL *ssl, int where, int ret) {
+  jsec_session *s = SSL_get_app_data(ssl);
+  (void)ret;
+  if (!(where & SSL_CB_HANDSHAKE_DONE) || !s) return;
+  /* TLS 1.3 reports its post-handshake messages (tickets, KeyUpdate) this way too. */
+  if (s->handshakes > 0 && SSL_version(ssl) >= TLS1_3_VERSION) return;
+  if (s->handshakes++ == 0 || SSL_is_server(ssl)) return;
+  long now = (long)time(NULL);
+  if (s->renegotiations == 0 || now - s->renegotiation_from >= JSEC_RENEGOTIATION_WINDOW) {
+    s->renegotiations = 0;
+    s->renegotiation_from = now;
+  }
+  if (++s->renegotiations >= JSEC_RENEGOTIATION_LIMIT) SSL_set_options((SSL *)ssl, SSL_OP_NO_RENEGOTIATION);
+}
+
+/* Client: once the window of a capped client has passed, renegotiation is followed again. */
+static void renew_renegotiation_window(jsec_session *s) {
+  if (s->renegotiations < JSEC_RENEGOTIATION_LIMIT || SSL_is_server(s->ssl)) return;
+  if ((long)time(NULL) - s->renegotiation_from < JSEC_RENEGOTIATION_WINDOW) return;
+  s->renegotiations = 0;
+  SSL_clear_options(s->ssl, SSL_OP_NO_RENEGOTIATION);
+}
+
 jsec_session *jsec_new(jsec_ctx *ctx) {
   jsec_session *s = calloc(1, sizeof *s);
   if (!s) return NULL;
@@ -392,9 +417,12 @@ jsec_session *jsec_new(jsec_ctx *ctx) {
   else
     SSL_set_connect_state(s->ssl);
   jsec_resume_session_init(s);
+  SSL_set_info_callback(s->ssl, on_info);
   live++;
   return s;
 }
+
+int jsec_handshake_count(jsec_session *s) { return s->handshakes; }
 
 void jsec_free(jsec_session *s) {
   if (!s) return;
@@ -500,6 +528,7 @@ static int take_deferred(jsec_session *s) {
 int jsec_read(jsec_session *s, uint8_t *buf, int cap) {
   if (s->deferred) return take_deferred(s);
   ERR_clear_error();
+  renew_renegotiation_window(s);
   int ret = SSL_read(s->ssl, buf, cap);
   if (ret <= 0) return status_of(s, ret);
   int total = ret;

@@ -82,6 +82,7 @@ int jsec_key_update(jsec_session *s, int ask_peer);
 int jsec_info(jsec_session *s, int field, char *buf, int cap);
 int jsec_peer_cert(jsec_session *s, int index, uint8_t *buf, int cap); /* DER; index 0 = leaf */
 int jsec_verify_result(jsec_session *s); /* X509_V_OK (0) or an X509_V_ERR_* code */
+int jsec_handshake_count(jsec_session *s); /* completed handshakes: 1, plus each TLS 1.2 renegotiation */
 
 /* Session resumption (jsec_resume.c). A saved session is DER (i2d_SSL_SESSION) and a secret. */
 int jsec_ctx_resumption(jsec_ctx *ctx, int on); /* server: tickets and session cache (default on) */

@@ -11,7 +11,12 @@
 #define JSEC_DEFAULT_TLS12_CIPHERS \
   "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:" \
   "ECDHE-RSA-CHACHA20-POLY1305:ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256"
-#define JSEC_MAX_NEW_SESSIONS 8 /* a client keeps at most this many new sessions for jsec_session_take */
+#define JSEC_MAX_NEW_SESSIONS 8
+/* A client follows at most this many TLS 1.2 renegotiations per window (Node's
+ * CLIENT_RENEG_LIMIT/WINDOW); past it the server's HelloRequest gets a
+ * no_renegotiation warning and the connection goes on. */
+#define JSEC_RENEGOTIATION_LIMIT 3
+#define JSEC_RENEGOTIATION_WINDOW 600 /* seconds */ /* a client keeps at most this many new sessions for jsec_session_take */
 
 struct jsec_ctx {
   SSL_CTX *ssl_ctx;
@@ -31,6 +36,9 @@ struct jsec_session {
   char *deferred_error; /* and its error text (JSEC_ERROR only) */
   SSL_SESSION *new_sessions[JSEC_MAX_NEW_SESSIONS]; /* client: resumable sessions, oldest first */
   int new_count;
+  int handshakes;          /* completed: the first, then each TLS 1.2 renegotiation */
+  int renegotiations;      /* client: renegotiations followed in the current window */
+  long renegotiation_from; /* when that window began (time()) */
 };
 
 /* Records the OpenSSL error queue (and `what`) as the last error; returns JSEC_ERROR. */

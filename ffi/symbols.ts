@@ -55,6 +55,7 @@ export const symbols = {
   jsec_info: { parameters: ["handle", "i32", "buffer", "i32"], result: "i32" },
   jsec_peer_cert: { parameters: ["handle", "i32", "buffer", "i32"], result: "i32" },
   jsec_verify_result: { parameters: ["handle"], result: "i32" },
+  jsec_handshake_count: { parameters: ["handle"], result: "i32" },
 
   // CA (c-shim/jsec_ca.c)
   jsec_ca_result: { parameters: ["buffer", "i32"], result: "i32" },

@@ -296,10 +296,15 @@ export class TlsEngine {
     if (shim.jsec_key_update(this.#live(), requestPeer ? 1 : 0) < 0) this.#fail();
   }
 
-  /** What the handshake negotiated. Only meaningful once {@link handshake} returned true. */
+  /**
+   * What the handshake negotiated. Only meaningful once {@link handshake}
+   * returned true; after a TLS 1.2 renegotiation, what the latest one did.
+   */
   info(): HandshakeInfo {
-    if (this.#info) return this.#info;
+    if (this.#info && (this.#handle === null || this.#error)) return this.#info; // the last one known
     const h = this.#live();
+    const handshakes = shim.jsec_handshake_count(h);
+    if (this.#info && this.#info.renegotiations === handshakes - 1) return this.#info;
     const get = (field: number) => readText((b, c) => shim.jsec_info(h, field, b, c));
     const peerCertificates: PeerCertificate[] = [];
     for (let i = 0;; i++) {
@@ -319,6 +324,7 @@ export class TlsEngine {
       verifyResult,
       ocspResponse: readBytes((b, c) => shim.jsec_ocsp_response(h, b, c)),
       resumed: shim.jsec_resumed(h) === 1,
+      renegotiations: Math.max(0, handshakes - 1),
     };
     if (this.#state === "ready") this.#info = info;
     return info;
