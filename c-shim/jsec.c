@@ -297,6 +297,7 @@ int jsec_ctx_versions(jsec_ctx *ctx, int min, int max) {
 
 int jsec_ctx_ciphers(jsec_ctx *ctx, const char *tls12, const char *tls13) {
   ERR_clear_error();
+  if (tls12) ctx->ciphers_set = 1;
   if (tls12 && SSL_CTX_set_cipher_list(ctx->ssl_ctx, tls12) != 1) return jsec_fail("no usable TLS 1.2 cipher");
   if (tls13 && SSL_CTX_set_ciphersuites(ctx->ssl_ctx, tls13) != 1) return jsec_fail("no usable TLS 1.3 cipher suite");
   return JSEC_OK;
@@ -312,6 +313,34 @@ static void append_name(char *list, const char *name) {
  * >= 3.5 does for "?name" (a list written for a newer OpenSSL, such as
  * "X25519MLKEM768:X25519", still works on 3.0); fails only when none is
  * usable, naming the unknown ones. */
+/* Server: finite-field DHE for TLS 1.2, with the RFC 7919 groups sized to the
+ * certificate (pem NULL) or the parameters in `pem`. Unless `ciphers` chose the
+ * suites, the DHE AEAD ones join the defaults, after the ECDHE ones. */
+int jsec_ctx_dhparam(jsec_ctx *ctx, const uint8_t *pem, int len) {
+  ERR_clear_error();
+  if (!pem || len <= 0) {
+    if (SSL_CTX_set_dh_auto(ctx->ssl_ctx, 1) != 1) return jsec_fail("cannot enable DHE");
+  } else {
+    BIO *bio = BIO_new_mem_buf(pem, len);
+    if (!bio) return jsec_fail("out of memory");
+#if OPENSSL_VERSION_NUMBER >= 0x30000000L
+    EVP_PKEY *params = PEM_read_bio_Parameters(bio, NULL);
+    int ok = params && EVP_PKEY_is_a(params, "DH") && SSL_CTX_set0_tmp_dh_pkey(ctx->ssl_ctx, params) == 1;
+    if (!ok) EVP_PKEY_free(params);
+#else
+    DH *params = PEM_read_bio_DHparams(bio, NULL, NULL, NULL);
+    int ok = params && SSL_CTX_set_tmp_dh(ctx->ssl_ctx, params) == 1;
+    DH_free(params);
+#endif
+    BIO_free(bio);
+    if (!ok) return jsec_fail("no usable DH parameters in dhparam PEM");
+  }
+  if (!ctx->ciphers_set &&
+      SSL_CTX_set_cipher_list(ctx->ssl_ctx, JSEC_DEFAULT_TLS12_CIPHERS ":" JSEC_DHE_TLS12_CIPHERS) != 1)
+    return jsec_fail("no usable TLS 1.2 cipher");
+  return JSEC_OK;
+}
+
 int jsec_ctx_groups(jsec_ctx *ctx, const char *groups) {
   ERR_clear_error();
   if (SSL_CTX_set1_groups_list(ctx->ssl_ctx, groups) == 1) return JSEC_OK;

@@ -53,6 +53,7 @@ int jsec_ctx_verify(jsec_ctx *ctx, int mode);
 int jsec_ctx_versions(jsec_ctx *ctx, int min, int max); /* 0x0303 = TLS 1.2; 0 = default */
 int jsec_ctx_ciphers(jsec_ctx *ctx, const char *tls12, const char *tls13);
 int jsec_ctx_groups(jsec_ctx *ctx, const char *groups);
+int jsec_ctx_dhparam(jsec_ctx *ctx, const uint8_t *pem, int len); /* server; pem NULL: RFC 7919 groups ("auto") */
 int jsec_ctx_alpn(jsec_ctx *ctx, const uint8_t *wire, int len); /* length-prefixed list */
 int jsec_ctx_sni(jsec_ctx *ctx, const char *name, jsec_ctx *for_name);
 

@@ -11,6 +11,8 @@
 #define JSEC_DEFAULT_TLS12_CIPHERS \
   "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:" \
   "ECDHE-RSA-CHACHA20-POLY1305:ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256"
+/* Added to them by `dhparam` (Mozilla "intermediate"'s DHE suites). */
+#define JSEC_DHE_TLS12_CIPHERS "DHE-RSA-AES256-GCM-SHA384:DHE-RSA-CHACHA20-POLY1305:DHE-RSA-AES128-GCM-SHA256"
 #define JSEC_MAX_NEW_SESSIONS 8
 /* A client follows at most this many TLS 1.2 renegotiations per window (Node's
  * CLIENT_RENEG_LIMIT/WINDOW); past it the server's HelloRequest gets a
@@ -21,6 +23,7 @@
 struct jsec_ctx {
   SSL_CTX *ssl_ctx;
   int server;
+  int ciphers_set; /* `ciphers` chose the TLS 1.2 suites */
   unsigned char *alpn; /* server: the protocols we accept, wire format */
   int alpn_len;
   int sni_count;

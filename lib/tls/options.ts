@@ -91,6 +91,8 @@ export interface ServerOptions extends TlsOptions {
   sni?: Record<string, KeyPair>;
   /** An OCSP response (DER) to staple, or a source that keeps one fresh (`OcspStapler` from `@jsec/tls/ca`). */
   ocspStaple?: Uint8Array | OcspStapleSource;
+  /** Finite-field DHE for TLS 1.2: `"auto"` (RFC 7919 groups) or DH parameters, PEM. Off by default. */
+  dhparam?: "auto" | string;
 }
 
 /** The fields every option bag must have right before any I/O. */
@@ -157,6 +159,7 @@ export function serverContext(o: ServerOptions): ContextOptions {
     sni: o.sni,
     ocspStaple: o.ocspStaple,
     resumption: o.resumption,
+    dhparam: o.dhparam,
   };
 }
 
