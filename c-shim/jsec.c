@@ -12,6 +12,9 @@
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
+#if OPENSSL_VERSION_NUMBER < 0x30000000L
+#include <openssl/dh.h> /* PEM_read_bio_DHparams, for dhparam */
+#endif
 
 #include "jsec.h"
 #include "jsec_bio.h"
