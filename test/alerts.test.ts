@@ -28,6 +28,15 @@ function overlongLength(records: Uint8Array): Uint8Array {
   return records;
 }
 
+/** A ChangeCipherSpec record, in the clear, after the handshake (RFC 8446 §5: only during it). */
+const lateChangeCipherSpec = () => Uint8Array.of(20, 3, 3, 0, 1, 1);
+
+/** Gives the sealed record a content type TLS does not define. */
+function unknownContentType(records: Uint8Array): Uint8Array {
+  records[0] = 99;
+  return records;
+}
+
 const cases = [
   {
     name: "a record that fails authentication gets bad_record_mac",
@@ -39,11 +48,24 @@ const cases = [
     tamper: overlongLength,
     alert: /alert record overflow/,
   },
+  {
+    name: "a ChangeCipherSpec after the handshake gets unexpected_message",
+    tamper: lateChangeCipherSpec,
+    alert: /alert unexpected message/,
+    only: "TLSv1.3", // libssl answers TLS 1.2's with internal_error
+  },
+  {
+    name: "a record of an unknown content type gets unexpected_message",
+    tamper: unknownContentType,
+    alert: /alert unexpected message/,
+    only: "TLSv1.3", // TLS 1.2 decrypts it first: bad_record_mac
+  },
 ];
 
 for (const [api, serve] of Object.entries(serverApis)) {
   for (const version of ["TLSv1.3", "TLSv1.2"] as TlsVersion[]) {
-    for (const { name, tamper, alert } of cases) {
+    for (const { name, tamper, alert, only } of cases) {
+      if (only && only !== version) continue;
       test(`${api}, ${version}: ${name}, sent before the close`, async () => {
         using server = serve();
         await using client = await engineClient(server.port, { maxVersion: version });
