@@ -2,20 +2,29 @@
  * jsec.c — the TLS half of the shim: contexts and sessions over jsec_bio.
  * See jsec.h for the contract. Nothing here blocks or touches a socket.
  */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
+#if OPENSSL_VERSION_NUMBER < 0x30000000L
+#include <openssl/dh.h> /* PEM_read_bio_DHparams, for dhparam */
+#endif
 
 #include "jsec.h"
 #include "jsec_bio.h"
 #include "jsec_internal.h"
 
-static int live;
+/* Process-wide: a runtime's Workers are threads that share the loaded shim, so
+ * the counter is atomic and everything else global is set once (jsec_init,
+ * CRYPTO_THREAD_run_once). Errors are per thread. */
+static atomic_int live;
+static int free_buffers_safe;
 static _Thread_local char last_error[1024];
 
 /* ---- errors ---------------------------------------------------------- */
@@ -26,7 +35,8 @@ int jsec_fail(const char *what) {
   unsigned long e;
   last_error[0] = 0;
   if (what) n = (size_t)snprintf(last_error, sizeof last_error, "%s", what);
-  while ((e = ERR_get_error()) != 0 && n < sizeof last_error - 1) {
+  while ((e = ERR_get_error()) != 0) {
+    if (n >= sizeof last_error - 1) continue; /* full: the rest is dropped, never left for a later call */
     const char *reason = ERR_reason_error_string(e);
     char code[32];
     if (!reason) {
@@ -47,7 +57,7 @@ int jsec_error(char *buf, int cap) {
 
 static int copy_out(const char *text, char *buf, int cap) {
   int len = text ? (int)strlen(text) : 0;
-  if (buf && cap > len) memcpy(buf, text, (size_t)len);
+  if (buf && cap > len && len > 0) memcpy(buf, text, (size_t)len);
   return len;
 }
 
@@ -59,6 +69,14 @@ int jsec_live(void) { return live; }
 
 void jsec_count(int delta) { live += delta; }
 
+/* SSL_free_buffers() could touch freed memory before OpenSSL 3.0.14, 3.1.6,
+ * 3.2.2 and 3.3.1 (CVE-2024-4741); 1.1.1 gets no fixed public release. */
+static int free_buffers_is_safe(void) {
+  unsigned long v = OpenSSL_version_num();
+  return (v >= 0x300000e0L && v < 0x30100000L) || (v >= 0x30100060L && v < 0x30200000L) ||
+         (v >= 0x30200020L && v < 0x30300000L) || v >= 0x30300010L;
+}
+
 /* Runs when the runtime loads the shim, before any other OpenSSL call. By default
  * libcrypto frees its global state from an atexit handler. Inside a runtime that
  * races with the runtime's own teardown (threads, finalizers) and can abort the
@@ -66,6 +84,7 @@ void jsec_count(int delta) { live += delta; }
  * cleaning up, as curl does. The process's memory goes back at exit anyway. */
 __attribute__((constructor)) static void jsec_init(void) {
   OPENSSL_init_ssl(OPENSSL_INIT_NO_ATEXIT | OPENSSL_INIT_LOAD_SSL_STRINGS | OPENSSL_INIT_LOAD_CRYPTO_STRINGS, NULL);
+  free_buffers_safe = free_buffers_is_safe();
 }
 
 /* ---- context --------------------------------------------------------- */
@@ -105,8 +124,57 @@ static int choose_certificate(SSL *ssl, int *alert, void *arg) {
   return SSL_TLSEXT_ERR_OK; /* unknown name: the default certificate answers */
 }
 
+/* The highest TLS version a ClientHello offers: its supported_versions
+ * extension when present (GREASE values skipped), else legacy_version. */
+static int client_max_version(SSL *ssl) {
+  const unsigned char *ext;
+  size_t len;
+  int max = 0;
+  if (SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_supported_versions, &ext, &len) == 1 && len >= 1) {
+    for (size_t i = 1; i + 1 < len && i < (size_t)ext[0] + 1; i += 2) {
+      int v = (ext[i] << 8) | ext[i + 1];
+      if (ext[i] == 3 && v > max) max = v;
+    }
+    if (max) return max;
+  }
+  return (int)SSL_client_hello_get0_legacy_version(ssl);
+}
+
+/* RFC 7507: a ClientHello with TLS_FALLBACK_SCSV that offers less than our
+ * highest version is a downgrade a middlebox forced: inappropriate_fallback.
+ * Checked here, before libssl's version check, which would answer a TLS 1.0
+ * or 1.1 fallback with protocol_version instead. */
+static int check_fallback(SSL *ssl, int *alert) {
+  const unsigned char *suites;
+  size_t n = SSL_client_hello_get0_ciphers(ssl, &suites);
+  for (size_t i = 0; i + 1 < n; i += 2) {
+    if (suites[i] != 0x56 || suites[i + 1] != 0x00) continue; /* TLS_FALLBACK_SCSV */
+    int ours = (int)SSL_get_max_proto_version(ssl);
+    if (ours == 0) ours = TLS1_3_VERSION;
+    if (client_max_version(ssl) < ours) {
+      *alert = SSL_AD_INAPPROPRIATE_FALLBACK;
+#if OPENSSL_VERSION_NUMBER >= 0x30000000L
+      ERR_raise(ERR_LIB_SSL, SSL_R_INAPPROPRIATE_FALLBACK); /* the reason, for our side's error */
+#else
+      SSLerr(SSL_F_SSL_DO_HANDSHAKE, SSL_R_INAPPROPRIATE_FALLBACK);
+#endif
+      return SSL_CLIENT_HELLO_ERROR;
+    }
+    break;
+  }
+  return SSL_CLIENT_HELLO_SUCCESS;
+}
+
+/* A server's one client-hello callback (OpenSSL keeps one per context): the
+ * fallback check, then a pause for a PSK identity TypeScript must look up. */
+static int on_client_hello(SSL *ssl, int *alert, void *arg) {
+  int r = check_fallback(ssl, alert);
+  return r == SSL_CLIENT_HELLO_SUCCESS ? jsec_psk_client_hello(ssl, alert, arg) : r;
+}
+
 jsec_ctx *jsec_ctx_new(int flags) {
   jsec_ctx *ctx = calloc(1, sizeof *ctx);
+  ERR_clear_error();
   if (!ctx) return NULL;
   ctx->ssl_ctx = SSL_CTX_new((flags & JSEC_SERVER) ? TLS_server_method() : TLS_client_method());
   if (!ctx->ssl_ctx) {
@@ -116,12 +184,17 @@ jsec_ctx *jsec_ctx_new(int flags) {
   }
   ctx->server = flags & JSEC_SERVER;
   SSL_CTX_set_min_proto_version(ctx->ssl_ctx, TLS1_2_VERSION);
+  /* TLS 1.2: forward secrecy and AEAD only (Mozilla "intermediate" without
+   * FFDHE); `ciphers` opens older suites. OpenSSL's DEFAULT would also offer
+   * RSA key exchange and CBC with SHA-1. */
+  SSL_CTX_set_cipher_list(ctx->ssl_ctx, JSEC_DEFAULT_TLS12_CIPHERS);
   SSL_CTX_set_mode(ctx->ssl_ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
   if (flags & JSEC_SERVER) {
     /* Client-initiated renegotiation only costs the server CPU. */
     SSL_CTX_set_options(ctx->ssl_ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
     SSL_CTX_set_tlsext_servername_callback(ctx->ssl_ctx, choose_certificate);
     SSL_CTX_set_tlsext_servername_arg(ctx->ssl_ctx, ctx);
+    SSL_CTX_set_client_hello_cb(ctx->ssl_ctx, on_client_hello, ctx);
   }
   SSL_CTX_set_verify(ctx->ssl_ctx, SSL_VERIFY_PEER, NULL);
   jsec_resume_ctx_init(ctx);
@@ -225,6 +298,7 @@ static int record_only(int ok, X509_STORE_CTX *store) {
 }
 
 int jsec_ctx_verify(jsec_ctx *ctx, int mode) {
+  ERR_clear_error();
   int flags = mode == JSEC_VERIFY_NONE ? SSL_VERIFY_NONE : SSL_VERIFY_PEER;
   if (mode == JSEC_VERIFY_REQUIRE) flags |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
   SSL_CTX_set_verify(ctx->ssl_ctx, flags, mode == JSEC_VERIFY_REQUEST ? record_only : NULL);
@@ -241,17 +315,84 @@ int jsec_ctx_versions(jsec_ctx *ctx, int min, int max) {
 
 int jsec_ctx_ciphers(jsec_ctx *ctx, const char *tls12, const char *tls13) {
   ERR_clear_error();
+  if (tls12) ctx->ciphers_set = 1;
   if (tls12 && SSL_CTX_set_cipher_list(ctx->ssl_ctx, tls12) != 1) return jsec_fail("no usable TLS 1.2 cipher");
   if (tls13 && SSL_CTX_set_ciphersuites(ctx->ssl_ctx, tls13) != 1) return jsec_fail("no usable TLS 1.3 cipher suite");
   return JSEC_OK;
 }
 
+/* Appends `name` to the colon-separated list `list`. */
+static void append_name(char *list, const char *name) {
+  if (*list) strcat(list, ":");
+  strcat(list, name);
+}
+
+/* Sets the groups, skipping the names this libssl does not know, as OpenSSL
+ * >= 3.5 does for "?name" (a list written for a newer OpenSSL, such as
+ * "X25519MLKEM768:X25519", still works on 3.0); fails only when none is
+ * usable, naming the unknown ones. */
+/* Server: finite-field DHE for TLS 1.2, with the RFC 7919 groups sized to the
+ * certificate (pem NULL) or the parameters in `pem`. Unless `ciphers` chose the
+ * suites, the DHE AEAD ones join the defaults, after the ECDHE ones. */
+int jsec_ctx_dhparam(jsec_ctx *ctx, const uint8_t *pem, int len) {
+  ERR_clear_error();
+  if (!pem || len <= 0) {
+    if (SSL_CTX_set_dh_auto(ctx->ssl_ctx, 1) != 1) return jsec_fail("cannot enable DHE");
+  } else {
+    BIO *bio = BIO_new_mem_buf(pem, len);
+    if (!bio) return jsec_fail("out of memory");
+#if OPENSSL_VERSION_NUMBER >= 0x30000000L
+    EVP_PKEY *params = PEM_read_bio_Parameters(bio, NULL);
+    int ok = params && EVP_PKEY_is_a(params, "DH") && SSL_CTX_set0_tmp_dh_pkey(ctx->ssl_ctx, params) == 1;
+    if (!ok) EVP_PKEY_free(params);
+#else
+    DH *params = PEM_read_bio_DHparams(bio, NULL, NULL, NULL);
+    int ok = params && SSL_CTX_set_tmp_dh(ctx->ssl_ctx, params) == 1;
+    DH_free(params);
+#endif
+    BIO_free(bio);
+    if (!ok) return jsec_fail("no usable DH parameters in dhparam PEM");
+  }
+  if (!ctx->ciphers_set &&
+      SSL_CTX_set_cipher_list(ctx->ssl_ctx, JSEC_DEFAULT_TLS12_CIPHERS ":" JSEC_DHE_TLS12_CIPHERS) != 1)
+    return jsec_fail("no usable TLS 1.2 cipher");
+  return JSEC_OK;
+}
+
 int jsec_ctx_groups(jsec_ctx *ctx, const char *groups) {
   ERR_clear_error();
-  return SSL_CTX_set1_groups_list(ctx->ssl_ctx, groups) == 1 ? JSEC_OK : jsec_fail("no usable group");
+  if (SSL_CTX_set1_groups_list(ctx->ssl_ctx, groups) == 1) return JSEC_OK;
+  ERR_clear_error();
+  size_t size = strlen(groups) + 1;
+  char *copy = strdup(groups), *known = calloc(1, size), *unknown = calloc(1, size), *rest = NULL;
+  int status = JSEC_ERROR;
+  if (!copy || !known || !unknown) {
+    jsec_fail("out of memory");
+    goto done;
+  }
+  for (char *name = strtok_r(copy, ":", &rest); name; name = strtok_r(NULL, ":", &rest)) {
+    while (*name == '?') name++;
+    if (!*name) continue;
+    /* One name alone: whether this libssl knows it (the list is set again below). */
+    append_name(SSL_CTX_set1_groups_list(ctx->ssl_ctx, name) == 1 ? known : unknown, name);
+  }
+  ERR_clear_error();
+  if (*known && SSL_CTX_set1_groups_list(ctx->ssl_ctx, known) == 1) {
+    status = JSEC_OK;
+  } else {
+    char what[512];
+    snprintf(what, sizeof what, "no usable group (unknown to this OpenSSL: %.400s)", *unknown ? unknown : groups);
+    jsec_fail(what);
+  }
+done:
+  free(copy);
+  free(known);
+  free(unknown);
+  return status;
 }
 
 int jsec_ctx_alpn(jsec_ctx *ctx, const uint8_t *wire, int len) {
+  ERR_clear_error();
   if (ctx->server) {
     unsigned char *copy = malloc((size_t)len);
     if (!copy) return jsec_fail("out of memory");
@@ -267,6 +408,7 @@ int jsec_ctx_alpn(jsec_ctx *ctx, const uint8_t *wire, int len) {
 }
 
 int jsec_ctx_sni(jsec_ctx *ctx, const char *name, jsec_ctx *for_name) {
+  ERR_clear_error();
   if (ctx->sni_count == JSEC_MAX_SNI) return jsec_fail("too many server names");
   char *copy = strdup(name);
   if (!copy) return jsec_fail("out of memory");
@@ -276,6 +418,30 @@ int jsec_ctx_sni(jsec_ctx *ctx, const char *name, jsec_ctx *for_name) {
 }
 
 /* ---- session --------------------------------------------------------- */
+
+/* Counts completed handshakes; caps a client's renegotiations per window. */
+static void on_info(const SSL *ssl, int where, int ret) {
+  jsec_session *s = SSL_get_app_data(ssl);
+  (void)ret;
+  if (!(where & SSL_CB_HANDSHAKE_DONE) || !s) return;
+  /* TLS 1.3 reports its post-handshake messages (tickets, KeyUpdate) this way too. */
+  if (s->handshakes > 0 && SSL_version(ssl) >= TLS1_3_VERSION) return;
+  if (s->handshakes++ == 0 || SSL_is_server(ssl)) return;
+  long now = (long)time(NULL);
+  if (s->renegotiations == 0 || now - s->renegotiation_from >= JSEC_RENEGOTIATION_WINDOW) {
+    s->renegotiations = 0;
+    s->renegotiation_from = now;
+  }
+  if (++s->renegotiations >= JSEC_RENEGOTIATION_LIMIT) SSL_set_options((SSL *)ssl, SSL_OP_NO_RENEGOTIATION);
+}
+
+/* Client: once the window of a capped client has passed, renegotiation is followed again. */
+static void renew_renegotiation_window(jsec_session *s) {
+  if (s->renegotiations < JSEC_RENEGOTIATION_LIMIT || SSL_is_server(s->ssl)) return;
+  if ((long)time(NULL) - s->renegotiation_from < JSEC_RENEGOTIATION_WINDOW) return;
+  s->renegotiations = 0;
+  SSL_clear_options(s->ssl, SSL_OP_NO_RENEGOTIATION);
+}
 
 jsec_session *jsec_new(jsec_ctx *ctx) {
   jsec_session *s = calloc(1, sizeof *s);
@@ -298,9 +464,12 @@ jsec_session *jsec_new(jsec_ctx *ctx) {
   else
     SSL_set_connect_state(s->ssl);
   jsec_resume_session_init(s);
+  SSL_set_info_callback(s->ssl, on_info);
   live++;
   return s;
 }
+
+int jsec_handshake_count(jsec_session *s) { return s->handshakes; }
 
 void jsec_free(jsec_session *s) {
   if (!s) return;
@@ -329,6 +498,7 @@ int jsec_host(jsec_session *s, const char *servername, const char *verify_name) 
 }
 
 int jsec_feed(jsec_session *s, const uint8_t *buf, int len) {
+  ERR_clear_error();
   if (len == 0) {
     jsec_bio_end(s->in);
     return 0;
@@ -343,18 +513,8 @@ int jsec_take(jsec_session *s, uint8_t *buf, int cap) {
   return n > 0 ? n : 0;
 }
 
-/* SSL_free_buffers() could touch freed memory before OpenSSL 3.0.14, 3.1.6,
- * 3.2.2 and 3.3.1 (CVE-2024-4741); 1.1.1 gets no fixed public release. */
-static int free_buffers_is_safe(void) {
-  unsigned long v = OpenSSL_version_num();
-  return (v >= 0x300000e0L && v < 0x30100000L) || (v >= 0x30100060L && v < 0x30200000L) ||
-         (v >= 0x30200020L && v < 0x30300000L) || v >= 0x30300010L;
-}
-
 void jsec_idle(jsec_session *s) {
-  static int safe = -1;
-  if (safe < 0) safe = free_buffers_is_safe();
-  if (!safe) return;
+  if (!free_buffers_safe) return;
   SSL_free_buffers(s->ssl); /* refuses (returns 0) while a record is partly read or written */
   jsec_bio_trim(s->in, 64 * 1024);
   jsec_bio_trim(s->out, 64 * 1024);
@@ -421,6 +581,7 @@ static int take_deferred(jsec_session *s) {
 int jsec_read(jsec_session *s, uint8_t *buf, int cap) {
   if (s->deferred) return take_deferred(s);
   ERR_clear_error();
+  renew_renegotiation_window(s);
   int ret = SSL_read(s->ssl, buf, cap);
   if (ret <= 0) return status_of(s, ret);
   int total = ret;
@@ -522,7 +683,7 @@ int jsec_info(jsec_session *s, int field, char *buf, int cap) {
       return copy_out(group_name(s->ssl), buf, cap);
     case JSEC_INFO_ALPN:
       SSL_get0_alpn_selected(s->ssl, &alpn, &alpn_len);
-      if (buf && cap > (int)alpn_len) memcpy(buf, alpn, alpn_len);
+      if (buf && cap > (int)alpn_len && alpn_len > 0) memcpy(buf, alpn, alpn_len);
       return (int)alpn_len;
     case JSEC_INFO_SERVERNAME:
       return copy_out(SSL_get_servername(s->ssl, TLSEXT_NAMETYPE_host_name), buf, cap);

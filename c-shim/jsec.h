@@ -55,6 +55,7 @@ int jsec_ctx_verify(jsec_ctx *ctx, int mode);
 int jsec_ctx_versions(jsec_ctx *ctx, int min, int max); /* 0x0303 = TLS 1.2; 0 = default */
 int jsec_ctx_ciphers(jsec_ctx *ctx, const char *tls12, const char *tls13);
 int jsec_ctx_groups(jsec_ctx *ctx, const char *groups);
+int jsec_ctx_dhparam(jsec_ctx *ctx, const uint8_t *pem, int len); /* server; pem NULL: RFC 7919 groups ("auto") */
 int jsec_ctx_alpn(jsec_ctx *ctx, const uint8_t *wire, int len); /* length-prefixed list */
 int jsec_ctx_sni(jsec_ctx *ctx, const char *name, jsec_ctx *for_name);
 
@@ -84,6 +85,7 @@ int jsec_key_update(jsec_session *s, int ask_peer);
 int jsec_info(jsec_session *s, int field, char *buf, int cap);
 int jsec_peer_cert(jsec_session *s, int index, uint8_t *buf, int cap); /* DER; index 0 = leaf */
 int jsec_verify_result(jsec_session *s); /* X509_V_OK (0) or an X509_V_ERR_* code */
+int jsec_handshake_count(jsec_session *s); /* completed handshakes: 1, plus each TLS 1.2 renegotiation */
 
 /* Session resumption (jsec_resume.c). A saved session is DER (i2d_SSL_SESSION) and a secret. */
 int jsec_ctx_resumption(jsec_ctx *ctx, int on); /* server: tickets and session cache (default on) */

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include <openssl/bio.h>
+#include <openssl/crypto.h>
 
 #include "jsec_bio.h"
 
@@ -130,20 +131,23 @@ static int queue_destroy(BIO *b) {
   return 1;
 }
 
+/* Made once per process, whichever thread (a runtime's Worker too) comes first. */
+static CRYPTO_ONCE queue_once = CRYPTO_ONCE_STATIC_INIT;
 static BIO_METHOD *queue_method;
 
+static void make_queue_method(void) {
+  BIO_METHOD *m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "jsec queue");
+  if (!m) return;
+  BIO_meth_set_write(m, queue_write);
+  BIO_meth_set_read(m, queue_read);
+  BIO_meth_set_ctrl(m, queue_ctrl);
+  BIO_meth_set_create(m, queue_create);
+  BIO_meth_set_destroy(m, queue_destroy);
+  queue_method = m;
+}
+
 BIO *jsec_bio_new(void) {
-  if (!queue_method) {
-    /* Runtimes call FFI from one JavaScript thread: no race here. */
-    BIO_METHOD *m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "jsec queue");
-    if (!m) return NULL;
-    BIO_meth_set_write(m, queue_write);
-    BIO_meth_set_read(m, queue_read);
-    BIO_meth_set_ctrl(m, queue_ctrl);
-    BIO_meth_set_create(m, queue_create);
-    BIO_meth_set_destroy(m, queue_destroy);
-    queue_method = m;
-  }
+  if (!CRYPTO_THREAD_run_once(&queue_once, make_queue_method) || !queue_method) return NULL;
   return BIO_new(queue_method);
 }
 

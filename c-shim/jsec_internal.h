@@ -7,11 +7,23 @@
 #include "jsec.h"
 
 #define JSEC_MAX_SNI 64
-#define JSEC_MAX_NEW_SESSIONS 8 /* a client keeps at most this many new sessions for jsec_session_take */
+/* The TLS 1.2 suites of a context until `ciphers` says otherwise: ECDHE, AEAD, in OpenSSL's order. */
+#define JSEC_DEFAULT_TLS12_CIPHERS \
+  "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:" \
+  "ECDHE-RSA-CHACHA20-POLY1305:ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256"
+/* Added to them by `dhparam` (Mozilla "intermediate"'s DHE suites). */
+#define JSEC_DHE_TLS12_CIPHERS "DHE-RSA-AES256-GCM-SHA384:DHE-RSA-CHACHA20-POLY1305:DHE-RSA-AES128-GCM-SHA256"
+#define JSEC_MAX_NEW_SESSIONS 8
+/* A client follows at most this many TLS 1.2 renegotiations per window (Node's
+ * CLIENT_RENEG_LIMIT/WINDOW); past it the server's HelloRequest gets a
+ * no_renegotiation warning and the connection goes on. */
+#define JSEC_RENEGOTIATION_LIMIT 3
+#define JSEC_RENEGOTIATION_WINDOW 600 /* seconds */ /* a client keeps at most this many new sessions for jsec_session_take */
 
 struct jsec_ctx {
   SSL_CTX *ssl_ctx;
   int server;
+  int ciphers_set; /* `ciphers` chose the TLS 1.2 suites */
   unsigned char *alpn; /* server: the protocols we accept, wire format */
   int alpn_len;
   int sni_count;
@@ -31,6 +43,9 @@ struct jsec_session {
   struct jsec_keylog *keylog; /* queued key-log lines, jsec_keys.c; NULL unless asked for */
   struct jsec_psk_ask *psk_ask; /* server: a PSK identity for TypeScript to answer, jsec_keys.c */
   char psk_used[PSK_MAX_IDENTITY_LEN + 1]; /* the identity whose key a PSK callback gave */
+  int handshakes;          /* completed: the first, then each TLS 1.2 renegotiation */
+  int renegotiations;      /* client: renegotiations followed in the current window */
+  long renegotiation_from; /* when that window began (time()) */
 };
 
 /* Records the OpenSSL error queue (and `what`) as the last error; returns JSEC_ERROR. */
@@ -50,5 +65,7 @@ void jsec_resume_session_free(jsec_session *s);
 /* Key log and PSK state (jsec_keys.c): jsec_ctx_free and jsec_free call them. */
 void jsec_keys_ctx_free(jsec_ctx *ctx);
 void jsec_keys_session_free(jsec_session *s);
+/* A server's client-hello step for PSK lookups (jsec_keys.c); `arg` is the jsec_ctx. */
+int jsec_psk_client_hello(SSL *ssl, int *alert, void *arg);
 
 #endif

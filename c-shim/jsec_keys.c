@@ -191,8 +191,9 @@ static int first_identity(SSL *ssl, char *out) {
   return 1;
 }
 
-/* Pauses the handshake of a session that asks, once, for an identity the table lacks. */
-static int ask_for_psk(SSL *ssl, int *alert, void *arg) {
+/* From the context's client-hello callback (jsec.c): pauses the handshake of a
+ * session that asks, once, for an identity the table of `arg` (the jsec_ctx) lacks. */
+int jsec_psk_client_hello(SSL *ssl, int *alert, void *arg) {
   jsec_session *s = SSL_get_app_data(ssl);
   struct jsec_psk_ask *ask = s ? s->psk_ask : NULL;
   (void)alert;
@@ -206,7 +207,6 @@ int jsec_psk_ask_start(jsec_session *s, jsec_ctx *ctx) {
   if (!s->psk_ask && !(s->psk_ask = calloc(1, sizeof *s->psk_ask))) return jsec_fail("out of memory");
   SSL_CTX_set_app_data(ctx->ssl_ctx, ctx);
   SSL_set_psk_server_callback(s->ssl, server_psk); /* SSL_new copied the context's (maybe none) */
-  SSL_CTX_set_client_hello_cb(ctx->ssl_ctx, ask_for_psk, ctx);
   return JSEC_OK;
 }
 

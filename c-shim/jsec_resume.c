@@ -62,6 +62,7 @@ void jsec_resume_session_free(jsec_session *s) {
 }
 
 int jsec_ctx_resumption(jsec_ctx *ctx, int on) {
+  ERR_clear_error();
   if (!ctx->server) return jsec_fail("a client resumes by offering a saved session");
   SSL_CTX_set_session_cache_mode(ctx->ssl_ctx, on ? SSL_SESS_CACHE_SERVER : SSL_SESS_CACHE_OFF);
   if (on)
@@ -110,6 +111,7 @@ static int names_host(SSL_SESSION *session, const char *verify_name) {
 }
 
 int jsec_session_offer(jsec_session *s, const uint8_t *der, int len, const char *verify_name) {
+  ERR_clear_error();
   if (SSL_is_server(s->ssl)) return jsec_fail("only a client offers a saved session");
   SSL_SESSION *session = parse(der, len);
   if (!session) return JSEC_ERROR;
@@ -130,6 +132,7 @@ int jsec_session_offer(jsec_session *s, const uint8_t *der, int len, const char 
 int jsec_session_count(jsec_session *s) { return s->new_count; }
 
 int jsec_session_take(jsec_session *s, uint8_t *buf, int cap) {
+  ERR_clear_error();
   if (s->new_count == 0) return -1;
   int len = i2d_SSL_SESSION(s->new_sessions[0], NULL);
   if (len <= 0) {

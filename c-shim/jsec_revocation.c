@@ -113,6 +113,7 @@ static int status_cb(SSL *ssl, void *arg) {
 }
 
 int jsec_ctx_staple(jsec_ctx *ctx, const uint8_t *der, int len) {
+  ERR_clear_error();
   struct jsec_revocation *r = state_of(ctx);
   unsigned char *copy = NULL;
   if (!r) return jsec_fail("out of memory");
@@ -132,6 +133,7 @@ int jsec_ctx_staple(jsec_ctx *ctx, const uint8_t *der, int len) {
 }
 
 int jsec_ctx_ocsp(jsec_ctx *ctx, int mode) {
+  ERR_clear_error();
   struct jsec_revocation *r = state_of(ctx);
   if (!r) return jsec_fail("out of memory");
   if (mode != JSEC_OCSP_REQUEST && mode != JSEC_OCSP_REQUIRE) return jsec_fail("unknown OCSP mode");
@@ -142,6 +144,7 @@ int jsec_ctx_ocsp(jsec_ctx *ctx, int mode) {
 }
 
 int jsec_ctx_crl(jsec_ctx *ctx, const uint8_t *pem, int len, int all) {
+  ERR_clear_error();
   X509_STORE *store = SSL_CTX_get_cert_store(ctx->ssl_ctx);
   BIO *in = len > 0 ? BIO_new_mem_buf(pem, len) : NULL;
   X509_CRL *crl;

@@ -34,6 +34,7 @@ export const symbols = {
   jsec_ctx_versions: { parameters: ["handle", "i32", "i32"], result: "i32" },
   jsec_ctx_ciphers: { parameters: ["handle", "buffer", "buffer"], result: "i32" },
   jsec_ctx_groups: { parameters: ["handle", "buffer"], result: "i32" },
+  jsec_ctx_dhparam: { parameters: ["handle", "buffer", "i32"], result: "i32" },
   jsec_ctx_alpn: { parameters: ["handle", "buffer", "i32"], result: "i32" },
   jsec_ctx_sni: { parameters: ["handle", "buffer", "handle"], result: "i32" },
 
@@ -55,6 +56,7 @@ export const symbols = {
   jsec_info: { parameters: ["handle", "i32", "buffer", "i32"], result: "i32" },
   jsec_peer_cert: { parameters: ["handle", "i32", "buffer", "i32"], result: "i32" },
   jsec_verify_result: { parameters: ["handle"], result: "i32" },
+  jsec_handshake_count: { parameters: ["handle"], result: "i32" },
 
   // CA (c-shim/jsec_ca.c)
   jsec_ca_result: { parameters: ["buffer", "i32"], result: "i32" },

@@ -236,3 +236,23 @@ test("engine: writeInto leaves `out` alone while other output is pending, so the
   assert.equal(text(into.subarray(0, p.server.read(into) as number)), "direct");
   p.free();
 });
+
+test("engine: inputUsed and outputEnd belong to each engine, not to the last one called", () => {
+  const a = pair(), b = pair();
+  a.handshake();
+  b.handshake();
+  const into = new Uint8Array(1024);
+  const out = new Uint8Array(4096);
+  a.client.writeInto(bytes("from a"), out, 0);
+  const aEnd = a.client.outputEnd;
+  b.client.writeInto(bytes("from b, longer"), out, aEnd);
+  assert.equal(a.client.outputEnd, aEnd, "b's writeInto changed a's outputEnd");
+  assert.ok(b.client.outputEnd > aEnd);
+  assert.equal(text(into.subarray(0, a.server.readFrom(out.subarray(0, aEnd), into) as number)), "from a");
+  assert.equal(a.server.inputUsed, aEnd);
+  assert.equal(b.server.readFrom(out.subarray(aEnd, aEnd + 3), into), 0); // a partial record: takes 3, wants more
+  assert.equal(b.server.inputUsed, 3);
+  assert.equal(a.server.inputUsed, aEnd, "b's readFrom changed a's inputUsed");
+  a.free();
+  b.free();
+});

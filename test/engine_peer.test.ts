@@ -7,66 +7,12 @@ import assert from "node:assert/strict";
 import net from "node:net";
 import { TlsContext, TlsEngine } from "../engine.ts";
 import { certs } from "./support/certs.ts";
+import { drain, SocketPipe } from "./support/engine_client.ts";
 import { sServer } from "./support/openssl.ts";
 import { test } from "./harness.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
-
-/** A node:net socket as a pull-based byte source, with bounded waits. */
-class SocketPipe {
-  readonly socket: net.Socket;
-  #chunks: Uint8Array[] = [];
-  #ended = false;
-  #wake: (() => void) | null = null;
-
-  constructor(socket: net.Socket) {
-    this.socket = socket;
-    socket.on("data", (d: Uint8Array) => {
-      this.#chunks.push(new Uint8Array(d));
-      this.#wake?.();
-    });
-    socket.on("end", () => {
-      this.#ended = true;
-      this.#wake?.();
-    });
-    socket.on("error", () => {
-      this.#ended = true;
-      this.#wake?.();
-    });
-  }
-
-  /** The next bytes, or null at the end; rejects after `ms`. */
-  async next(ms = 10_000): Promise<Uint8Array | null> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    try {
-      while (this.#chunks.length === 0) {
-        if (this.#ended) return null;
-        await new Promise<void>((resolve, reject) => {
-          this.#wake = resolve;
-          timer = setTimeout(() => reject(new Error("timed out waiting for the peer")), ms);
-        });
-        clearTimeout(timer);
-        this.#wake = null;
-      }
-      return this.#chunks.shift()!;
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  send(bytes: Uint8Array): Promise<void> {
-    return new Promise((resolve, reject) => this.socket.write(bytes, (e) => (e ? reject(e) : resolve())));
-  }
-}
-
-/** Sends every byte of ciphertext the engine has pending. */
-async function drain(engine: TlsEngine, pipe: SocketPipe): Promise<void> {
-  const out = new Uint8Array(64 * 1024);
-  for (let i = 0; i < 10_000 && engine.pendingOutput > 0; i++) {
-    await pipe.send(out.slice(0, engine.takeOutput(out)));
-  }
-}
 
 /** Reads exactly `length` bytes of plaintext, feeding the engine as needed (bounded). */
 async function readPlain(engine: TlsEngine, pipe: SocketPipe, length: number): Promise<string> {

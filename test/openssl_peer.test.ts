@@ -16,6 +16,7 @@ import { closeConn, connectTo, subjectOf } from "./support/conn.ts";
 import { rejectsWith } from "./support/errors.ts";
 import { readText, receiveFromPeer, sendToPeer } from "./support/exchange.ts";
 import { pattern, type Peer, readAll, readExactly, sClient, sha256, sServer } from "./support/openssl.ts";
+import { ourFinishedMessages, sendHelloRequest, sServerForRenegotiation } from "./support/renegotiation.ts";
 import { acceptingServer } from "./support/server.ts";
 import { writeInPieces } from "./support/transfer.ts";
 import { test } from "./harness.ts";
@@ -94,22 +95,6 @@ function sServerRequiringClientCert(versionFlag: string): Promise<Peer> {
     ...c.rsa,
     args: [versionFlag, "-Verify", "1", "-CAfile", c.ca.certFile, "-verify_return_error"],
   });
-}
-
-/** s_server for renegotiation: TLS 1.2, `-msg` trace, stdin lines taken as commands. */
-function sServerForRenegotiation(): Promise<Peer> {
-  return sServer({ ...certs().ecdsa, args: ["-tls1_2", "-msg"] });
-}
-
-/** Makes s_server start a TLS 1.2 renegotiation, and waits until it sent the HelloRequest. */
-async function sendHelloRequest(server: Peer): Promise<void> {
-  await server.write("r\n");
-  await server.waitFor(/>>> TLS 1\.2, Handshake \[length 0004\], HelloRequest/, "stdout");
-}
-
-/** How many of our Finished messages s_server's `-msg` trace shows: 2 after one renegotiation. */
-function ourFinishedMessages(server: Peer): number {
-  return occurrences(server.stdout, "<<< TLS 1.2, Handshake [length 0010], Finished");
 }
 
 // ---------------------------------------------------------------- our client ↔ s_server

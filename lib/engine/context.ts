@@ -57,6 +57,14 @@ export interface ContextOptions {
   ciphers?: string;
   /** Key-exchange groups in order of preference, e.g. `["X25519MLKEM768", "X25519"]`. */
   groups?: string | string[];
+  /**
+   * Server: finite-field DHE for TLS 1.2 clients without ECDHE. `"auto"` uses
+   * the RFC 7919 groups sized to the certificate; a PEM gives parameters of
+   * your own. Off by default: ECDHE covers every modern client, FFDHE costs
+   * the server far more CPU per handshake, and rustls and BoringSSL dropped it.
+   * Unless `ciphers` is given, the DHE-RSA AEAD suites join the defaults.
+   */
+  dhparam?: "auto" | string;
   /** ALPN protocols: what a client offers, or what a server accepts, in order of preference. */
   alpnProtocols?: string[];
   /** Server only: a certificate per server name (`"*.example.com"` matches one label). */
@@ -156,6 +164,10 @@ export class TlsContext {
     if (o.groups !== undefined) {
       const list = Array.isArray(o.groups) ? o.groups.join(":") : o.groups;
       check(shim.jsec_ctx_groups(h, cString(list)));
+    }
+    if (o.dhparam !== undefined) {
+      const pem = o.dhparam === "auto" ? null : cString(o.dhparam)!;
+      check(shim.jsec_ctx_dhparam(h, pem, pem ? pem.length - 1 : 0));
     }
     if (o.alpnProtocols?.length) {
       const wire = alpnWire(o.alpnProtocols);
@@ -289,6 +301,10 @@ export function validateContextOptions(o: ContextOptions): void {
   }
   if (o.minVersion && o.maxVersion && versionNumbers[o.minVersion] > versionNumbers[o.maxVersion]) {
     throw new TlsError("INVALID_OPTION", `minVersion ${o.minVersion} is above maxVersion ${o.maxVersion}`);
+  }
+  if (o.dhparam !== undefined) {
+    if (!o.isServer) throw new TlsError("INVALID_OPTION", "`dhparam` is for servers");
+    if (o.dhparam !== "auto") checkPem("dhparam", o.dhparam, "DH PARAMETERS");
   }
   if (o.groups !== undefined && typeof o.groups !== "string" && !isStringArray(o.groups)) {
     invalid("groups", "a string or an array of strings", o.groups);

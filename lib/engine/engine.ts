@@ -10,7 +10,7 @@ import { cString, isNull, lastError, readBytes, readText, shim } from "../../ffi
 import type { Handle } from "../../ffi/mod.ts";
 import { TlsError } from "../errors.ts";
 import type { TlsContext } from "./context.ts";
-import { tlsErrorFrom } from "./failure.ts";
+import { sessionErrorFrom, tlsErrorFrom } from "./failure.ts";
 import { groupName, type HandshakeInfo, type PeerCertificate, peerCertificate } from "./info.ts";
 import { KeyLog, type KeyLogSink } from "./key_log.ts";
 import { answerPsk, pskFailure, type PskLookup } from "./psk.ts";
@@ -38,14 +38,6 @@ export interface EngineOptions {
 }
 
 const OK = 0, WANT_READ = -2, WANT_WRITE = -3, CLOSED = -4, WANT_PSK = -5;
-/**
- * Where jsec_read_from reports how much input it took, and jsec_write_into
- * where its output ends: slots shared by every engine (calls are synchronous).
- */
-const inputUsed = new Int32Array(1);
-const inputUsedBytes = new Uint8Array(inputUsed.buffer);
-const outputEnd = new Int32Array(1);
-const outputEndBytes = new Uint8Array(outputEnd.buffer);
 const INFO = { protocol: 1, cipher: 2, group: 3, alpn: 4, servername: 5 } as const;
 
 const registry = new FinalizationRegistry<{ handle: Handle; context: TlsContext }>(({ handle, context }) => {
@@ -83,6 +75,10 @@ export class TlsEngine {
   #onPskIdentity: PskLookup | undefined;
   #waiting: Promise<void> | null = null;
   #decisionError: TlsError | null = null;
+  /** Where jsec_read_from reports how much input it took ([0]) and jsec_write_into where its output ends ([1]). */
+  readonly #counts = new Int32Array(2);
+  readonly #inputUsedBytes = new Uint8Array(this.#counts.buffer, 0, 4);
+  readonly #outputEndBytes = new Uint8Array(this.#counts.buffer, 4, 4);
 
   /** Starts a session of `context`; a client's `options` name the peer to verify. */
   constructor(context: TlsContext, options: EngineOptions = {}) {
@@ -251,15 +247,17 @@ export class TlsEngine {
   readFrom(input: Uint8Array, into: Uint8Array): number | null {
     const h = this.#live();
     if (into.length === 0) {
-      inputUsed[0] = 0;
+      this.#counts[0] = 0;
       return 0;
     }
-    return this.#readResult(shim.jsec_read_from(h, input, input.length, into, into.length, inputUsedBytes));
+    return this.#readResult(
+      shim.jsec_read_from(h, input, input.length, into, into.length, this.#inputUsedBytes),
+    );
   }
 
   /** How many bytes of its `input` the last {@link readFrom} took. */
   get inputUsed(): number {
-    return inputUsed[0];
+    return this.#counts[0];
   }
 
   #readResult(n: number): number | null {
@@ -313,12 +311,12 @@ export class TlsEngine {
 
   /** Where the last {@link writeInto}'s ciphertext ends in its `out`. */
   get outputEnd(): number {
-    return outputEnd[0];
+    return this.#counts[1];
   }
 
   #write(data: Uint8Array, out: Uint8Array | null, start: number): number {
     const h = this.#live();
-    outputEnd[0] = start;
+    this.#counts[1] = start;
     // After the peer's close_notify we may still write (half-close); after ours, not.
     if (this.#closeSent || (this.#state !== "ready" && this.#state !== "shutdown")) {
       throw new TlsError(
@@ -331,7 +329,7 @@ export class TlsEngine {
       const chunk = done === 0 ? data : data.subarray(done);
       const n = out === null
         ? shim.jsec_write(h, chunk, chunk.length)
-        : shim.jsec_write_into(h, chunk, chunk.length, out, out.length, outputEndBytes);
+        : shim.jsec_write_into(h, chunk, chunk.length, out, out.length, this.#outputEndBytes);
       if (n === WANT_READ || n === WANT_WRITE) {
         if (n === WANT_READ && this.#ended) {
           this.#fail(new TlsError("UNEXPECTED_EOF", "the peer closed the connection during a renegotiation"));
@@ -368,10 +366,15 @@ export class TlsEngine {
     if (shim.jsec_key_update(this.#live(), requestPeer ? 1 : 0) < 0) this.#fail();
   }
 
-  /** What the handshake negotiated. Only meaningful once {@link handshake} returned true. */
+  /**
+   * What the handshake negotiated. Only meaningful once {@link handshake}
+   * returned true; after a TLS 1.2 renegotiation, what the latest one did.
+   */
   info(): HandshakeInfo {
-    if (this.#info) return this.#info;
+    if (this.#info && (this.#handle === null || this.#error)) return this.#info; // the last one known
     const h = this.#live();
+    const handshakes = shim.jsec_handshake_count(h);
+    if (this.#info && this.#info.renegotiations === handshakes - 1) return this.#info;
     const get = (field: number) => readText((b, c) => shim.jsec_info(h, field, b, c));
     const peerCertificates: PeerCertificate[] = [];
     for (let i = 0;; i++) {
@@ -394,6 +397,7 @@ export class TlsEngine {
       // OpenSSL counts an external PSK as a resumption: it is not one.
       resumed: shim.jsec_resumed(h) === 1 && psk === null,
       pskIdentity: psk === null ? null : new TextDecoder().decode(psk),
+      renegotiations: Math.max(0, handshakes - 1),
     };
     if (this.#state === "ready") this.#info = info;
     return info;
@@ -477,7 +481,7 @@ export class TlsEngine {
 
   #fail(error?: TlsError): never {
     this.#error = error ??
-      tlsErrorFrom(lastError(), this.#handle === null ? 0 : shim.jsec_verify_result(this.#handle));
+      sessionErrorFrom(lastError(), this.#handle === null ? 0 : shim.jsec_verify_result(this.#handle));
     this.#state = "error";
     throw this.#error;
   }

@@ -26,7 +26,7 @@ const verifyCodes: Record<number, TlsErrorCode> = {
 const reasonCodes: [RegExp, TlsErrorCode][] = [
   [/unexpected eof/, "UNEXPECTED_EOF"],
   [
-    /alert protocol version|unsupported protocol|no protocols available|version too low|unsupported version/,
+    /alert protocol version|unsupported protocol|no protocols available|version too low|unsupported version|inappropriate fallback/,
     "PROTOCOL_VERSION",
   ],
   [
@@ -100,4 +100,30 @@ export function tlsErrorFrom(text: string, verifyResult = 0): TlsError {
     if (pattern.test(text)) return new TlsError(code, text, { reason: text });
   }
   return new TlsError("PROTOCOL_ERROR", text, { reason: text });
+}
+
+/** Codes about local input (a PEM, a key, its passphrase): a failure on the wire is never one of them. */
+const localCodes: ReadonlySet<TlsErrorCode> = new Set(["INVALID_PEM", "BAD_PASSPHRASE", "KEY_MISMATCH"]);
+
+/**
+ * The error for a failed session call (handshake, read, write): as
+ * {@link tlsErrorFrom}, except that what the peer sent is never reported as a
+ * local-input problem. OpenSSL gives a peer's malformed certificate the same
+ * ASN.1 reasons as a malformed local PEM; here it is `CERT_INVALID`, and
+ * other undecodable input `PROTOCOL_ERROR`.
+ *
+ * @example
+ * ```ts
+ * throw sessionErrorFrom(lastError(), shim.jsec_verify_result(handle));
+ * ```
+ */
+export function sessionErrorFrom(text: string, verifyResult = 0): TlsError {
+  const error = tlsErrorFrom(text, verifyResult);
+  if (!localCodes.has(error.code)) return error;
+  const certificate = /asn1|header too long|certificate/i.test(text);
+  return new TlsError(
+    certificate ? "CERT_INVALID" : "PROTOCOL_ERROR",
+    `${certificate ? "the peer's certificate is malformed" : "the peer sent malformed data"}: ${text}`,
+    { reason: text, verifyResult },
+  );
 }

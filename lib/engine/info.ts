@@ -40,6 +40,14 @@ export interface HandshakeInfo {
   resumed: boolean;
   /** The identity of the pre-shared key the handshake used (`psk`, `onPskIdentity`), or null. */
   pskIdentity: string | null;
+  /**
+   * TLS 1.2 renegotiations the server started and we followed (0 on a server:
+   * it refuses them). A client follows at most 3 per 10 minutes, as Node does;
+   * past that the server's request gets a `no_renegotiation` warning (a server
+   * that insists, as OpenSSL's do, then ends the connection with
+   * `HANDSHAKE_FAILED`). The other fields describe the latest handshake.
+   */
+  renegotiations: number;
 }
 
 /**

@@ -66,9 +66,12 @@ export class TlsConn extends TransportControls implements AsyncDisposable, Dispo
     }
   }
 
-  /** Completes the handshake (it starts by itself) and says what it negotiated. */
+  /**
+   * Completes the handshake (it starts by itself) and says what it negotiated
+   * (after a TLS 1.2 renegotiation, what the latest handshake did).
+   */
   handshake(): Promise<HandshakeInfo> {
-    return this.#handshake;
+    return this.#ready && !this.#closed ? Promise.resolve(this.#pump.engine.info()) : this.#handshake;
   }
 
   /**

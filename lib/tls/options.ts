@@ -127,6 +127,8 @@ export interface ServerOptions extends TlsOptions {
    * `handshakeTimeout`). TLS 1.2 PSK clients are matched against `psk` only.
    */
   onPskIdentity?: PskLookup;
+  /** Finite-field DHE for TLS 1.2: `"auto"` (RFC 7919 groups) or DH parameters, PEM. Off by default. */
+  dhparam?: "auto" | string;
 }
 
 /** The fields every option bag must have right before any I/O. */
@@ -200,6 +202,7 @@ export function serverContext(o: ServerOptions): ContextOptions {
     sni: o.sni,
     ocspStaple: currentStaple(o.ocspStaple), // a source's later responses: `followStaple`
     resumption: o.resumption,
+    dhparam: o.dhparam,
   };
 }
 

@@ -399,6 +399,9 @@ export class TlsSocket<Data = undefined> extends TransportControls implements Di
       return -1;
     }
     if (n < data.length) this.#needDrain = true;
+    // Held by a renegotiation: `drain` comes once reading finished it. (Flushing
+    // here would call `drain` at once, whose write would flush again: a loop.)
+    if (n === 0) return 0;
     if (data.length < SMALL_WRITE || this.#pump.unsent >= WRITE_HIGH_WATER) this.#flushNow();
     else this.#flushSoon();
     return n;
@@ -500,6 +503,7 @@ export class TlsSocket<Data = undefined> extends TransportControls implements Di
 
   /** What the handshake negotiated (protocol, cipher, ALPN, the peer's certificates, …); null before it ended. */
   get info(): HandshakeInfo | null {
+    if (this.#info && this.#state !== "closed") this.#info = this.#pump.engine.info(); // renegotiated?
     return this.#info;
   }
 

@@ -103,9 +103,12 @@ export class TlsPump {
   readReady(into: Uint8Array): number | null {
     if (this.#readAhead.length > 0) return this.#takeReadAhead(into);
     if (this.#readAheadEnd) return null;
-    const n = this.#decrypt(into);
-    if (this.engine.pendingOutput > 0) this.flushSoon(); // e.g. our KeyUpdate reply
-    return n;
+    try {
+      return this.#decrypt(into);
+    } finally {
+      // e.g. our KeyUpdate reply; after a fatal error, its alert (even if nobody closes us)
+      if (this.engine.pendingOutput > 0) this.flushSoon();
+    }
   }
 
   /** Resolves once more of the peer's bytes arrived (or its end), for {@link readReady}. */
@@ -229,27 +232,29 @@ export class TlsPump {
   /**
    * Ends the session at once: frees the engine now and closes the stream in
    * the background. `graceful` sends close_notify first (when the session is
-   * up), after what is still unsent, for at most `drainMs`. Resolves once the
-   * stream is closed.
+   * up), after what is still unsent. After a fatal error the engine's alert
+   * goes out instead, with what preceded it (tickets, a final flight),
+   * graceful or not: a peer that sees only the TCP close would report a
+   * network fault. Sending waits at most `drainMs`. Resolves once the stream
+   * is closed.
    */
   release(graceful: boolean, drainMs: number): Promise<void> {
     const { engine, stream } = this;
     let tail: Uint8Array | null = null;
-    if (graceful && !engine.error) {
-      if (engine.state === "ready" || engine.state === "shutdown") {
-        try {
-          engine.close();
-        } catch {
-          // the peer is gone; nothing to say to it
-        }
+    if (graceful && !engine.error && (engine.state === "ready" || engine.state === "shutdown")) {
+      try {
+        engine.close();
+      } catch {
+        // the peer is gone; nothing to say to it
       }
-      if (!engine.error) tail = this.#takeUnsent();
     }
+    if (graceful || engine.error) tail = this.#takeUnsent();
     this.#dropStage(); // what was not taken is dropped
     engine.free();
     const inFlight = this.flush().catch(() => {});
+    const drain = graceful || engine.error !== null;
     return (async () => {
-      if (tail) await withTimeout(inFlight.then(() => stream.send(tail!)).catch(() => {}), drainMs);
+      if (drain) await withTimeout(inFlight.then(() => tail && stream.send(tail)).catch(() => {}), drainMs);
       stream.close();
     })();
   }

@@ -4,7 +4,8 @@
  * @module
  */
 import assert from "node:assert/strict";
-import type { TlsEngine } from "../../engine.ts";
+import { TlsContext, TlsEngine } from "../../engine.ts";
+import { certs } from "./certs.ts";
 
 const scratch = new Uint8Array(1 << 20);
 
@@ -25,4 +26,35 @@ export function handshakeInMemory(client: TlsEngine, server: TlsEngine): void {
     if (a && b) return;
   }
   assert.fail("handshake did not finish in 10 flights");
+}
+
+/**
+ * Runs `count` full handshakes between fresh engines (new contexts each
+ * time, so contexts, sessions and BIOs are made and freed), with a message
+ * each way; returns how many completed.
+ */
+export function inMemoryHandshakes(count: number): number {
+  const c = certs();
+  let done = 0;
+  for (let i = 0; i < count; i++) {
+    const serverContext = new TlsContext({ isServer: true, cert: c.ecdsa.cert, key: c.ecdsa.key });
+    const clientContext = new TlsContext({ caCerts: [c.ca.cert] });
+    const client = new TlsEngine(clientContext, { verifyHost: "localhost" });
+    const server = new TlsEngine(serverContext);
+    try {
+      handshakeInMemory(client, server);
+      client.write(new Uint8Array([i & 0xff]));
+      deliver(client, server);
+      const got = new Uint8Array(1);
+      assert.equal(server.read(got), 1);
+      assert.equal(got[0], i & 0xff);
+      done++;
+    } finally {
+      client.free();
+      server.free();
+      clientContext.free();
+      serverContext.free();
+    }
+  }
+  return done;
 }
