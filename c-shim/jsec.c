@@ -327,10 +327,6 @@ static void append_name(char *list, const char *name) {
   strcat(list, name);
 }
 
-/* Sets the groups, skipping the names this libssl does not know, as OpenSSL
- * >= 3.5 does for "?name" (a list written for a newer OpenSSL, such as
- * "X25519MLKEM768:X25519", still works on 3.0); fails only when none is
- * usable, naming the unknown ones. */
 /* Server: finite-field DHE for TLS 1.2, with the RFC 7919 groups sized to the
  * certificate (pem NULL) or the parameters in `pem`. Unless `ciphers` chose the
  * suites, the DHE AEAD ones join the defaults, after the ECDHE ones. */
@@ -353,12 +349,22 @@ int jsec_ctx_dhparam(jsec_ctx *ctx, const uint8_t *pem, int len) {
     BIO_free(bio);
     if (!ok) return jsec_fail("no usable DH parameters in dhparam PEM");
   }
-  if (!ctx->ciphers_set &&
-      SSL_CTX_set_cipher_list(ctx->ssl_ctx, JSEC_DEFAULT_TLS12_CIPHERS ":" JSEC_DHE_TLS12_CIPHERS) != 1)
-    return jsec_fail("no usable TLS 1.2 cipher");
-  return JSEC_OK;
+  ctx->dhe = 1;
+  return jsec_default_tls12_suites(ctx);
 }
 
+int jsec_default_tls12_suites(jsec_ctx *ctx) {
+  char list[512];
+  if (ctx->ciphers_set) return JSEC_OK;
+  snprintf(list, sizeof list, "%s%s%s", JSEC_DEFAULT_TLS12_CIPHERS, ctx->dhe ? ":" JSEC_DHE_TLS12_CIPHERS : "",
+           ctx->psk ? ":" JSEC_PSK_TLS12_CIPHERS : "");
+  return SSL_CTX_set_cipher_list(ctx->ssl_ctx, list) == 1 ? JSEC_OK : jsec_fail("no usable TLS 1.2 cipher");
+}
+
+/* Sets the groups, skipping the names this libssl does not know, as OpenSSL
+ * >= 3.5 does for "?name" (a list written for a newer OpenSSL, such as
+ * "X25519MLKEM768:X25519", still works on 3.0); fails only when none is
+ * usable, naming the unknown ones. */
 int jsec_ctx_groups(jsec_ctx *ctx, const char *groups) {
   ERR_clear_error();
   if (SSL_CTX_set1_groups_list(ctx->ssl_ctx, groups) == 1) return JSEC_OK;

@@ -13,17 +13,21 @@
   "ECDHE-RSA-CHACHA20-POLY1305:ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256"
 /* Added to them by `dhparam` (Mozilla "intermediate"'s DHE suites). */
 #define JSEC_DHE_TLS12_CIPHERS "DHE-RSA-AES256-GCM-SHA384:DHE-RSA-CHACHA20-POLY1305:DHE-RSA-AES128-GCM-SHA256"
-#define JSEC_MAX_NEW_SESSIONS 8
+/* And by `psk`: the PSK suites with AEAD, forward-secret first. */
+#define JSEC_PSK_TLS12_CIPHERS \
+  "ECDHE-PSK-CHACHA20-POLY1305:PSK-AES256-GCM-SHA384:PSK-CHACHA20-POLY1305:PSK-AES128-GCM-SHA256"
+#define JSEC_MAX_NEW_SESSIONS 8 /* a client keeps at most this many new sessions for jsec_session_take */
 /* A client follows at most this many TLS 1.2 renegotiations per window (Node's
  * CLIENT_RENEG_LIMIT/WINDOW); past it the server's HelloRequest gets a
  * no_renegotiation warning and the connection goes on. */
 #define JSEC_RENEGOTIATION_LIMIT 3
-#define JSEC_RENEGOTIATION_WINDOW 600 /* seconds */ /* a client keeps at most this many new sessions for jsec_session_take */
+#define JSEC_RENEGOTIATION_WINDOW 600 /* seconds */
 
 struct jsec_ctx {
   SSL_CTX *ssl_ctx;
   int server;
   int ciphers_set; /* `ciphers` chose the TLS 1.2 suites */
+  int dhe;         /* `dhparam`: the DHE suites join the default ones */
   unsigned char *alpn; /* server: the protocols we accept, wire format */
   int alpn_len;
   int sni_count;
@@ -50,6 +54,10 @@ struct jsec_session {
 
 /* Records the OpenSSL error queue (and `what`) as the last error; returns JSEC_ERROR. */
 int jsec_fail(const char *what);
+
+/* Sets the TLS 1.2 suites to the defaults, plus DHE's (dhparam) and PSK's (psk),
+ * unless `ciphers` chose them. */
+int jsec_default_tls12_suites(jsec_ctx *ctx);
 
 /* Counts native objects for jsec_live(): +1 on create, -1 on free. */
 void jsec_count(int delta);

@@ -162,7 +162,7 @@ int jsec_ctx_psk(jsec_ctx *ctx, const char *identity, const uint8_t *key, int ke
     SSL_CTX_set_psk_server_callback(ctx->ssl_ctx, server_psk);
   else
     SSL_CTX_set_psk_client_callback(ctx->ssl_ctx, client_psk);
-  return JSEC_OK;
+  return jsec_default_tls12_suites(ctx);
 }
 
 /* Whether p[0..len) is UTF-8 text without NUL: what a jsec PSK identity (a string) is.
