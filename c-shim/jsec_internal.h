@@ -18,6 +18,7 @@ struct jsec_ctx {
   char *sni_names[JSEC_MAX_SNI];
   jsec_ctx *sni_ctx[JSEC_MAX_SNI];
   struct jsec_revocation *revocation; /* OCSP/CRL state, jsec_revocation.c; NULL until used */
+  int datagram;                       /* a JSEC_DTLS context */
 };
 
 struct jsec_session {
@@ -27,6 +28,8 @@ struct jsec_session {
   char *deferred_error; /* and its error text (JSEC_ERROR only) */
   SSL_SESSION *new_sessions[JSEC_MAX_NEW_SESSIONS]; /* client: resumable sessions, oldest first */
   int new_count;
+  unsigned char peer[64]; /* DTLS server: the peer's address, for its cookie */
+  int peer_len;
 };
 
 /* Records the OpenSSL error queue (and `what`) as the last error; returns JSEC_ERROR. */
@@ -37,6 +40,9 @@ void jsec_count(int delta);
 
 /* Frees ctx->revocation (jsec_revocation.c); jsec_ctx_free calls it. */
 void jsec_revocation_free(jsec_ctx *ctx);
+
+/* DTLS hook (jsec_dtls.c): jsec_ctx_new calls it for JSEC_DTLS. */
+void jsec_dtls_ctx_init(jsec_ctx *ctx);
 
 /* Resumption hooks (jsec_resume.c): jsec_ctx_new, jsec_new and jsec_free call them. */
 void jsec_resume_ctx_init(jsec_ctx *ctx);

@@ -40,6 +40,7 @@
  * | `CA_LOCKED` | another process holds the CA directory's lock for too long |
  * | `SHIM_UNAVAILABLE` | the native shim could not be found, built or loaded |
  * | `INTERNAL` | a bug in @jsec/tls: please report it |
+ * | `MESSAGE_TOO_LARGE` | DTLS: a message does not fit in one record under the path MTU (never split) |
  */
 export type TlsErrorCode =
   | "CERT_UNTRUSTED"
@@ -72,7 +73,8 @@ export type TlsErrorCode =
   | "CA_EXISTS"
   | "CA_LOCKED"
   | "SHIM_UNAVAILABLE"
-  | "INTERNAL";
+  | "INTERNAL"
+  | "MESSAGE_TOO_LARGE";
 
 /** Details that come with a {@link TlsError}. */
 export interface TlsErrorDetails {
