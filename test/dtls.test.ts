@@ -177,7 +177,7 @@ test("dtls: no native objects left after many sessions", async () => {
   {
     await using listener = listen(serverOptions());
     await listener.ready;
-    for (let i = 0; i < 200; i++) {
+    for (let i = 0; i < 1000; i++) {
       const conn = await connect(clientOptions(listener.addr.port));
       await conn.send(enc("x"));
       await listener.receive();
