@@ -4,7 +4,8 @@
  */
 import assert from "node:assert/strict";
 import { shim } from "../ffi/mod.ts";
-import { DtlsEngine, dtlsVersions, TlsContext, type TlsError } from "../engine.ts";
+import { DtlsEngine, dtlsVersions, TlsContext, TlsEngine, type TlsError } from "../engine.ts";
+import { handshakeInMemory } from "./support/engines.ts";
 import { certs } from "./support/certs.ts";
 import { test } from "./harness.ts";
 
@@ -164,4 +165,27 @@ test("dtls engine: versions the libssl offers; bad options throw before I/O", ()
   assert.throws(() => new DtlsEngine(ctx, { mtu: 100 }), (e: TlsError) => e.code === "INVALID_OPTION");
   assert.throws(() => new DtlsEngine(new TlsContext({})), (e: TlsError) => e.code === "INVALID_OPTION");
   ctx.free();
+});
+
+test("keying material export works for TLS sessions too (both sides agree)", () => {
+  const c = certs();
+  const serverContext = new TlsContext({ isServer: true, cert: c.ecdsa.cert, key: c.ecdsa.key });
+  const clientContext = new TlsContext({ caCerts: [c.ca.cert] });
+  const client = new TlsEngine(clientContext, { verifyHost: "localhost" });
+  const server = new TlsEngine(serverContext);
+  assert.throws(
+    () => client.exportKeyingMaterial(32, "EXPORTER-test"),
+    (e: TlsError) => e.code === "INTERNAL",
+  );
+  handshakeInMemory(client, server);
+  const context = new Uint8Array([1, 2, 3]);
+  assert.deepEqual(
+    client.exportKeyingMaterial(32, "EXPORTER-test", context),
+    server.exportKeyingMaterial(32, "EXPORTER-test", context),
+  );
+  assert.throws(
+    () => client.exportKeyingMaterial(0, "EXPORTER-test"),
+    (e: TlsError) => e.code === "INVALID_OPTION",
+  );
+  client.free(), server.free(), clientContext.free(), serverContext.free();
 });
