@@ -188,3 +188,35 @@ test("dtls: no native objects left after many sessions", async () => {
   await new Promise((r) => setTimeout(r, 50));
   assert.ok(shim.jsec_live() <= before + 1, `live ${shim.jsec_live()} vs ${before} before`);
 }, { timeout: 60_000 });
+
+test("dtls: session resumption with conn.session; SNI picks the certificate", async () => {
+  const c = certs();
+  await using listener = listen(
+    serverOptions({ sni: { "other.test": { cert: c.other.cert, key: c.other.key } } }),
+  );
+  await listener.ready;
+  const first = await connect(clientOptions(listener.addr.port));
+  assert.equal((await first.handshake()).resumed, false);
+  const saved = first.session;
+  assert.ok(saved && saved.length > 0);
+  first.close();
+  await using again = await connect(clientOptions(listener.addr.port, { session: saved }));
+  assert.equal((await again.handshake()).resumed, true);
+  await using other = await connect(clientOptions(listener.addr.port, { servername: "other.test" }));
+  const info = await other.handshake();
+  assert.equal(info.servername, "other.test");
+  assert.equal(info.verified, true);
+});
+
+test("dtls: signal aborts a handshake that gets no answer", async () => {
+  const silent = listen(serverOptions());
+  await silent.ready;
+  const port = silent.addr.port;
+  silent.close();
+  const controller = new AbortController();
+  setTimeout(() => controller.abort(), 200);
+  await assert.rejects(
+    connect(clientOptions(port, { signal: controller.signal })),
+    (e: TlsError) => e.code === "ABORTED",
+  );
+});

@@ -44,6 +44,20 @@ export class DtlsConn {
     return this.#session.isEnded ? 0 : this.#session.engine.maxMessage;
   }
 
+  /**
+   * Client: the session the server gave, to resume a later connection to the
+   * same server with `connect({ …, session })` (a shorter handshake, shown as
+   * `resumed` in its info); null when there is none. Keep it as a secret.
+   *
+   * @example
+   * ```ts
+   * const again = await connect({ port: 5684, caCerts: [caPem], session: first.session ?? undefined });
+   * ```
+   */
+  get session(): Uint8Array | null {
+    return this.#session.saved;
+  }
+
   /** Resolves with what the handshake negotiated (already done for a connection you hold). */
   async handshake(): Promise<DtlsHandshakeInfo> {
     await this.#session.handshake;

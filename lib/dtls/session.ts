@@ -59,6 +59,8 @@ export class DtlsSession {
   #error: TlsError | null = null;
   /** What the handshake negotiated, once it completed. */
   info: DtlsHandshakeInfo | null = null;
+  /** Client: the newest session the server gave, to resume later. */
+  saved: Uint8Array | null = null;
 
   constructor(
     engine: DtlsEngine,
@@ -123,6 +125,7 @@ export class DtlsSession {
           this.#ready = true;
           this.#handshakeDeadline = Infinity;
           this.info = { ...this.engine.info(), srtpProfile: this.engine.srtpProfile };
+          this.#keepSessions();
           this.#handshakeDone();
         }
       }
@@ -132,6 +135,10 @@ export class DtlsSession {
     } catch (e) {
       this.#fail(e as TlsError);
     }
+  }
+
+  #keepSessions(): void {
+    while (this.engine.pendingSessions > 0) this.saved = this.engine.takeSession() ?? this.saved;
   }
 
   #readAll(): void {
