@@ -3,7 +3,8 @@
  * system's OpenSSL: one message per record, retransmission, the stateless
  * cookie exchange, DTLS-SRTP and keying material export.
  *
- * Under Deno, UDP goes through `node:dgram`: `--allow-net` is all it needs.
+ * UDP is `Bun.udpSocket` under Bun and `node:dgram` under Deno, where
+ * `--allow-net` is all it needs (no `--unstable-net`).
  *
  * @example
  * ```ts

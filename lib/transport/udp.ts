@@ -1,11 +1,12 @@
 /**
- * A UDP socket for DTLS, over `node:dgram`: the same code under Deno (where
- * it needs only `--allow-net`; `Deno.listenDatagram` also needs
- * `--unstable-net`) and Bun. One datagram in, one callback.
+ * A UDP socket for DTLS, over each runtime's own UDP: `Bun.udpSocket` under
+ * Bun, `node:dgram` under Deno (where it needs only `--allow-net`;
+ * `Deno.listenDatagram` would also need `--unstable-net`). One datagram in,
+ * one callback.
  *
  * @module
  */
-import { createSocket, type Socket } from "node:dgram";
+import { createSocket } from "node:dgram";
 import { isIP } from "node:net";
 import { TlsError } from "../errors.ts";
 
@@ -22,6 +23,80 @@ export interface UdpAddr {
 /** Called with each datagram and where it came from. */
 export type DatagramHandler = (datagram: Uint8Array, from: UdpAddr) => void;
 
+/** What both runtimes' sockets give us. */
+interface Backend {
+  readonly port: number;
+  readonly address: string;
+  /** Sends; `done` is called once the datagram left (or failed: an ICMP error from before, say). */
+  send(datagram: Uint8Array, to: UdpAddr, done: (refused: boolean) => void): void;
+  close(): void;
+}
+
+/** The slice of `Bun.udpSocket` we use. */
+interface BunUdp {
+  readonly port: number;
+  readonly address: { address: string };
+  send(data: Uint8Array, port: number, address: string): boolean;
+  close(): void;
+}
+type BunUdpFactory = (options: {
+  hostname: string;
+  port: number;
+  socket: { data(socket: BunUdp, data: Uint8Array, port: number, address: string): void; error?(): void };
+}) => Promise<BunUdp>;
+
+const bunUdpSocket = (globalThis as { Bun?: { udpSocket?: BunUdpFactory } }).Bun?.udpSocket;
+
+async function bindBun(hostname: string, port: number, onDatagram: DatagramHandler): Promise<Backend> {
+  const socket = await bunUdpSocket!({
+    hostname,
+    port,
+    socket: {
+      data: (_s, data, fromPort, fromAddress) =>
+        onDatagram(data, { transport: "udp", hostname: fromAddress, port: fromPort }),
+      error: () => {}, // a lost datagram, as UDP loses them
+    },
+  });
+  return {
+    port: socket.port,
+    address: socket.address.address,
+    send(datagram, to, done) {
+      try {
+        socket.send(datagram, to.port, to.hostname); // false (a full buffer) loses it, as UDP may
+        done(false);
+      } catch (e) {
+        done((e as { code?: string }).code === "ECONNREFUSED");
+      }
+    },
+    close: () => socket.close(),
+  };
+}
+
+function bindNode(hostname: string, port: number, onDatagram: DatagramHandler): Promise<Backend> {
+  const socket = createSocket({ type: isIP(hostname) === 6 ? "udp6" : "udp4" });
+  return new Promise((resolve, reject) => {
+    socket.once("error", reject);
+    socket.bind(port, hostname, () => {
+      socket.removeListener("error", reject);
+      socket.on("error", () => {}); // a lost datagram, as UDP loses them
+      socket.on("message", (data: Uint8Array, rinfo: { address: string; port: number }) => {
+        onDatagram(data, { transport: "udp", hostname: rinfo.address, port: rinfo.port });
+      });
+      const bound = socket.address();
+      resolve({
+        port: bound.port,
+        address: bound.address,
+        send(datagram, to, done) {
+          socket.send(datagram.slice(), to.port, to.hostname, (error: Error | null) => {
+            done((error as { code?: string } | null)?.code === "ECONNREFUSED");
+          });
+        },
+        close: () => socket.close(),
+      });
+    });
+  });
+}
+
 /**
  * One bound UDP socket.
  *
@@ -33,7 +108,7 @@ export type DatagramHandler = (datagram: Uint8Array, from: UdpAddr) => void;
  * ```
  */
 export class UdpSocket {
-  readonly #socket: Socket;
+  readonly #backend: Backend;
   /** Whether the socket is IPv6. */
   readonly ipv6: boolean;
   /** Where it is bound. */
@@ -41,57 +116,40 @@ export class UdpSocket {
   #closed = false;
   #sending = 0;
 
-  private constructor(socket: Socket, ipv6: boolean, addr: UdpAddr) {
-    this.#socket = socket;
+  private constructor(backend: Backend, ipv6: boolean) {
+    this.#backend = backend;
     this.ipv6 = ipv6;
-    this.addr = addr;
+    this.addr = { transport: "udp", hostname: backend.address, port: backend.port };
   }
 
   /** Binds `hostname:port` (port 0: any free one); `onDatagram` gets every datagram. */
-  static bind(hostname: string, port: number, onDatagram: DatagramHandler): Promise<UdpSocket> {
-    const ipv6 = isIP(hostname) === 6;
-    const socket = createSocket({ type: ipv6 ? "udp6" : "udp4" });
-    return new Promise((resolve, reject) => {
-      socket.once("error", (e: Error) => {
-        socket.close();
-        reject(
-          new TlsError("CONNECTION_FAILED", `cannot bind UDP ${hostname}:${port}: ${e.message}`, {
-            cause: e,
-          }),
-        );
-      });
-      socket.bind(port, hostname, () => {
-        socket.removeAllListeners("error");
-        socket.on("error", () => {}); // send errors (ICMP unreachable) lose a datagram, as UDP does
-        const bound = socket.address();
-        const udp = new UdpSocket(socket, ipv6, {
-          transport: "udp",
-          hostname: bound.address,
-          port: bound.port,
-        });
-        socket.on("message", (data: Uint8Array, rinfo: { address: string; port: number }) => {
-          onDatagram(data, { transport: "udp", hostname: rinfo.address, port: rinfo.port });
-        });
-        resolve(udp);
-      });
-    });
+  static async bind(hostname: string, port: number, onDatagram: DatagramHandler): Promise<UdpSocket> {
+    try {
+      const backend = await (bunUdpSocket ? bindBun : bindNode)(hostname, port, onDatagram);
+      return new UdpSocket(backend, isIP(hostname) === 6);
+    } catch (e) {
+      throw new TlsError(
+        "CONNECTION_FAILED",
+        `cannot bind UDP ${hostname}:${port}: ${(e as Error).message}`,
+        {
+          cause: e,
+        },
+      );
+    }
   }
 
-  /** Sends one datagram (a copy is taken: `datagram` may be reused at once). */
+  /** Sends one datagram (`datagram` may be reused at once). */
   send(datagram: Uint8Array, to: UdpAddr): void {
-    if (this.#closed) return;
-    this.#transmit(datagram.slice(), to, true);
+    if (!this.#closed) this.#transmit(datagram, to, true);
   }
 
   #transmit(datagram: Uint8Array, to: UdpAddr, retry: boolean): void {
     this.#sending++;
-    this.#socket.send(datagram, to.port, to.hostname, (error: Error | null) => {
-      // Bun reports an ICMP "port unreachable" for an earlier datagram (to a peer
-      // that went away) on the next send, and drops that one: send it again.
-      if (retry && (error as { code?: string } | null)?.code === "ECONNREFUSED" && !this.#closed) {
-        this.#transmit(datagram, to, false);
-      }
-      if (--this.#sending === 0 && this.#closed) this.#socket.close();
+    this.#backend.send(datagram, to, (refused) => {
+      // Both runtimes report an ICMP "port unreachable" for an earlier datagram
+      // (to a peer that went away) on the next send, and drop that one: send it again.
+      if (refused && retry && !this.#closed) this.#transmit(datagram, to, false);
+      if (--this.#sending === 0 && this.#closed) this.#backend.close();
     });
   }
 
@@ -99,7 +157,7 @@ export class UdpSocket {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    if (this.#sending === 0) this.#socket.close();
+    if (this.#sending === 0) this.#backend.close();
   }
 }
 
