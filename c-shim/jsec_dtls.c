@@ -85,6 +85,9 @@ int jsec_dtls_listen(jsec_session *s, const uint8_t *datagram, int len, const ui
   BIO_ADDR_free(client);
   if (ret == 1) return 1; /* the ClientHello stays queued for the handshake */
   jsec_dgram_bio_clear(in);  /* anything else is dropped here, never kept */
+  /* No amplification: a HelloVerifyRequest larger than what caused it is not sent. */
+  BIO *out = SSL_get_wbio(s->ssl);
+  if (BIO_ctrl_pending(out) > (size_t)len) jsec_dgram_bio_clear(out);
   ERR_clear_error();
   return 0;
 }

@@ -28,7 +28,7 @@ struct jsec_session {
   char *deferred_error; /* and its error text (JSEC_ERROR only) */
   SSL_SESSION *new_sessions[JSEC_MAX_NEW_SESSIONS]; /* client: resumable sessions, oldest first */
   int new_count;
-  unsigned char peer[64]; /* DTLS server: the peer's address, for its cookie */
+  unsigned char peer[128]; /* DTLS server: the peer's address, for its cookie */
   int peer_len;
 };
 

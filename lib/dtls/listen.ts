@@ -47,7 +47,7 @@ export interface DtlsListenerStats {
   };
 }
 
-/** How many handshaked connections wait for `accept()` before the oldest is closed. */
+/** How many handshaked connections wait for `accept()` before the oldest is forgotten there. */
 const MAX_PENDING_ACCEPTS = 1024;
 
 /**
@@ -73,7 +73,6 @@ export class DtlsListener {
   readonly #context: TlsContext;
   readonly #options: DtlsListenOptions;
   readonly #sessions = new Map<string, DtlsSession>();
-  readonly #conns = new Map<DtlsSession, DtlsConn>();
   readonly #timer: DeadlineTimer;
   #listening: DtlsEngine | null = null;
   #accepted: DtlsConn[] = [];
@@ -137,6 +136,14 @@ export class DtlsListener {
   /** @internal A datagram arrived. */
   onDatagram(datagram: Uint8Array, from: UdpAddr): void {
     if (this.#closed) return;
+    try {
+      this.#route(datagram, from);
+    } catch {
+      this.#stats.dropped.invalid++; // nothing a peer sends may stop the listener
+    }
+  }
+
+  #route(datagram: Uint8Array, from: UdpAddr): void {
     this.#stats.packetsIn++;
     this.#stats.bytesIn += datagram.length;
     const key = addrKey(from);
@@ -185,11 +192,11 @@ export class DtlsListener {
     if (session.isEnded) return;
     this.#stats.handshakes++;
     const conn = new DtlsConn(session, this.addr);
-    this.#conns.set(session, conn);
     const waiter = this.#acceptWaiters.shift();
     if (waiter) return waiter(conn);
     this.#accepted.push(conn);
-    if (this.#accepted.length > MAX_PENDING_ACCEPTS) this.#accepted.shift()!.close();
+    // Not accepted: the peer is served through receive()/send() alone.
+    if (this.#accepted.length > MAX_PENDING_ACCEPTS) this.#accepted.shift();
   }
 
   #failed(error: TlsError, peer: UdpAddr): void {
@@ -209,7 +216,6 @@ export class DtlsListener {
   #ended(session: DtlsSession): void {
     const key = addrKey(session.peer);
     if (this.#sessions.get(key) === session) this.#sessions.delete(key);
-    this.#conns.delete(session);
   }
 
   #tick(now: number): number {
