@@ -109,6 +109,9 @@ int jsec_dtls_timer(jsec_session *s);    /* the timer fired: 1 retransmitted, 0 
  * the address). 1: a ClientHello with a valid cookie, now this session's to continue;
  * 0: not (a HelloVerifyRequest may be pending to send back, the datagram is dropped). */
 int jsec_dtls_listen(jsec_session *s, const uint8_t *datagram, int len, const uint8_t *peer, int peer_len);
+/* Server, on an established session: 1 when `datagram` is a ClientHello that starts a new
+ * association (another random than this session's: the peer restarted, RFC 6347 §4.2.8). */
+int jsec_dtls_new_hello(jsec_session *s, const uint8_t *datagram, int len);
 int jsec_dtls_versions(void); /* bit 0: DTLS 1.2, bit 1: DTLS 1.3, as this libssl offers them */
 int jsec_ctx_srtp(jsec_ctx *ctx, const char *profiles); /* "SRTP_AES128_CM_SHA1_80:SRTP_AEAD_AES_128_GCM" */
 int jsec_srtp_profile(jsec_session *s, char *buf, int cap); /* the negotiated profile's name, "" if none */

@@ -92,6 +92,18 @@ int jsec_dtls_listen(jsec_session *s, const uint8_t *datagram, int len, const ui
   return 0;
 }
 
+int jsec_dtls_new_hello(jsec_session *s, const uint8_t *d, int len) {
+  /* Record header: type, version(2), epoch(2), sequence(6), length(2); then the
+   * handshake header: type, length(3), message_seq(2), fragment_offset(3),
+   * fragment_length(3); then client_version(2) and the 32-byte random. */
+  enum { RANDOM_AT = 13 + 12 + 2 };
+  unsigned char random[32];
+  if (len < RANDOM_AT + 32 || d[0] != 22 || d[3] != 0 || d[4] != 0 || d[13] != 1) return 0;
+  if (d[19] != 0 || d[20] != 0 || d[21] != 0) return 0; /* a later fragment: no random in it */
+  if (SSL_get_client_random(s->ssl, random, sizeof random) != sizeof random) return 0;
+  return memcmp(random, d + RANDOM_AT, sizeof random) != 0;
+}
+
 /* ---- MTU and timers --------------------------------------------------- */
 
 int jsec_dtls_mtu(jsec_session *s, int link_mtu, int ipv6) {

@@ -168,3 +168,56 @@ test("dtls: maxSessions refuses more peers; idleTimeout closes a quiet one with 
   await using second = await connect(clientOptions(listener.addr.port));
   assert.equal((await second.handshake()).protocol, "DTLSv1.2");
 }, { timeout: 30_000 });
+
+test(
+  "dtls: a peer that restarts on the same address gets a new session (RFC 6347 §4.2.8); a late copy of its old ClientHello changes nothing",
+  async () => {
+    await using listener = listen(serverOptions());
+    await listener.ready;
+    const c = certs();
+    const context = new TlsContext({ datagram: true, caCerts: [c.ca.cert] });
+    let engine!: DtlsEngine;
+    const out = new Uint8Array(20000);
+    const sent: Uint8Array[] = [];
+    const flush = () => {
+      while (engine.pendingOutput > 0) {
+        const datagram = out.slice(0, engine.takeOutput(out));
+        sent.push(datagram);
+        socket.send(datagram, listener.addr);
+      }
+    };
+    const socket = await UdpSocket.bind("127.0.0.1", 0, (d) => {
+      engine.receive(d);
+      engine.handshake();
+      flush();
+    });
+    const handshake = async () => {
+      engine = new DtlsEngine(context, { verifyHost: "localhost" });
+      sent.length = 0;
+      engine.handshake();
+      flush();
+      await until("the handshake", () => engine.state === "ready");
+    };
+    await handshake();
+    const oldHello = sent[1]; // the ClientHello with its cookie
+    const first = (await listener.accept())!;
+    socket.send(oldHello, listener.addr); // a late duplicate: the session stays
+    await sleep(100);
+    assert.equal(listener.stats.sessions, 1);
+    assert.equal(listener.stats.handshakes, 1);
+    engine.free(); // the peer "restarts": a new handshake from the same address
+    await handshake();
+    const second = (await listener.accept())!;
+    assert.notEqual(second, first);
+    assert.equal(await first.receive(), null, "the old session ended");
+    assert.equal(listener.stats.sessions, 1);
+    assert.equal(listener.stats.handshakes, 2);
+    engine.send(new TextEncoder().encode("after restart"));
+    flush();
+    assert.equal(new TextDecoder().decode((await second.receive())!), "after restart");
+    engine.free();
+    context.free();
+    socket.close();
+  },
+  { timeout: 30_000 },
+);

@@ -148,8 +148,10 @@ export class DtlsListener {
     this.#stats.bytesIn += datagram.length;
     const key = addrKey(from);
     const known = this.#sessions.get(key);
-    if (known) return known.input(datagram);
-    if (this.#sessions.size >= (this.#options.maxSessions ?? 10_000)) {
+    // A peer that restarted on the same address gets a new session once its cookie checks out.
+    const restarted = known !== undefined && known.ready && known.engine.isNewClientHello(datagram);
+    if (known && !restarted) return known.input(datagram);
+    if (!known && this.#sessions.size >= (this.#options.maxSessions ?? 10_000)) {
       this.#stats.dropped.sessionLimit++;
       return;
     }
@@ -169,6 +171,7 @@ export class DtlsListener {
     }
     // A valid cookie: the listening engine becomes this peer's session.
     this.#listening = null;
+    known?.close();
     const session = new DtlsSession(
       engine,
       from,

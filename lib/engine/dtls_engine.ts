@@ -124,6 +124,15 @@ export class DtlsEngine extends TlsEngine {
     return status === 1;
   }
 
+  /**
+   * Server, once established: whether `datagram` is a ClientHello starting a
+   * new association from this peer's address (the peer restarted; RFC 6347
+   * §4.2.8), not a late copy of the one this session began with.
+   */
+  isNewClientHello(datagram: Uint8Array): boolean {
+    return shim.jsec_dtls_new_hello(this.handle, datagram, datagram.length) === 1;
+  }
+
   /** The DTLS-SRTP profile the handshake chose (RFC 5764), or null. */
   get srtpProfile(): string | null {
     const h = this.handle;
