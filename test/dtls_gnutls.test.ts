@@ -24,28 +24,42 @@ function hasGnutls(): boolean {
 }
 const skip = hasGnutls() ? false : "gnutls-bin is not installed (apt-get install gnutls-bin)";
 
-/** A UDP port free right now on 127.0.0.1. */
+/** A UDP port free right now on every address (bound and released). */
 async function freeUdpPort(): Promise<number> {
-  const socket = await UdpSocket.bind("127.0.0.1", 0, () => {});
+  const socket = await UdpSocket.bind("0.0.0.0", 0, () => {});
   const port = socket.addr.port;
   socket.close();
+  await new Promise((r) => setTimeout(r, 20)); // the close is asynchronous
   return port;
+}
+
+/** Starts `gnutls-serv --udp --echo` on a free port; another try when a port is taken in between. */
+async function gnutlsServer(certFile: string, keyFile: string): Promise<Peer> {
+  for (let attempt = 0;; attempt++) {
+    const port = await freeUdpPort();
+    const args = [
+      "--udp",
+      "--echo",
+      "-p",
+      String(port),
+      "--x509certfile",
+      certFile,
+      "--x509keyfile",
+      keyFile,
+    ];
+    const server = new Peer("gnutls-serv", args);
+    server.port = port;
+    const m = await server.waitFor(/listening on IPv4 .* port \d+\.\.\.(done|bind\(\) failed)/);
+    if (m[1] === "done") return server;
+    await server.stop();
+    if (attempt === 3) throw new Error(`gnutls-serv could not bind a port\n${server.transcript()}`);
+  }
 }
 
 test("dtls × gnutls-serv --udp: handshake and echo", async () => {
   const c = certs();
-  const port = await freeUdpPort();
-  await using server = new Peer("gnutls-serv", [
-    "--udp",
-    "--echo",
-    "-p",
-    String(port),
-    "--x509certfile",
-    c.ecdsa.certFile,
-    "--x509keyfile",
-    c.ecdsa.keyFile,
-  ]);
-  await server.waitFor(/listening on IPv4 .* port \d+\.\.\.done/);
+  await using server = await gnutlsServer(c.ecdsa.certFile, c.ecdsa.keyFile);
+  const port = server.port;
   await using conn = await connect({ port, caCerts: [c.ca.cert], servername: "localhost" });
   assert.equal((await conn.handshake()).protocol, "DTLSv1.2");
   for (const text of ["one", "two", "three"]) {
