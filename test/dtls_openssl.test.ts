@@ -78,3 +78,18 @@ test("dtls × openssl s_client: our listener's cookie exchange, messages both wa
   client.endInput(); // s_client sends close_notify at the end of its input
   assert.equal(await conn.receive(), null);
 });
+
+test("dtls × openssl s_server over IPv6 (::1)", async () => {
+  const c = certs();
+  await using server = await sServer({ ...c.ecdsa, ipv6: true, args: ["-dtls1_2"] });
+  await using conn = await connect({
+    hostname: "::1",
+    port: server.port,
+    caCerts: [c.ca.cert],
+    servername: "localhost",
+  });
+  assert.equal(conn.remoteAddr.hostname, "::1");
+  assert.ok(conn.maxMessageSize > 1100 && conn.maxMessageSize < 1280 - 48, `${conn.maxMessageSize}`);
+  await conn.send(enc("over v6\n"));
+  await server.waitFor(/over v6/, "stdout");
+});
