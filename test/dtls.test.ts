@@ -220,3 +220,22 @@ test("dtls: signal aborts a handshake that gets no answer", async () => {
     (e: TlsError) => e.code === "ABORTED",
   );
 });
+
+test("dtls: both shapes together — a waiting conn.receive() comes first, then listener.receive(), then the queue", async () => {
+  await using listener = listen(serverOptions());
+  await listener.ready;
+  const accepted = listener.accept();
+  await using conn = await connect(clientOptions(listener.addr.port));
+  const server = (await accepted)!;
+  const viaConn = server.receive();
+  const viaListener = listener.receive();
+  await conn.send(enc("first"));
+  assert.equal(dec(await viaConn), "first");
+  await conn.send(enc("second"));
+  const [message, from] = await viaListener;
+  assert.equal(dec(message), "second");
+  assert.equal(from.port, conn.localAddr.port);
+  await conn.send(enc("third")); // nobody waits: queued on its connection
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(dec(await server.receive()), "third");
+});
