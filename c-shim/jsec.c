@@ -18,6 +18,7 @@
 
 #include "jsec.h"
 #include "jsec_bio.h"
+#include "jsec_dtls_bio.h"
 #include "jsec_internal.h"
 
 /* Process-wide: a runtime's Workers are threads that share the loaded shim, so
@@ -176,14 +177,17 @@ jsec_ctx *jsec_ctx_new(int flags) {
   jsec_ctx *ctx = calloc(1, sizeof *ctx);
   ERR_clear_error();
   if (!ctx) return NULL;
-  ctx->ssl_ctx = SSL_CTX_new((flags & JSEC_SERVER) ? TLS_server_method() : TLS_client_method());
+  int dtls = flags & JSEC_DTLS;
+  ctx->ssl_ctx = SSL_CTX_new((flags & JSEC_SERVER) ? (dtls ? DTLS_server_method() : TLS_server_method())
+                                                   : (dtls ? DTLS_client_method() : TLS_client_method()));
   if (!ctx->ssl_ctx) {
     jsec_fail("cannot create an SSL_CTX");
     free(ctx);
     return NULL;
   }
   ctx->server = flags & JSEC_SERVER;
-  SSL_CTX_set_min_proto_version(ctx->ssl_ctx, TLS1_2_VERSION);
+  ctx->datagram = dtls != 0;
+  SSL_CTX_set_min_proto_version(ctx->ssl_ctx, dtls ? DTLS1_2_VERSION : TLS1_2_VERSION);
   /* TLS 1.2: forward secrecy and AEAD only (Mozilla "intermediate" without
    * FFDHE); `ciphers` opens older suites. OpenSSL's DEFAULT would also offer
    * RSA key exchange and CBC with SHA-1. */
@@ -198,6 +202,7 @@ jsec_ctx *jsec_ctx_new(int flags) {
   }
   SSL_CTX_set_verify(ctx->ssl_ctx, SSL_VERIFY_PEER, NULL);
   jsec_resume_ctx_init(ctx);
+  if (dtls) jsec_dtls_ctx_init(ctx);
   live++;
   return ctx;
 }
@@ -454,8 +459,8 @@ jsec_session *jsec_new(jsec_ctx *ctx) {
   if (!s) return NULL;
   ERR_clear_error();
   s->ssl = SSL_new(ctx->ssl_ctx);
-  s->in = jsec_bio_new();
-  s->out = jsec_bio_new();
+  s->in = ctx->datagram ? jsec_dgram_bio_new() : jsec_bio_new();
+  s->out = ctx->datagram ? jsec_dgram_bio_new() : jsec_bio_new();
   if (!s->ssl || !s->in || !s->out) {
     jsec_fail("cannot create a session");
     SSL_free(s->ssl);
@@ -506,7 +511,7 @@ int jsec_host(jsec_session *s, const char *servername, const char *verify_name) 
 int jsec_feed(jsec_session *s, const uint8_t *buf, int len) {
   ERR_clear_error();
   if (len == 0) {
-    jsec_bio_end(s->in);
+    if (!SSL_is_dtls(s->ssl)) jsec_bio_end(s->in); /* a datagram transport has no end */
     return 0;
   }
   return BIO_write(s->in, buf, len) == len ? len : jsec_fail("out of memory");
@@ -520,7 +525,7 @@ int jsec_take(jsec_session *s, uint8_t *buf, int cap) {
 }
 
 void jsec_idle(jsec_session *s) {
-  if (!free_buffers_safe) return;
+  if (!free_buffers_safe || SSL_is_dtls(s->ssl)) return;
   SSL_free_buffers(s->ssl); /* refuses (returns 0) while a record is partly read or written */
   jsec_bio_trim(s->in, 64 * 1024);
   jsec_bio_trim(s->out, 64 * 1024);
@@ -591,7 +596,8 @@ int jsec_read(jsec_session *s, uint8_t *buf, int cap) {
   int ret = SSL_read(s->ssl, buf, cap);
   if (ret <= 0) return status_of(s, ret);
   int total = ret;
-  while (total < cap && (SSL_pending(s->ssl) > 0 || BIO_ctrl_pending(s->in) > 0)) {
+  /* DTLS: one record, one message. */
+  while (!SSL_is_dtls(s->ssl) && total < cap && (SSL_pending(s->ssl) > 0 || BIO_ctrl_pending(s->in) > 0)) {
     ret = SSL_read(s->ssl, buf + total, cap - total);
     if (ret > 0) {
       total += ret;
@@ -608,6 +614,8 @@ int jsec_read(jsec_session *s, uint8_t *buf, int cap) {
 }
 
 int jsec_read_from(jsec_session *s, const uint8_t *in, int in_len, uint8_t *buf, int cap, int *in_used) {
+  *in_used = 0;
+  if (SSL_is_dtls(s->ssl)) return jsec_fail("jsec_read_from is for TLS: feed DTLS one datagram at a time");
   jsec_bio_lend(s->in, in, in_len > 0 ? (size_t)in_len : 0);
   int ret = jsec_read(s, buf, cap);
   *in_used = (int)jsec_bio_unlend(s->in);
@@ -626,6 +634,7 @@ int jsec_write(jsec_session *s, const uint8_t *buf, int len) {
 }
 
 int jsec_write_into(jsec_session *s, const uint8_t *buf, int len, uint8_t *out, int cap, int *out_end) {
+  if (SSL_is_dtls(s->ssl)) return jsec_fail("jsec_write_into is for TLS: take DTLS datagrams one at a time");
   if (cap < 0) cap = 0;
   int start = *out_end < 0 ? 0 : *out_end > cap ? cap : *out_end;
   jsec_bio_lend_room(s->out, out + start, (size_t)(cap - start));

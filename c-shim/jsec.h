@@ -23,6 +23,7 @@
 
 /* jsec_ctx_new() flags. */
 #define JSEC_SERVER 1
+#define JSEC_DTLS 2 /* DTLS over datagrams (jsec_dtls.c) instead of TLS over a byte stream */
 
 /* jsec_ctx_verify() modes. */
 #define JSEC_VERIFY_NONE 0
@@ -109,5 +110,25 @@ int jsec_psk_ask_start(jsec_session *s, jsec_ctx *ctx);
 int jsec_psk_identity(jsec_session *s, char *buf, int cap);              /* the identity asked about */
 int jsec_psk_answer(jsec_session *s, const uint8_t *key, int key_len); /* key_len 0: no key for it */
 int jsec_psk_used(jsec_session *s, char *buf, int cap); /* the external PSK's identity, or -1 */
+/* Keying material exporter (RFC 5705), for TLS and DTLS; context may be NULL (none). */
+int jsec_export(jsec_session *s, uint8_t *out, int len, const char *label, const uint8_t *context, int context_len);
+
+/* DTLS (jsec_dtls.c), on sessions of a JSEC_DTLS context. jsec_feed() takes one
+ * datagram per call and jsec_take() gives one (jsec_pending() is its size);
+ * jsec_read() returns one record's message per call. */
+int jsec_dtls_mtu(jsec_session *s, int link_mtu, int ipv6); /* the IP packet size the path allows */
+int jsec_dtls_data_mtu(jsec_session *s); /* the largest message one record carries (after the handshake) */
+int jsec_dtls_timeout(jsec_session *s);  /* ms until the retransmission timer fires, or -1 when it is off */
+int jsec_dtls_timer(jsec_session *s);    /* the timer fired: 1 retransmitted, 0 nothing to do, JSEC_ERROR gave up */
+/* Server: the stateless cookie exchange over one datagram from `peer` (any bytes naming
+ * the address). 1: a ClientHello with a valid cookie, now this session's to continue;
+ * 0: not (a HelloVerifyRequest may be pending to send back, the datagram is dropped). */
+int jsec_dtls_listen(jsec_session *s, const uint8_t *datagram, int len, const uint8_t *peer, int peer_len);
+/* Server, on an established session: 1 when `datagram` is a ClientHello that starts a new
+ * association (another random than this session's: the peer restarted, RFC 6347 §4.2.8). */
+int jsec_dtls_new_hello(jsec_session *s, const uint8_t *datagram, int len);
+int jsec_dtls_versions(void); /* bit 0: DTLS 1.2, bit 1: DTLS 1.3, as this libssl offers them */
+int jsec_ctx_srtp(jsec_ctx *ctx, const char *profiles); /* "SRTP_AES128_CM_SHA1_80:SRTP_AEAD_AES_128_GCM" */
+int jsec_srtp_profile(jsec_session *s, char *buf, int cap); /* the negotiated profile's name, "" if none */
 
 #endif

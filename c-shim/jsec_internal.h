@@ -35,6 +35,7 @@ struct jsec_ctx {
   jsec_ctx *sni_ctx[JSEC_MAX_SNI];
   struct jsec_revocation *revocation; /* OCSP/CRL state, jsec_revocation.c; NULL until used */
   struct jsec_psk *psk;               /* pre-shared keys, jsec_keys.c */
+  int datagram;                       /* a JSEC_DTLS context */
 };
 
 struct jsec_session {
@@ -50,6 +51,8 @@ struct jsec_session {
   int handshakes;          /* completed: the first, then each TLS 1.2 renegotiation */
   int renegotiations;      /* client: renegotiations followed in the current window */
   long renegotiation_from; /* when that window began (time()) */
+  unsigned char peer[128]; /* DTLS server: the peer's address, for its cookie */
+  int peer_len;
 };
 
 /* Records the OpenSSL error queue (and `what`) as the last error; returns JSEC_ERROR. */
@@ -64,6 +67,9 @@ void jsec_count(int delta);
 
 /* Frees ctx->revocation (jsec_revocation.c); jsec_ctx_free calls it. */
 void jsec_revocation_free(jsec_ctx *ctx);
+
+/* DTLS hook (jsec_dtls.c): jsec_ctx_new calls it for JSEC_DTLS. */
+void jsec_dtls_ctx_init(jsec_ctx *ctx);
 
 /* Resumption hooks (jsec_resume.c): jsec_ctx_new, jsec_new and jsec_free call them. */
 void jsec_resume_ctx_init(jsec_ctx *ctx);

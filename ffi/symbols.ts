@@ -112,6 +112,20 @@ export const symbols = {
   jsec_psk_identity: { parameters: ["handle", "buffer", "i32"], result: "i32" },
   jsec_psk_answer: { parameters: ["handle", "buffer", "i32"], result: "i32" },
   jsec_psk_used: { parameters: ["handle", "buffer", "i32"], result: "i32" },
+
+  // Exported keying material, TLS and DTLS (c-shim/jsec_dtls.c)
+  jsec_export: { parameters: ["handle", "buffer", "i32", "buffer", "buffer", "i32"], result: "i32" },
+
+  // DTLS (c-shim/jsec_dtls.c)
+  jsec_dtls_mtu: { parameters: ["handle", "i32", "i32"], result: "i32" },
+  jsec_dtls_data_mtu: { parameters: ["handle"], result: "i32" },
+  jsec_dtls_timeout: { parameters: ["handle"], result: "i32" },
+  jsec_dtls_timer: { parameters: ["handle"], result: "i32" },
+  jsec_dtls_listen: { parameters: ["handle", "buffer", "i32", "buffer", "i32"], result: "i32" },
+  jsec_dtls_new_hello: { parameters: ["handle", "buffer", "i32"], result: "i32" },
+  jsec_dtls_versions: { parameters: [], result: "i32" },
+  jsec_ctx_srtp: { parameters: ["handle", "buffer"], result: "i32" },
+  jsec_srtp_profile: { parameters: ["handle", "buffer", "i32"], result: "i32" },
 } as const satisfies Record<string, FfiSymbol>;
 
 /** The symbol table's type. */

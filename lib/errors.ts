@@ -42,6 +42,7 @@ import { onShimUnavailable } from "../ffi/failure.ts";
  * | `SHIM_UNAVAILABLE` | the native shim could not be found, built or loaded |
  * | `INTERNAL` | a bug in @jsec/tls: please report it |
  * | `PSK_MISMATCH` | no pre-shared key both sides hold: the keys differ, or the server does not know the identity |
+ * | `MESSAGE_TOO_LARGE` | DTLS: a message does not fit in one record under the path MTU (never split) |
  */
 export type TlsErrorCode =
   | "CERT_UNTRUSTED"
@@ -75,7 +76,8 @@ export type TlsErrorCode =
   | "CA_LOCKED"
   | "SHIM_UNAVAILABLE"
   | "INTERNAL"
-  | "PSK_MISMATCH";
+  | "PSK_MISMATCH"
+  | "MESSAGE_TOO_LARGE";
 
 /** Details that come with a {@link TlsError}. */
 export interface TlsErrorDetails {

@@ -9,6 +9,7 @@ missing=()
 command -v cc >/dev/null || missing+=(gcc libc6-dev)
 [ -f /usr/include/openssl/ssl.h ] || missing+=(libssl-dev)
 command -v openssl >/dev/null || missing+=(openssl)
+command -v gnutls-cli >/dev/null || missing+=(gnutls-bin) # a DTLS and TLS test peer
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}" >&2
   sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"

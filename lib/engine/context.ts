@@ -96,6 +96,10 @@ export interface ContextOptions {
    * server needs no certificate and a client verifies none.
    */
   psk?: PskKey | PskKey[];
+  /** DTLS over datagrams instead of TLS over a byte stream (see `DtlsEngine`). */
+  datagram?: boolean;
+  /** DTLS: the DTLS-SRTP profiles to offer or accept (RFC 5764), e.g. `["SRTP_AEAD_AES_128_GCM"]`. */
+  srtpProfiles?: string[];
 }
 
 const registry = new FinalizationRegistry<Handle>((h) => shim.jsec_ctx_free(h));
@@ -118,6 +122,8 @@ export class TlsContext {
   readonly usesPsk: boolean;
   /** Whether the context has no certificate of its own. */
   readonly certless: boolean;
+  /** Whether sessions of this context are DTLS. */
+  readonly isDatagram: boolean;
   #handle: Handle | null;
   #sessions = 0;
   #freeRequested = false;
@@ -127,9 +133,10 @@ export class TlsContext {
   constructor(options: ContextOptions = {}) {
     validateContextOptions(options);
     this.isServer = options.isServer ?? false;
+    this.isDatagram = options.datagram ?? false;
     this.usesPsk = options.psk !== undefined;
     this.certless = options.cert === undefined;
-    const handle = shim.jsec_ctx_new(this.isServer ? 1 : 0);
+    const handle = shim.jsec_ctx_new((this.isServer ? 1 : 0) | (this.isDatagram ? 2 : 0));
     if (isNull(handle)) throw tlsErrorFrom(lastError());
     this.#handle = handle;
     registry.register(this, handle, this);
@@ -176,6 +183,7 @@ export class TlsContext {
     this.#configureRevocation(h, o);
     if (o.resumption !== undefined) check(shim.jsec_ctx_resumption(h, o.resumption ? 1 : 0));
     if (o.psk !== undefined) usePsk(h, o.psk);
+    if (o.srtpProfiles?.length) check(shim.jsec_ctx_srtp(h, cString(o.srtpProfiles.join(":"))));
     for (const [name, pair] of Object.entries(o.sni ?? {})) {
       const child = new TlsContext({ ...o, sni: undefined, ocspStaple: undefined, ...pair });
       this.#children.push(child);
@@ -318,6 +326,18 @@ export function validateContextOptions(o: ContextOptions): void {
   }
   validateRevocationOptions(o);
   if (o.psk !== undefined) checkPsk(o.psk, o.isServer ?? false);
+  if (o.srtpProfiles !== undefined) {
+    if (!o.datagram) throw new TlsError("INVALID_OPTION", "`srtpProfiles` is for DTLS");
+    if (!isStringArray(o.srtpProfiles) || o.srtpProfiles.some((p) => !/^SRTP_[A-Z0-9_]+$/.test(p))) {
+      invalid("srtpProfiles", 'an array of profile names like "SRTP_AES128_CM_SHA1_80"', o.srtpProfiles);
+    }
+  }
+  if (o.datagram && (o.minVersion || o.maxVersion)) {
+    throw new TlsError(
+      "INVALID_OPTION",
+      "`minVersion`/`maxVersion` are TLS versions; DTLS takes the versions the libssl offers",
+    );
+  }
   if (o.resumption !== undefined) {
     if (typeof o.resumption !== "boolean") invalid("resumption", "a boolean", o.resumption);
     if (!o.isServer) {

@@ -367,6 +367,39 @@ export class TlsEngine {
   }
 
   /**
+   * Keying material derived from the session's secrets (RFC 5705), e.g. the
+   * SRTP keys of a DTLS-SRTP session (`label` `"EXTRACTOR-dtls_srtp"`).
+   * Only after the handshake.
+   *
+   * @example
+   * ```ts
+   * const keys = engine.exportKeyingMaterial(60, "EXTRACTOR-dtls_srtp");
+   * ```
+   */
+  exportKeyingMaterial(length: number, label: string, context?: Uint8Array): Uint8Array {
+    const h = this.#live();
+    if (!Number.isInteger(length) || length < 1 || length > 65536) {
+      throw new TlsError("INVALID_OPTION", `keying material length must be 1 to 65536 bytes, got ${length}`);
+    }
+    if (typeof label !== "string" || label === "") {
+      throw new TlsError("INVALID_OPTION", "an exporter label is required");
+    }
+    if (this.#state !== "ready" && this.#state !== "shutdown") {
+      throw new TlsError("INTERNAL", "keying material exists only after the handshake");
+    }
+    const out = new Uint8Array(length);
+    if (shim.jsec_export(h, out, length, cString(label), context ?? null, context?.length ?? 0) < 0) {
+      throw new TlsError("PROTOCOL_ERROR", lastError());
+    }
+    return out;
+  }
+
+  /** @internal The native session, for the DTLS layer (`DtlsEngine`). Throws once freed or failed. */
+  get handle(): Handle {
+    return this.#live();
+  }
+
+  /**
    * What the handshake negotiated. Only meaningful once {@link handshake}
    * returned true; after a TLS 1.2 renegotiation, what the latest one did.
    */
