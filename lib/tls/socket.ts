@@ -74,8 +74,9 @@ export interface TlsSocketHandler<Data = undefined> {
   open?(socket: TlsSocket<Data>): void;
   /**
    * The handshake ended: `success` true, or false with the failure (which
-   * `error` and `close` then get as well). A success with an error: the peer's
-   * certificate did not verify, and `rejectUnauthorized: false` let it through.
+   * `connectError`, else `error`, and `close` then get as well). A success
+   * with an error: the peer's certificate did not verify, and
+   * `rejectUnauthorized: false` let it through.
    */
   handshake?(socket: TlsSocket<Data>, success: boolean, authorizationError: TlsError | null): void;
   /**
@@ -136,8 +137,9 @@ export interface SocketShape<Data> {
 /**
  * A TLS connection driven by callbacks ({@link TlsSocketHandler}), shaped like
  * Bun's `Socket`: `write` returns how much it took, `drain` says when to write
- * again, `end()` closes cleanly, `data` is yours. Made by
- * {@link connectSocket} and {@link listenSocket}; the same under Deno and Bun.
+ * again, `end()` closes cleanly, `data` is yours, `timeout(seconds)` watches
+ * for idleness. Made by `connectSocket`, `listenSocket` and `upgradeSocket`
+ * (STARTTLS); the same under Deno and Bun.
  *
  * Differences from Bun's `Socket`: `readyState` is a string, `write` takes a
  * string or a `Uint8Array` (no offset and length), `info` holds the whole
