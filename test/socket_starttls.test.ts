@@ -300,6 +300,25 @@ test("connectError: an upgraded client whose server is not trusted (Node STARTTL
   ]);
 });
 
+test("connectError: a handshake that times out (a silent plain server) gets HANDSHAKE_TIMEOUT", async () => {
+  using listener = plainListen();
+  const client = new FullRecorder();
+  const connecting = connectSocket({
+    ...clientTo(listener.port),
+    handshakeTimeout: 200,
+    socket: client.full,
+  });
+  using _silent = await listener.accept(); // accepts, never answers the ClientHello
+  await rejectsWith(connecting, "HANDSHAKE_TIMEOUT");
+  await client.closed();
+  assert.deepEqual(client.log.events, [
+    "open",
+    "handshake failed HANDSHAKE_TIMEOUT",
+    "connectError HANDSHAKE_TIMEOUT",
+    "close HANDSHAKE_TIMEOUT",
+  ]);
+});
+
 test("connectError: after the handshake, failures go to error as before", async () => {
   using echo = listenSocket({ ...serverOn(), socket: { handshake: (s) => s.terminate() } });
   const client = new FullRecorder();

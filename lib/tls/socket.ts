@@ -107,6 +107,7 @@ export interface TlsSocketHandler<Data = undefined> {
    * `connectSocket` rejects with the same error), or the handshake failed or
    * timed out (after `handshake(socket, false, error)`). Called instead of
    * `error`, as Bun's `connectError`; `close` follows when there is a socket.
+   * What a handler throws still goes to `error`.
    */
   connectError?(socket: TlsSocket<Data> | null, error: TlsError): void;
   /**
