@@ -38,3 +38,4 @@ export { builtAgainst, opensslVersion } from "./ffi/mod.ts";
 export { TlsSocket, type TlsSocketHandler, type TlsSocketState } from "./lib/tls/socket.ts";
 export { connectSocket, type SocketConnectOptions } from "./lib/tls/socket_connect.ts";
 export { listenSocket, type SocketListenOptions, TlsSocketListener } from "./lib/tls/socket_listen.ts";
+export { type SocketUpgradeOptions, upgradeSocket } from "./lib/tls/socket_upgrade.ts";

@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { setImmediate } from "node:timers";
+import { clearTimeout, setImmediate, setTimeout } from "node:timers";
 import type { HandshakeInfo } from "../engine/info.ts";
 import { verifyError } from "../engine/failure.ts";
 import { invalid } from "../engine/validate.ts";
@@ -40,7 +40,10 @@ const encoder = new TextEncoder();
  * Order: `open`, then `handshake`, then any number of `data` and `drain`,
  * then `end` (the peer's close_notify), then `close` exactly once. A failure
  * calls `error` and then `close` with the same error; a failed handshake calls
- * `handshake(socket, false, error)` before them.
+ * `handshake(socket, false, error)` before them. With a `connectError`
+ * handler, a failure before the handshake succeeded goes there instead of to
+ * `error`. `timeout` is called when the socket was idle for as long as
+ * {@link TlsSocket.timeout} said.
  *
  * A handler that throws ends the connection at once, without close_notify
  * (the peer sees an unexpected end, not a clean one): the thrown error goes to
@@ -71,8 +74,9 @@ export interface TlsSocketHandler<Data = undefined> {
   open?(socket: TlsSocket<Data>): void;
   /**
    * The handshake ended: `success` true, or false with the failure (which
-   * `error` and `close` then get as well). A success with an error: the peer's
-   * certificate did not verify, and `rejectUnauthorized: false` let it through.
+   * `connectError`, else `error`, and `close` then get as well). A success
+   * with an error: the peer's certificate did not verify, and
+   * `rejectUnauthorized: false` let it through.
    */
   handshake?(socket: TlsSocket<Data>, success: boolean, authorizationError: TlsError | null): void;
   /**
@@ -97,6 +101,21 @@ export interface TlsSocketHandler<Data = undefined> {
    * or what a handler threw, as thrown. `close` follows.
    */
   error?(socket: TlsSocket<Data>, error: Error): void;
+  /**
+   * The connection failed before its handshake succeeded: the transport could
+   * not be opened (`CONNECTION_FAILED`; `socket` is then null, and
+   * `connectSocket` rejects with the same error), or the handshake failed or
+   * timed out (after `handshake(socket, false, error)`). Called instead of
+   * `error`, as Bun's `connectError`; `close` follows when there is a socket.
+   * What a handler throws still goes to `error`.
+   */
+  connectError?(socket: TlsSocket<Data> | null, error: TlsError): void;
+  /**
+   * No data moved either way for the time set with {@link TlsSocket.timeout}.
+   * The socket stays open: end it (`end()`, `close()`) or let it be; the next
+   * call comes after another such idle time.
+   */
+  timeout?(socket: TlsSocket<Data>): void;
 }
 
 /**
@@ -119,15 +138,16 @@ export interface SocketShape<Data> {
 /**
  * A TLS connection driven by callbacks ({@link TlsSocketHandler}), shaped like
  * Bun's `Socket`: `write` returns how much it took, `drain` says when to write
- * again, `end()` closes cleanly, `data` is yours. Made by
- * {@link connectSocket} and {@link listenSocket}; the same under Deno and Bun.
+ * again, `end()` closes cleanly, `data` is yours, `timeout(seconds)` watches
+ * for idleness. Made by `connectSocket`, `listenSocket` and `upgradeSocket`
+ * (STARTTLS); the same under Deno and Bun.
  *
  * Differences from Bun's `Socket`: `readyState` is a string, `write` takes a
  * string or a `Uint8Array` (no offset and length), `info` holds the whole
  * handshake outcome (no `getCipher()` / `getPeerCertificate()`), `close()`
- * frees the native session at once, there is no `timeout` (use
- * `handshakeTimeout` for the handshake), and `data` views are only valid
- * during the call.
+ * frees the native session at once, `connectError` gets a null socket when
+ * there never was a connection, and `data` views are only valid during the
+ * call.
  *
  * @example
  * ```ts
@@ -173,10 +193,15 @@ export class TlsSocket<Data = undefined> extends TransportControls implements Di
   #flushScheduled = false;
   #closed = false;
   #closing: Promise<void> = Promise.resolve();
+  /** {@link timeout}'s idle time in ms; 0: off. */
+  #idleMs = 0;
+  #idleTimer: ReturnType<typeof setTimeout> | null = null;
+  /** When data last moved (`performance.now()`). */
+  #lastActivity = 0;
   /** Settles when the handshake ended, or the socket before it: what `connectSocket` waits for. */
   readonly #handshakeEnded = Promise.withResolvers<void>();
 
-  /** @internal Made by `connectSocket` and `listenSocket`. */
+  /** @internal Made by `connectSocket`, `listenSocket` and `upgradeSocket`. */
   constructor(session: Session, shape: SocketShape<Data>) {
     super(session.pump.stream);
     this.#pump = session.pump;
@@ -212,6 +237,7 @@ export class TlsSocket<Data = undefined> extends TransportControls implements Di
       return false;
     }
     if (this.#closed) return false;
+    this.#active();
     this.#info = info;
     this.#resumption?.handshakeDone(info);
     this.#state = "open";
@@ -260,6 +286,7 @@ export class TlsSocket<Data = undefined> extends TransportControls implements Di
         this.#fail(e);
         return;
       }
+      this.#active();
     }
   }
 
@@ -294,8 +321,10 @@ export class TlsSocket<Data = undefined> extends TransportControls implements Di
   #fail(e: unknown): void {
     if (this.#closed) return;
     const error = asTlsError(e);
+    const connecting = this.#state === "opening" && this.#handlers.connectError !== undefined;
     this.#teardown(false, error);
-    this.#callLast(this.#handlers.error, error);
+    if (connecting) this.#callLast(this.#handlers.connectError, error);
+    else this.#callLast(this.#handlers.error, error);
     this.#callLast(this.#handlers.close, error);
   }
 
@@ -310,6 +339,7 @@ export class TlsSocket<Data = undefined> extends TransportControls implements Di
     this.#closed = true;
     this.#state = "closed";
     this.#queued = [];
+    this.#stopIdleTimer();
     this.#resumption?.collect();
     const wake = this.#wakeReader;
     this.#wakeReader = null;
@@ -402,6 +432,7 @@ export class TlsSocket<Data = undefined> extends TransportControls implements Di
     // Held by a renegotiation: `drain` comes once reading finished it. (Flushing
     // here would call `drain` at once, whose write would flush again: a loop.)
     if (n === 0) return 0;
+    this.#active();
     if (data.length < SMALL_WRITE || this.#pump.unsent >= WRITE_HIGH_WATER) this.#flushNow();
     else this.#flushSoon();
     return n;
@@ -430,6 +461,64 @@ export class TlsSocket<Data = undefined> extends TransportControls implements Di
     if (this.#pump.unsent >= WRITE_HIGH_WATER) return;
     this.#needDrain = false;
     this.#call(this.#handlers.drain);
+  }
+
+  // ---- idle timeout -----------------------------------------------------
+
+  /**
+   * Calls the `timeout` handler once no data moved either way (read from the
+   * network or written) for `seconds`, as Bun's `socket.timeout(seconds)`;
+   * then again after each further idle period, until the app ends the socket.
+   * Fractions are fine; 0 turns it off. The clock starts at this call.
+   *
+   * @example
+   * ```ts
+   * import { connectSocket } from "@jsec/tls";
+   * await connectSocket({
+   *   hostname: "example.com",
+   *   port: 443,
+   *   socket: {
+   *     open: (socket) => socket.timeout(60),
+   *     timeout: (socket) => socket.end(), // a minute without traffic: goodbye
+   *   },
+   * });
+   * ```
+   */
+  timeout(seconds: number): void {
+    if (typeof seconds !== "number" || !(seconds >= 0) || seconds === Infinity) {
+      invalid("seconds", "a finite number ≥ 0", seconds);
+    }
+    this.#stopIdleTimer();
+    this.#idleMs = seconds * 1000;
+    this.#active();
+    if (this.#idleMs > 0 && !this.#closed) this.#armIdleTimer(this.#idleMs);
+  }
+
+  /** Data moved: the idle clock starts again (checked when the timer fires, not re-armed here). */
+  #active(): void {
+    if (this.#idleMs > 0) this.#lastActivity = performance.now();
+  }
+
+  #armIdleTimer(ms: number): void {
+    const timer = setTimeout(() => this.#idleCheck(), ms);
+    timer.unref(); // the connection keeps the process alive, not its idle clock
+    this.#idleTimer = timer;
+  }
+
+  #idleCheck(): void {
+    this.#idleTimer = null;
+    if (this.#closed || this.#idleMs === 0) return;
+    const idle = performance.now() - this.#lastActivity;
+    if (idle < this.#idleMs) return this.#armIdleTimer(this.#idleMs - idle);
+    this.#lastActivity = performance.now();
+    this.#call(this.#handlers.timeout);
+    // The handler may have closed the socket or called timeout() again.
+    if (!this.#closed && this.#idleMs > 0 && this.#idleTimer === null) this.#armIdleTimer(this.#idleMs);
+  }
+
+  #stopIdleTimer(): void {
+    if (this.#idleTimer !== null) clearTimeout(this.#idleTimer);
+    this.#idleTimer = null;
   }
 
   // ---- closing ----------------------------------------------------------
@@ -567,8 +656,20 @@ export class TlsSocket<Data = undefined> extends TransportControls implements Di
 const hostOf = (a: Addr) => a.transport === "unix" ? a.path : a.hostname;
 const portOf = (a: Addr) => a.transport === "unix" ? 0 : a.port;
 
-/** Reports an error nobody can catch, as the runtime reports an event listener's. */
-function report(error: unknown): void {
+/**
+ * @internal Reports an error nobody can catch (what a handler threw), as the
+ * runtime reports an event listener's.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   handlers.close?.(socket);
+ * } catch (e) {
+ *   report(e);
+ * }
+ * ```
+ */
+export function report(error: unknown): void {
   const reportError = (globalThis as { reportError?: (e: unknown) => void }).reportError;
   if (reportError) reportError(error);
   else {

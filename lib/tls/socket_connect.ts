@@ -5,10 +5,11 @@
  * @module
  */
 import { invalid } from "../engine/validate.ts";
+import { TlsError } from "../errors.ts";
 import { openClient } from "./connect.ts";
 import type { ConnectOptions } from "./options.ts";
 import { clientSession } from "./session.ts";
-import { TlsSocket, type TlsSocketHandler } from "./socket.ts";
+import { report, TlsSocket, type TlsSocketHandler } from "./socket.ts";
 
 /** Options of {@link connectSocket}: those of `connect`, plus the handlers. */
 export interface SocketConnectOptions<Data = undefined> extends ConnectOptions {
@@ -23,7 +24,17 @@ export interface SocketConnectOptions<Data = undefined> extends ConnectOptions {
   allowHalfOpen?: boolean;
 }
 
-const HANDLER_NAMES = ["open", "handshake", "data", "drain", "end", "close", "error"] as const;
+const HANDLER_NAMES = [
+  "open",
+  "handshake",
+  "data",
+  "drain",
+  "end",
+  "close",
+  "error",
+  "connectError",
+  "timeout",
+] as const;
 
 /** Throws `INVALID_OPTION` unless `socket` is an object of handler functions. */
 export function checkHandlers(socket: unknown): void {
@@ -43,6 +54,15 @@ export function checkHalfOpen(allowHalfOpen: unknown): void {
   }
 }
 
+/** Tells `connectError` that there never was a connection; what it throws is reported, not raised. */
+function reportConnectError<Data>(handlers: TlsSocketHandler<Data>, error: TlsError): void {
+  try {
+    handlers.connectError?.call(handlers, null, error);
+  } catch (e) {
+    report(e);
+  }
+}
+
 /**
  * Connects and runs the TLS handshake; resolves with the socket once the
  * handshake succeeded (after `open` and `handshake(socket, true, …)`). A failed
@@ -50,7 +70,9 @@ export function checkHalfOpen(allowHalfOpen: unknown): void {
  * rejects the promise with the same `TlsError`, so that no failure is silent.
  * Writes made in `open` are sent once the server is verified.
  * Bad options throw `INVALID_OPTION` at the call; a connection that cannot be
- * opened rejects with `CONNECTION_FAILED` (there is no `connectError` handler).
+ * opened calls `connectError(null, error)` and rejects with the same
+ * `CONNECTION_FAILED`. With `connectError`, a failed handshake goes there
+ * rather than to `error`.
  * Every option of `connect` applies: verification is on, TLS 1.2 the minimum,
  * `handshakeTimeout` 30 s.
  *
@@ -81,7 +103,14 @@ export async function connectSocket<Data = undefined>(
 ): Promise<TlsSocket<Data>> {
   checkHandlers(options.socket);
   checkHalfOpen(options.allowHalfOpen);
-  const { stream, context, host } = await openClient(options);
+  let client: Awaited<ReturnType<typeof openClient>>;
+  try {
+    client = await openClient(options);
+  } catch (e) {
+    if (e instanceof TlsError && e.code === "CONNECTION_FAILED") reportConnectError(options.socket, e);
+    throw e;
+  }
+  const { stream, context, host } = client;
   const socket = new TlsSocket(clientSession(stream, context, host, options), {
     handlers: options.socket,
     data: options.data as Data,

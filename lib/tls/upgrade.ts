@@ -17,7 +17,7 @@ import {
   serverContext,
   type ServerOptions,
 } from "./options.ts";
-import { clientSession, serverSession } from "./session.ts";
+import { clientSession, serverSession, type Session } from "./session.ts";
 
 /** Options of {@link upgrade}. */
 export interface UpgradeOptions extends ClientOptions, ServerOptions {
@@ -53,27 +53,41 @@ export interface UpgradeOptions extends ClientOptions, ServerOptions {
  * ```
  */
 export async function upgrade(conn: PlainConn, options: UpgradeOptions = {}): Promise<TlsConn> {
+  const tls = new TlsConn(upgradeSession(conn, options));
+  await tls.handshake();
+  return tls;
+}
+
+/**
+ * Checks `options` and starts a TLS session (client, or server with
+ * `isServer`) over the plain connection: what {@link upgrade} and
+ * `upgradeSocket` share. Throws `INVALID_OPTION` (and the like) before it
+ * touches `conn`.
+ *
+ * @example
+ * ```ts
+ * const tls = new TlsConn(upgradeSession(plain, { hostname: "mail.example" }));
+ * ```
+ */
+export function upgradeSession(conn: PlainConn, options: UpgradeOptions): Session {
   if (options.head !== undefined && !(options.head instanceof Uint8Array)) {
     invalid("head", "a Uint8Array", options.head);
   }
-  let tls: TlsConn;
   if (options.isServer) {
     checkCommon(options);
     const contextOptions = serverContext(options);
     validateContextOptions(contextOptions);
     const stream = wrapStream(conn, options.head, options.listenerHandlers);
     const context = new TlsContext(contextOptions);
-    tls = new TlsConn(serverSession(stream, context, options));
-    context.free(); // freed for real when this session ends
-  } else {
-    checkClient(options);
-    const contextOptions = clientContext(options);
-    validateContextOptions(contextOptions);
-    const stream = wrapStream(conn, options.head, options.listenerHandlers);
-    tls = new TlsConn(
-      clientSession(stream, sharedContext(contextOptions), options.hostname ?? "127.0.0.1", options),
-    );
+    try {
+      return serverSession(stream, context, options);
+    } finally {
+      context.free(); // freed for real when this session ends
+    }
   }
-  await tls.handshake();
-  return tls;
+  checkClient(options);
+  const contextOptions = clientContext(options);
+  validateContextOptions(contextOptions);
+  const stream = wrapStream(conn, options.head, options.listenerHandlers);
+  return clientSession(stream, sharedContext(contextOptions), options.hostname ?? "127.0.0.1", options);
 }
