@@ -56,7 +56,7 @@ int jsec_error(char *buf, int cap) {
   return len;
 }
 
-static int copy_out(const char *text, char *buf, int cap) {
+int jsec_copy_out(const char *text, char *buf, int cap) {
   int len = text ? (int)strlen(text) : 0;
   if (buf && cap > len && len > 0) memcpy(buf, text, (size_t)len);
   return len;
@@ -64,7 +64,7 @@ static int copy_out(const char *text, char *buf, int cap) {
 
 /* ---- library --------------------------------------------------------- */
 
-int jsec_version(char *buf, int cap) { return copy_out(OpenSSL_version(OPENSSL_VERSION), buf, cap); }
+int jsec_version(char *buf, int cap) { return jsec_copy_out(OpenSSL_version(OPENSSL_VERSION), buf, cap); }
 
 int jsec_live(void) { return live; }
 
@@ -691,17 +691,17 @@ int jsec_info(jsec_session *s, int field, char *buf, int cap) {
   unsigned alpn_len = 0;
   switch (field) {
     case JSEC_INFO_PROTOCOL:
-      return copy_out(SSL_get_version(s->ssl), buf, cap);
+      return jsec_copy_out(SSL_get_version(s->ssl), buf, cap);
     case JSEC_INFO_CIPHER:
-      return copy_out(SSL_get_cipher_name(s->ssl), buf, cap);
+      return jsec_copy_out(SSL_get_cipher_name(s->ssl), buf, cap);
     case JSEC_INFO_GROUP:
-      return copy_out(group_name(s->ssl), buf, cap);
+      return jsec_copy_out(group_name(s->ssl), buf, cap);
     case JSEC_INFO_ALPN:
       SSL_get0_alpn_selected(s->ssl, &alpn, &alpn_len);
       if (buf && cap > (int)alpn_len && alpn_len > 0) memcpy(buf, alpn, alpn_len);
       return (int)alpn_len;
     case JSEC_INFO_SERVERNAME:
-      return copy_out(SSL_get_servername(s->ssl, TLSEXT_NAMETYPE_host_name), buf, cap);
+      return jsec_copy_out(SSL_get_servername(s->ssl, TLSEXT_NAMETYPE_host_name), buf, cap);
     default:
       return 0;
   }

@@ -160,9 +160,7 @@ int jsec_srtp_profile(jsec_session *s, char *buf, int cap) {
   SRTP_PROTECTION_PROFILE *profile = SSL_get_selected_srtp_profile(s->ssl);
   if (profile) name = profile->name;
 #endif
-  int len = name ? (int)strlen(name) : 0;
-  if (buf && cap > len) memcpy(buf, name, (size_t)len);
-  return len;
+  return jsec_copy_out(name, buf, cap);
 }
 
 int jsec_export(jsec_session *s, uint8_t *out, int len, const char *label, const uint8_t *context,

@@ -62,6 +62,9 @@ int jsec_fail(const char *what);
  * unless `ciphers` chose them. */
 int jsec_default_tls12_suites(jsec_ctx *ctx);
 
+/* Copies `text` (NULL: "") into buf when it fits (cap > length); returns its length. */
+int jsec_copy_out(const char *text, char *buf, int cap);
+
 /* Counts native objects for jsec_live(): +1 on create, -1 on free. */
 void jsec_count(int delta);
 

@@ -211,10 +211,7 @@ int jsec_psk_ask_start(jsec_session *s, jsec_ctx *ctx) {
 }
 
 int jsec_psk_identity(jsec_session *s, char *buf, int cap) {
-  const char *identity = s->psk_ask && !s->psk_ask->answered ? s->psk_ask->identity : "";
-  int len = (int)strlen(identity);
-  if (buf && cap > len) memcpy(buf, identity, (size_t)len);
-  return len;
+  return jsec_copy_out(s->psk_ask && !s->psk_ask->answered ? s->psk_ask->identity : "", buf, cap);
 }
 
 int jsec_psk_answer(jsec_session *s, const uint8_t *key, int key_len) {
@@ -235,9 +232,7 @@ int jsec_psk_used(jsec_session *s, char *buf, int cap) {
   int took = SSL_version(s->ssl) >= TLS1_3_VERSION ? SSL_session_reused(s->ssl)
                                                    : cipher && SSL_CIPHER_get_auth_nid(cipher) == NID_auth_psk;
   if (!s->psk_used[0] || !took) return -1;
-  int len = (int)strlen(s->psk_used);
-  if (buf && cap > len) memcpy(buf, s->psk_used, (size_t)len);
-  return len;
+  return jsec_copy_out(s->psk_used, buf, cap);
 }
 
 void jsec_keys_ctx_free(jsec_ctx *ctx) {
