@@ -5,7 +5,9 @@
  * floor of the same kind, full or resumed (client and server engines in one
  * thread: libssl + libcrypto + shim, from `inMemoryFigures`) is taken off, which leaves what our transport, the
  * runtime and the kernel cost per connection pair. The native pairs show
- * their total: their crypto cannot be split off the same way.
+ * their total: their crypto cannot be split off the same way. A measurement
+ * that errs (not one that is merely slow) is returned in `errors`: the run
+ * counts it failed, so that the smoke run keeps the figure from rotting.
  *
  * @module
  */
@@ -27,8 +29,9 @@ export async function handshakeCpuFigures(opts: {
   floorMs: { full?: number; resumed?: number };
   only?: (id: string) => boolean;
   log: (line: string) => void;
-}): Promise<Ref[]> {
+}): Promise<{ refs: Ref[]; errors: string[] }> {
   const refs: Ref[] = [];
+  const errors: string[] = [];
   const pairs = allPairs().filter((p) => PAIRS.includes(p.id) && (opts.only?.(p.id) ?? true));
   for (const setting of opts.settings) {
     for (const pair of pairs) {
@@ -64,7 +67,7 @@ export async function handshakeCpuFigures(opts: {
           });
         }
       } catch (e) {
-        opts.log(`  ${pair.id}: ${(e as Error).message.split("\n")[0]}`);
+        errors.push(`${where}: ${(e as Error).message.split("\n")[0].slice(0, 200)}`);
         refs.push({
           what: `CPU per handshake pair: ${where}`,
           value: NaN,
@@ -74,5 +77,5 @@ export async function handshakeCpuFigures(opts: {
       }
     }
   }
-  return refs;
+  return { refs, errors };
 }
