@@ -4,7 +4,7 @@
  *
  *   --smoke            ~10 s: tiny sizes, one round (CI: keeps the code from rotting)
  *   --rounds N         rounds per figure (default 5)
- *   --only a,b         figures: bulk,handshakes,latency,memory,references,profile,libssl
+ *   --only a,b         figures: bulk,handshakes,hscpu,latency,memory,references,profile,libssl
  *   --pairs x,y        only these contender ids; "bun/" = every Bun pair (e.g. "bun/,deno/ours")
  *   --out DIR          where to write results (default bench/; a smoke run: a temporary folder)
  *   --bulk-mib N       bulk size (default 256; also shortens the other figures)
@@ -27,6 +27,7 @@ import { latencyFigures } from "./figures/latency.ts";
 import { memoryFigures } from "./figures/memory.ts";
 import { referenceFigures } from "./figures/references.ts";
 import { inMemoryFigures } from "./figures/in_memory.ts";
+import { handshakeCpuFigures } from "./figures/handshake_cpu.ts";
 import { profileFigures } from "./figures/profile.ts";
 import { libsslFigures } from "./figures/libssl.ts";
 import { setProbing, type Setting } from "./figure.ts";
@@ -100,10 +101,10 @@ const tls12: Setting = { name: "TLS 1.2 P-256", certs: c.p256, maxVersion: "TLSv
 const resumed: Setting = { ...p256, name: "TLS 1.3 P-256 resumed", resume: true };
 
 const sizes = smoke
-  ? { bulk: 4 * 2 ** 20, hsSeconds: 0.2, pings: 200, idle: 10 }
+  ? { bulk: 4 * 2 ** 20, hsSeconds: 0.2, pings: 200, idle: 10, hsCpu: 32 }
   : value("--bulk-mib")
-  ? { bulk: Number(value("--bulk-mib")) * 2 ** 20, hsSeconds: 1, pings: 2000, idle: 300 }
-  : { bulk: 256 * 2 ** 20, hsSeconds: 1.5, pings: 5000, idle: 1000 };
+  ? { bulk: Number(value("--bulk-mib")) * 2 ** 20, hsSeconds: 1, pings: 2000, idle: 300, hsCpu: 2000 }
+  : { bulk: 256 * 2 ** 20, hsSeconds: 1.5, pings: 5000, idle: 1000, hsCpu: 5000 };
 
 const results: Results = {
   date: new Date().toISOString(),
@@ -165,9 +166,31 @@ if (want("memory")) {
   );
 }
 if (want("references")) results.references.push(...await referenceFigures({ certs: c.p256, smoke, log }));
+/** Handshake-CPU measurements that erred: they fail the run like a contender's row. */
+const hsCpuErrors: string[] = [];
 // The in-memory floor takes a second: the smoke run keeps it too, so it never rots.
-if (want("references") || (smoke && !only)) {
-  results.references.push(...inMemoryFigures({ certs: c.p256, smoke, log }));
+if (want("references") || want("hscpu") || (smoke && !only)) {
+  const inMemory = inMemoryFigures({ certs: c.p256, smoke, log });
+  results.references.push(...inMemory);
+  if (want("hscpu")) {
+    const perPair = (what: string) => {
+      const rate = inMemory.find((r) => r.what.startsWith(what))?.value;
+      return rate ? 1000 / rate : undefined;
+    };
+    const { refs, errors } = await handshakeCpuFigures({
+      settings: [p256, resumed],
+      count: sizes.hsCpu,
+      concurrency: 16,
+      floorMs: {
+        full: perPair("ours in memory: full TLS 1.3"),
+        resumed: perPair("ours in memory: resumed TLS 1.3"),
+      },
+      only: pairOk,
+      log,
+    });
+    results.references.push(...refs);
+    hsCpuErrors.push(...errors);
+  }
 }
 if (want("profile")) {
   results.profiles.push(
@@ -198,5 +221,7 @@ for (const t of results.targets) {
 // A contender that erred (or measured nothing) fails the run, so that CI sees it.
 const failed = results.rows.filter((r) => r.error !== undefined || r.median === null);
 for (const r of failed) log(`FAILED ${r.figure} ${r.contender}: ${r.error ?? "no measurement"}`);
-console.log(`bench: ${results.rows.length - failed.length} passed, ${failed.length} failed`);
-process.exit(failed.length > 0 ? 1 : 0);
+for (const e of hsCpuErrors) log(`FAILED CPU per handshake pair, ${e}`);
+const failures = failed.length + hsCpuErrors.length;
+console.log(`bench: ${results.rows.length - failed.length} passed, ${failures} failed`);
+process.exit(failures > 0 ? 1 : 0);

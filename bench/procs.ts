@@ -126,6 +126,12 @@ export class ServerPeer {
     return JSON.parse(await this.#lines.next(30_000, "server memory"));
   }
 
+  /** The server's process CPU time so far (user + system), in ms. */
+  async cpuMs(): Promise<number> {
+    this.#child.stdin!.write("cpu\n");
+    return (JSON.parse(await this.#lines.next(30_000, "server cpu")) as { cpuMs: number }).cpuMs;
+  }
+
   /** Stops the server: stdin closes (it exits), SIGKILL after a grace period. */
   async stop(): Promise<void> {
     if (this.#child.exitCode !== null) return;

@@ -1,7 +1,8 @@
 /**
  * One benchmark peer process (Deno or Bun):
  *
- *   peer/main.ts server <stack> '<json settings>'   prints {"port":N}; stdin "mem" → {"rss","heap"}
+ *   peer/main.ts server <stack> '<json settings>'   prints {"port":N}; stdin "mem" → {"rss","heap"};
+ *                                                    stdin "cpu" → {"cpuMs"}: process CPU so far (user + system)
  *   peer/main.ts client <stack> '<json task>'       runs one task, prints its result as JSON
  *
  * Every loop is bounded in count and time.
@@ -37,6 +38,12 @@ const [role, stack, json] = process.argv.slice(2);
 const config = JSON.parse(json) as PeerConfig;
 const api: Api = config.api ?? "pull";
 await loadStack(stack as Stack);
+
+/** Process CPU time so far, user + system, in ms. */
+function cpuMs(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+}
 
 function out(value: unknown): void {
   process.stdout.write(JSON.stringify(value) + "\n");
@@ -79,6 +86,7 @@ function server(): void {
   out({ port: listening.port });
   commands(async (line) => {
     if (line === "mem") out(await memory());
+    if (line === "cpu") out({ cpuMs: cpuMs() });
     if (line === "quit") process.exit(0);
   });
 }
@@ -111,6 +119,7 @@ async function handshakes(
   const hdr = header("H", 0);
   const deadline = now() + task.seconds * 1000;
   const start = now();
+  const cpuStart = cpuMs();
   const worker = async () => {
     while (now() < deadline && count < task.maxCount) {
       const conn = await connectStack(stack as Stack, config.port!, config.tls, api);
@@ -123,7 +132,7 @@ async function handshakes(
   };
   await Promise.all(Array.from({ length: task.concurrency }, worker));
   const seconds = (now() - start) / 1000;
-  return { count, seconds, perSecond: count / seconds, info };
+  return { count, seconds, perSecond: count / seconds, cpuMs: cpuMs() - cpuStart, info };
 }
 
 async function pingpong(task: { count: number; warmup: number }): Promise<unknown> {

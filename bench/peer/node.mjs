@@ -153,6 +153,11 @@ function memory() {
   return { rss: usage.rss, heap: 0, js: usage.heapUsed };
 }
 
+function cpuMs() {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+}
+
 function commands(onLine) {
   const rl = createInterface({ input: process.stdin });
   rl.on("line", (l) => onLine(l.trim()));
@@ -191,6 +196,7 @@ if (role === "server") {
   server.listen(0, "127.0.0.1", () => out({ port: server.address().port }));
   commands((line) => {
     if (line === "mem") out(memory());
+    if (line === "cpu") out({ cpuMs: cpuMs() });
     if (line === "quit") process.exit(0);
   });
 } else {
@@ -211,7 +217,7 @@ if (role === "server") {
     result = { ms, mbps: task.bytes / 1e6 / (ms / 1000) };
   } else if (task.kind === "handshakes") {
     let count = 0;
-    const deadline = now() + task.seconds * 1000, start = now(), hdr = header("H", 0);
+    const deadline = now() + task.seconds * 1000, start = now(), hdr = header("H", 0), cpuStart = cpuMs();
     const worker = async () => {
       while (now() < deadline && count < task.maxCount) {
         const conn = await connectOne();
@@ -223,7 +229,7 @@ if (role === "server") {
     };
     await Promise.all(Array.from({ length: task.concurrency }, worker));
     const seconds = (now() - start) / 1000;
-    result = { count, seconds, perSecond: count / seconds };
+    result = { count, seconds, perSecond: count / seconds, cpuMs: cpuMs() - cpuStart };
   } else if (task.kind === "pingpong") {
     const conn = await connectOne();
     const r = reader(conn), one = Buffer.from([0x70]), total = task.count + task.warmup;
