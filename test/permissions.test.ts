@@ -76,3 +76,30 @@ test("each missing flag is a TlsError(SHIM_UNAVAILABLE) that names it", () => {
     rmSync(home, { recursive: true, force: true });
   }
 }, { timeout: 120_000 });
+
+test(
+  "DTLS runs under the later-run flags with --allow-net for the server and the client's wildcard bind",
+  () => {
+    const home = mkdtempSync(join(tmpdir(), "jsec-home-"));
+    try {
+      const { firstRun, laterRun } = readmeFlags(home);
+      const app = join(root, "test", "support", "permission_dtls_app.ts");
+      const net = (hosts: string) =>
+        laterRun.map((f) => f.startsWith("--allow-net") ? `--allow-net=${hosts}` : f);
+      assert.equal(
+        denoRun(home, firstRun, join(root, "test", "support", "permission_app.ts")).output.trim(),
+        "ok",
+      );
+      const noWildcard = denoRun(home, net("127.0.0.1"), app);
+      assert.match(
+        noWildcard.output,
+        /TlsError: cannot bind UDP 0\.0\.0\.0:0: Deno needs --allow-net=0\.0\.0\.0/,
+      );
+      const r = denoRun(home, net("127.0.0.1,0.0.0.0"), app);
+      assert.equal(r.output.trim(), "ok", r.output);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  },
+  { timeout: 120_000 },
+);

@@ -72,7 +72,20 @@ async function bindBun(hostname: string, port: number, onDatagram: DatagramHandl
   };
 }
 
+/**
+ * Deno: node:dgram reports a missing `--allow-net` for the bind address out of
+ * band, as an uncaught error; asking first turns it into a TlsError naming the flag.
+ */
+function checkDenoNet(hostname: string, port: number): void {
+  const permissions = (globalThis as { Deno?: { permissions?: Deno.Permissions } }).Deno?.permissions;
+  const host = `${isIP(hostname) === 6 ? `[${hostname}]` : hostname}:${port}`;
+  if (permissions && permissions.querySync({ name: "net", host }).state !== "granted") {
+    throw new Error(`Deno needs --allow-net=${hostname} (or --allow-net) to bind it`);
+  }
+}
+
 function bindNode(hostname: string, port: number, onDatagram: DatagramHandler): Promise<Backend> {
+  checkDenoNet(hostname, port);
   const socket = createSocket({ type: isIP(hostname) === 6 ? "udp6" : "udp4" });
   return new Promise((resolve, reject) => {
     socket.once("error", reject);
