@@ -99,6 +99,23 @@ export class TlsConn extends TransportControls implements AsyncDisposable, Dispo
   }
 
   /**
+   * Keying material derived from this connection's secrets (RFC 5705; RFC 8446
+   * §7.5 in TLS 1.3): both sides get the same bytes for the same `label` and
+   * `context`, e.g. to bind an application protocol to this TLS session.
+   * `INVALID_OPTION` for a bad length or label, `CLOSED` after `close()`.
+   *
+   * @example
+   * ```ts
+   * import { connect } from "@jsec/tls";
+   * const conn = await connect({ hostname: "example.com", port: 443 });
+   * const binding = conn.exportKeyingMaterial(32, "EXPORTER-my-protocol");
+   * ```
+   */
+  exportKeyingMaterial(length: number, label: string, context?: Uint8Array): Uint8Array {
+    return this.#pump.engine.exportKeyingMaterial(length, label, context);
+  }
+
+  /**
    * Reads plaintext into `p`: the count, or null once the peer closed cleanly.
    * An end without close_notify rejects with `UNEXPECTED_EOF`.
    */

@@ -632,6 +632,19 @@ export class TlsSocket<Data = undefined> extends TransportControls implements Di
     return this.#resumption?.newest ?? null;
   }
 
+  /**
+   * Keying material derived from this connection's secrets (RFC 5705, RFC 8446
+   * §7.5), the same on both sides; see `TlsConn.exportKeyingMaterial`.
+   *
+   * @example
+   * ```ts
+   * const keys = socket.exportKeyingMaterial(32, "EXPORTER-my-protocol"); // in `handshake` or later
+   * ```
+   */
+  exportKeyingMaterial(length: number, label: string, context?: Uint8Array): Uint8Array {
+    return this.#pump.engine.exportKeyingMaterial(length, label, context);
+  }
+
   /** The peer's address (a Unix socket's path). */
   get remoteAddress(): string {
     return hostOf(this.#pump.stream.remoteAddr);
