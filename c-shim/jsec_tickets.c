@@ -13,6 +13,7 @@
  * are shared, counted, with the contexts of its `sni` names, since OpenSSL
  * may ask about a ticket before or after the server name switched contexts.
  */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime */
 #include <string.h>
 #include <time.h>
 
@@ -37,7 +38,7 @@ struct ticket_keys {
   int count;                      /* 1 or 2 */
   unsigned char key[2][KEY_LEN];  /* [0] current, [1] previous */
   long period;                    /* seconds between automatic rotations; 0 never */
-  time_t rotated_at;
+  long long rotated_at;            /* milliseconds, monotonic clock */
 };
 
 static int keys_index = -1;
@@ -61,20 +62,25 @@ static struct ticket_keys *keys_of(SSL_CTX *ssl_ctx) {
   return keys_index < 0 ? NULL : SSL_CTX_get_ex_data(ssl_ctx, keys_index);
 }
 
+static long long now_ms(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
 /* Brings the keys up to date with their schedule: one rotation per period gone by, at
  * most two (after two, no key is left from before). */
 static int keep_schedule(struct ticket_keys *keys) {
   if (keys->period <= 0) return 1;
-  time_t now = time(NULL);
-  long elapsed = (long)(now - keys->rotated_at);
-  if (elapsed < keys->period) return 1;
-  int rotations = elapsed >= 2 * keys->period ? 2 : 1;
+  long long now = now_ms(), period = keys->period * 1000LL, elapsed = now - keys->rotated_at;
+  if (elapsed < period) return 1;
+  int rotations = elapsed >= 2 * period ? 2 : 1;
   for (int i = 0; i < rotations; i++) {
     memcpy(keys->key[1], keys->key[0], KEY_LEN);
     if (RAND_bytes(keys->key[0], KEY_LEN) != 1) return 0;
   }
   keys->count = 2;
-  keys->rotated_at = rotations == 2 ? now : keys->rotated_at + keys->period;
+  keys->rotated_at = rotations == 2 ? now : keys->rotated_at + period;
   return 1;
 }
 
@@ -103,8 +109,7 @@ static int mac_init(mac_ctx *mac, unsigned char *secret) {
 }
 #endif
 
-/* OpenSSL's ticket key callback: 1 a key is set up, 2 also re-issue the ticket
- * (it was under the previous key), 0 no key for this ticket (a full handshake), -1 failure. */
+/* OpenSSL's ticket key callback: 1 a key is set up, 2 also issue a new ticket, 0 no key for this ticket (a full handshake), -1 failure. */
 static int ticket_key(SSL *ssl, unsigned char *name, unsigned char *iv, EVP_CIPHER_CTX *cipher, mac_ctx *mac,
                       int encrypt) {
   struct ticket_keys *keys = keys_of(SSL_get_SSL_CTX(ssl));
@@ -121,7 +126,9 @@ static int ticket_key(SSL *ssl, unsigned char *name, unsigned char *iv, EVP_CIPH
   unsigned char *key = keys->key[which];
   if (!mac_init(mac, key + NAME_LEN)) return -1;
   if (EVP_DecryptInit_ex(cipher, EVP_aes_256_cbc(), NULL, key + NAME_LEN + SECRET_LEN, iv) != 1) return -1;
-  return which == 0 ? 1 : 2;
+  /* TLS 1.3 clients get new tickets after each resumption (as with OpenSSL's own keys);
+   * TLS 1.2 ones only when their ticket was under the previous key. */
+  return which == 0 && SSL_version(ssl) < TLS1_3_VERSION ? 1 : 2;
 }
 
 static int install(SSL_CTX *ssl_ctx, struct ticket_keys *keys) {
@@ -164,7 +171,7 @@ int jsec_ctx_ticket_keys(jsec_ctx *ctx, const uint8_t *keys_in, int len, int per
   }
   if (keys->count == 0) keys->count = 1;
   keys->period = period;
-  keys->rotated_at = time(NULL);
+  keys->rotated_at = now_ms();
   return JSEC_OK;
 }
 

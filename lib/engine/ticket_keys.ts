@@ -71,7 +71,9 @@ export function checkTicketKeys(name: string, keys: unknown): asserts keys is Ui
  */
 export function checkTicketOptions(o: TicketKeyOptions, server: boolean, resumption: boolean): void {
   if (o.ticketKeys === undefined && o.ticketKeyRotation === undefined) return;
-  if (!server || !resumption) invalid("ticketKeys", "options of a server that resumes sessions", o.ticketKeys);
+  if (!server || !resumption) {
+    invalid("ticketKeys", "options of a server that resumes sessions", o.ticketKeys);
+  }
   if (o.ticketKeys !== undefined) checkTicketKeys("ticketKeys", o.ticketKeys);
   const period = o.ticketKeyRotation;
   if (period !== undefined && (!Number.isInteger(period) || period < 0 || period > 0x7fffffff)) {

@@ -223,9 +223,11 @@ export function openServer(options: ServerOptions & ListenAddress): BoundServer 
   const context = new TlsContext(contextOptions);
   try {
     const streams = listenStreams(
-      options.path !== undefined
-        ? { path: options.path }
-        : { hostname: options.hostname ?? "0.0.0.0", port: options.port!, reusePort: options.reusePort ?? false },
+      options.path !== undefined ? { path: options.path } : {
+        hostname: options.hostname ?? "0.0.0.0",
+        port: options.port!,
+        reusePort: options.reusePort ?? false,
+      },
       options.onAcceptError,
     );
     const stopStapling = followStaple(context, options.ocspStaple);
