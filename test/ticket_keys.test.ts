@@ -290,3 +290,42 @@ async function visit8(port: number, session?: Uint8Array) {
     await closeConn(conn);
   }
 }
+
+test(
+  "reusePort: not a boolean is INVALID_OPTION; Deno without --unstable-net is INVALID_OPTION, not an exit",
+  async () => {
+    const c = certs();
+    assert.throws(
+      () => listen({ port: 0, cert: c.ecdsa.cert, key: c.ecdsa.key, reusePort: "yes" as unknown as boolean }),
+      (e) => e instanceof TlsError && e.code === "INVALID_OPTION",
+    );
+    const mod = new URL("../mod.ts", import.meta.url).href;
+    const script = `import { listen } from "${mod}";
+    try { listen({ hostname: "127.0.0.1", port: 0, reusePort: true, cert: ${JSON.stringify(c.ecdsa.cert)},
+      key: ${JSON.stringify(c.ecdsa.key)} }); console.log("listened"); }
+    catch (e) { console.log("refused", e.code); }`;
+    const deno = new URL("../node_modules/.bin/deno", import.meta.url).pathname;
+    const peer = new Peer(deno, ["eval", "--ext=ts", script]); // all permissions: `deno eval` has them
+    try {
+      assert.equal(await peer.waitExit(30_000), 0, peer.stderr);
+      assert.match(peer.stdout, /refused INVALID_OPTION/);
+    } finally {
+      await peer.stop();
+    }
+  },
+  { timeout: 40_000 },
+);
+
+test("ticket keys: a server's `sni` certificates share its key set", async () => {
+  const c = certs();
+  const keys = randomKeys();
+  const a = greeter({ ticketKeys: keys, sni: { "other.test": { cert: c.other.cert, key: c.other.key } } });
+  const b = greeter({ ticketKeys: keys, sni: { "other.test": { cert: c.other.cert, key: c.other.key } } });
+  await using _a = a, _b = b;
+  const first = await visit(a.port, { servername: "other.test" });
+  assert.ok(first.session);
+  a.listener.setTicketKeys(randomKeys()); // rotates the `sni` context's keys too
+  assert.deepEqual(a.listener.getTicketKeys().subarray(KEY), keys);
+  assert.equal((await visit(b.port, { servername: "other.test", session: first.session! })).resumed, true);
+  assert.equal((await visit(a.port, { servername: "other.test", session: first.session! })).resumed, true);
+});

@@ -8,7 +8,7 @@
 import { TlsContext, validateContextOptions } from "../engine/context.ts";
 import { invalid } from "../engine/validate.ts";
 import { TlsError } from "../errors.ts";
-import { listenStreams, type StreamListener } from "../transport/open.ts";
+import { listenStreams, reusePortAvailable, type StreamListener } from "../transport/open.ts";
 import type { Addr, ByteStream } from "../transport/stream.ts";
 import { TlsConn } from "./conn.ts";
 import { checkCommon, serverContext, type ServerOptions } from "./options.ts";
@@ -217,6 +217,9 @@ export function openServer(options: ServerOptions & ListenAddress): BoundServer 
   }
   if (options.reusePort !== undefined && typeof options.reusePort !== "boolean") {
     invalid("reusePort", "a boolean", options.reusePort);
+  }
+  if (options.reusePort && !reusePortAvailable()) {
+    throw new TlsError("INVALID_OPTION", "`reusePort` under Deno needs the --unstable-net flag");
   }
   const contextOptions = serverContext(options);
   validateContextOptions(contextOptions);

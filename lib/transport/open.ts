@@ -117,6 +117,15 @@ export interface StreamListener {
   unref(): void;
 }
 
+/**
+ * Whether this runtime lets sockets share a port (`reusePort`): Bun does;
+ * Deno only with `--unstable-net` (without it, `Deno.listen({ reusePort })`
+ * ends the process). That flag is what exposes `Deno.listenDatagram`.
+ */
+export function reusePortAvailable(): boolean {
+  return isBun || typeof (Deno as unknown as { listenDatagram?: unknown }).listenDatagram === "function";
+}
+
 /** The first and the longest wait after a failed accept (doubling in between). */
 const ACCEPT_RETRY_MIN_MS = 10;
 const ACCEPT_RETRY_MAX_MS = 1_000;
