@@ -19,6 +19,7 @@ struct jsec_ctx {
   jsec_ctx *sni_ctx[JSEC_MAX_SNI];
   struct jsec_revocation *revocation; /* OCSP/CRL state, jsec_revocation.c; NULL until used */
   struct jsec_psk *psk;               /* pre-shared keys, jsec_keys.c */
+  struct jsec_tickets *tickets;       /* session ticket keys, jsec_tickets.c; NULL: OpenSSL's own */
 };
 
 struct jsec_session {
@@ -50,5 +51,8 @@ void jsec_resume_session_free(jsec_session *s);
 /* Key log and PSK state (jsec_keys.c): jsec_ctx_free and jsec_free call them. */
 void jsec_keys_ctx_free(jsec_ctx *ctx);
 void jsec_keys_session_free(jsec_session *s);
+
+/* Releases ctx->tickets (jsec_tickets.c); jsec_ctx_free calls it. */
+void jsec_tickets_ctx_free(jsec_ctx *ctx);
 
 #endif

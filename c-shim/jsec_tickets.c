@@ -9,15 +9,16 @@
  * the previous: by hand (jsec_ctx_ticket_keys with one key), or every
  * `period` seconds, checked lazily when a ticket is made or read, so no timer
  * runs and nothing calls into JavaScript. A ticket under neither key gets a
- * full handshake. The keys live in the SSL_CTX's ex_data (freed with it) and
- * are shared, counted, with the contexts of its `sni` names, since OpenSSL
- * may ask about a ticket before or after the server name switched contexts.
+ * full handshake. The keys hang off the jsec_ctx (found from the SSL_CTX's
+ * app data, as in jsec_keys.c; not ex_data with a free callback, which would
+ * outlive an unloaded shim) and are shared, counted, with the contexts of its
+ * `sni` names, since OpenSSL may ask about a ticket before or after the server
+ * name switched contexts.
  */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime */
 #include <string.h>
 #include <time.h>
 
-#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
@@ -33,7 +34,7 @@
 #define SECRET_LEN 32
 #define KEY_LEN (NAME_LEN + 2 * SECRET_LEN)
 
-struct ticket_keys {
+struct jsec_tickets {
   int refs;
   int count;                      /* 1 or 2 */
   unsigned char key[2][KEY_LEN];  /* [0] current, [1] previous */
@@ -41,25 +42,21 @@ struct ticket_keys {
   long long rotated_at;            /* milliseconds, monotonic clock */
 };
 
-static int keys_index = -1;
-static CRYPTO_ONCE keys_once = CRYPTO_ONCE_STATIC_INIT;
-
-static void release(struct ticket_keys *keys) {
+static void release(struct jsec_tickets *keys) {
   if (keys && --keys->refs == 0) {
     OPENSSL_cleanse(keys, sizeof *keys);
     OPENSSL_free(keys);
   }
 }
 
-static void free_keys(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp) {
-  (void)parent, (void)ad, (void)idx, (void)argl, (void)argp;
-  release(ptr);
+void jsec_tickets_ctx_free(jsec_ctx *ctx) {
+  release(ctx->tickets);
+  ctx->tickets = NULL;
 }
 
-static void make_index(void) { keys_index = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, free_keys); }
-
-static struct ticket_keys *keys_of(SSL_CTX *ssl_ctx) {
-  return keys_index < 0 ? NULL : SSL_CTX_get_ex_data(ssl_ctx, keys_index);
+static struct jsec_tickets *keys_of(SSL_CTX *ssl_ctx) {
+  const jsec_ctx *ctx = SSL_CTX_get_app_data(ssl_ctx);
+  return ctx ? ctx->tickets : NULL;
 }
 
 static long long now_ms(void) {
@@ -70,7 +67,7 @@ static long long now_ms(void) {
 
 /* Brings the keys up to date with their schedule: one rotation per period gone by, at
  * most two (after two, no key is left from before). */
-static int keep_schedule(struct ticket_keys *keys) {
+static int keep_schedule(struct jsec_tickets *keys) {
   if (keys->period <= 0) return 1;
   long long now = now_ms(), period = keys->period * 1000LL, elapsed = now - keys->rotated_at;
   if (elapsed < period) return 1;
@@ -85,7 +82,7 @@ static int keep_schedule(struct ticket_keys *keys) {
 }
 
 /* Which key, if any, a ticket's name names: 0 current, 1 previous, -1 none. */
-static int find(struct ticket_keys *keys, const unsigned char *name) {
+static int find(struct jsec_tickets *keys, const unsigned char *name) {
   for (int i = 0; i < keys->count; i++)
     if (CRYPTO_memcmp(keys->key[i], name, NAME_LEN) == 0) return i;
   return -1;
@@ -112,7 +109,7 @@ static int mac_init(mac_ctx *mac, unsigned char *secret) {
 /* OpenSSL's ticket key callback: 1 a key is set up, 2 also issue a new ticket, 0 no key for this ticket (a full handshake), -1 failure. */
 static int ticket_key(SSL *ssl, unsigned char *name, unsigned char *iv, EVP_CIPHER_CTX *cipher, mac_ctx *mac,
                       int encrypt) {
-  struct ticket_keys *keys = keys_of(SSL_get_SSL_CTX(ssl));
+  struct jsec_tickets *keys = keys_of(SSL_get_SSL_CTX(ssl));
   if (!keys || !keep_schedule(keys)) return -1;
   if (encrypt) {
     unsigned char *key = keys->key[0];
@@ -131,17 +128,16 @@ static int ticket_key(SSL *ssl, unsigned char *name, unsigned char *iv, EVP_CIPH
   return which == 0 && SSL_version(ssl) < TLS1_3_VERSION ? 1 : 2;
 }
 
-static int install(SSL_CTX *ssl_ctx, struct ticket_keys *keys) {
-  struct ticket_keys *old = keys_of(ssl_ctx);
-  if (SSL_CTX_set_ex_data(ssl_ctx, keys_index, keys) != 1) return 0;
+static void install(jsec_ctx *ctx, struct jsec_tickets *keys) {
   keys->refs++;
-  release(old);
+  release(ctx->tickets);
+  ctx->tickets = keys;
+  SSL_CTX_set_app_data(ctx->ssl_ctx, ctx);
 #if OPENSSL_VERSION_NUMBER >= 0x30000000L
-  SSL_CTX_set_tlsext_ticket_key_evp_cb(ssl_ctx, ticket_key);
+  SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx->ssl_ctx, ticket_key);
 #else
-  SSL_CTX_set_tlsext_ticket_key_cb(ssl_ctx, ticket_key);
+  SSL_CTX_set_tlsext_ticket_key_cb(ctx->ssl_ctx, ticket_key);
 #endif
-  return 1;
 }
 
 int jsec_ctx_ticket_keys(jsec_ctx *ctx, const uint8_t *keys_in, int len, int period) {
@@ -149,16 +145,11 @@ int jsec_ctx_ticket_keys(jsec_ctx *ctx, const uint8_t *keys_in, int len, int per
   if (len != 0 && len != KEY_LEN && len != 2 * KEY_LEN)
     return jsec_fail("ticket keys are 80 bytes (name 16, HMAC 32, AES 32), or 160: the current and the previous");
   if (period < 0) return jsec_fail("a rotation period is 0 or more seconds");
-  if (CRYPTO_THREAD_run_once(&keys_once, make_index) != 1 || keys_index < 0)
-    return jsec_fail("cannot hold ticket keys");
-  struct ticket_keys *keys = keys_of(ctx->ssl_ctx);
+  struct jsec_tickets *keys = ctx->tickets;
   if (!keys) {
     keys = OPENSSL_zalloc(sizeof *keys);
     if (!keys) return jsec_fail("out of memory");
-    if (!install(ctx->ssl_ctx, keys)) {
-      OPENSSL_free(keys);
-      return jsec_fail("cannot hold ticket keys");
-    }
+    install(ctx, keys);
   } else if (keys->count > 0 && len != 2 * KEY_LEN) {
     memcpy(keys->key[1], keys->key[0], KEY_LEN); /* one new key: the current one becomes the previous */
     keys->count = 2;
@@ -176,7 +167,7 @@ int jsec_ctx_ticket_keys(jsec_ctx *ctx, const uint8_t *keys_in, int len, int per
 }
 
 int jsec_ctx_ticket_keys_get(jsec_ctx *ctx, uint8_t *buf, int cap) {
-  struct ticket_keys *keys = keys_of(ctx->ssl_ctx);
+  struct jsec_tickets *keys = ctx->tickets;
   if (!keys) return 0;
   if (!keep_schedule(keys)) return jsec_fail("no random bytes for a ticket key");
   int len = keys->count * KEY_LEN;
@@ -185,7 +176,8 @@ int jsec_ctx_ticket_keys_get(jsec_ctx *ctx, uint8_t *buf, int cap) {
 }
 
 int jsec_ctx_ticket_share(jsec_ctx *ctx, jsec_ctx *from) {
-  struct ticket_keys *keys = keys_of(from->ssl_ctx);
-  if (!keys) return jsec_fail("no ticket keys to share");
-  return install(ctx->ssl_ctx, keys) ? JSEC_OK : jsec_fail("cannot hold ticket keys");
+  if (!from->tickets) return jsec_fail("no ticket keys to share");
+  if (!ctx->server) return jsec_fail("ticket keys are a server's");
+  install(ctx, from->tickets);
+  return JSEC_OK;
 }
