@@ -33,13 +33,14 @@
 #define NAME_LEN 16
 #define SECRET_LEN 32
 #define KEY_LEN (NAME_LEN + 2 * SECRET_LEN)
+#define IV_LEN 16 /* AES-CBC */
 
 struct jsec_tickets {
   int refs;
   int count;                      /* 1 or 2 */
   unsigned char key[2][KEY_LEN];  /* [0] current, [1] previous */
   long period;                    /* seconds between automatic rotations; 0 never */
-  long long rotated_at;            /* milliseconds, monotonic clock */
+  long long rotated_at;           /* milliseconds, monotonic clock */
 };
 
 static void release(struct jsec_tickets *keys) {
@@ -113,7 +114,7 @@ static int ticket_key(SSL *ssl, unsigned char *name, unsigned char *iv, EVP_CIPH
   if (!keys || !keep_schedule(keys)) return -1;
   if (encrypt) {
     unsigned char *key = keys->key[0];
-    if (RAND_bytes(iv, EVP_CIPHER_iv_length(EVP_aes_256_cbc())) != 1) return -1;
+    if (RAND_bytes(iv, IV_LEN) != 1) return -1;
     memcpy(name, key, NAME_LEN);
     if (EVP_EncryptInit_ex(cipher, EVP_aes_256_cbc(), NULL, key + NAME_LEN + SECRET_LEN, iv) != 1) return -1;
     return mac_init(mac, key + NAME_LEN) ? 1 : -1;
