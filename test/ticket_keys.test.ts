@@ -1,9 +1,10 @@
 /**
- * Session ticket keys: the option and its checks, rotation by hand and on a
+ * Session ticket keys: the options and their checks, rotation by hand and on a
  * schedule (a ticket under the previous key resumes and is re-issued, one from
  * an unknown key set gets a full handshake), `openssl s_client -sess_out /
- * -sess_in` resuming across a rotation, and a `reusePort` cluster of two
- * worker processes sharing one port and one key set.
+ * -sess_in` resuming across a rotation, `sni` contexts and server-side
+ * `upgrade()` calls sharing a key set, and a `reusePort` cluster of two worker
+ * processes sharing one port and one key set.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -14,11 +15,13 @@ import {
   listen,
   type ListenOptions,
   TlsError,
+  upgrade,
 } from "../mod.ts";
 import { TlsContext } from "../engine.ts";
 import { certs } from "./support/certs.ts";
 import { closeConn } from "./support/conn.ts";
 import { freePort, Peer, readExactly, sClient } from "./support/openssl.ts";
+import { plainListen } from "./support/plain.ts";
 import { workerCommand } from "./support/ticket_worker.ts";
 import { test } from "./harness.ts";
 
@@ -328,4 +331,33 @@ test("ticket keys: a server's `sni` certificates share its key set", async () =>
   assert.deepEqual(a.listener.getTicketKeys().subarray(KEY), keys);
   assert.equal((await visit(b.port, { servername: "other.test", session: first.session! })).resumed, true);
   assert.equal((await visit(a.port, { servername: "other.test", session: first.session! })).resumed, true);
+});
+
+test("ticket keys: server-side upgrade() calls with the same ticketKeys resume each other's sessions", async () => {
+  const c = certs();
+  const ticketKeys = randomKeys();
+  using listener = plainListen();
+  const serveOne = async () => {
+    const plain = await listener.accept();
+    const conn = await upgrade(plain.raw, {
+      isServer: true,
+      cert: c.ecdsa.cert,
+      key: c.ecdsa.key,
+      ticketKeys,
+      head: plain.takeRest(),
+      listenerHandlers: plain.listenerHandlers,
+    });
+    const info = await conn.handshake();
+    await conn.write(enc.encode("hi\n"));
+    await closeConn(conn);
+    return info.resumed;
+  };
+  const [firstServer, first] = await Promise.all([serveOne(), visit(listener.port)]);
+  assert.equal(firstServer, false);
+  const [againServer, again] = await Promise.all([
+    serveOne(),
+    visit(listener.port, { session: first.session! }),
+  ]);
+  assert.equal(again.resumed, true);
+  assert.equal(againServer, true);
 });
