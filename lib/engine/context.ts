@@ -12,8 +12,8 @@ import { checkPsk, type PskKey, usePsk } from "./psk.ts";
 import { checkPem, invalid } from "./validate.ts";
 import {
   checkTicketOptions,
-  DEFAULT_TICKET_KEY_ROTATION,
   getTicketKeys,
+  rotationOf,
   setTicketKeys,
   type TicketKeyOptions,
   useTicketKeys,
@@ -176,7 +176,7 @@ export class TlsContext {
     const tickets = this.isServer && o.resumption !== false;
     if (tickets) {
       check(useTicketKeys(h, o));
-      this.#ticketKeyRotation = o.ticketKeyRotation ?? (o.ticketKeys ? 0 : DEFAULT_TICKET_KEY_ROTATION);
+      this.#ticketKeyRotation = rotationOf(o);
     }
     for (const [name, pair] of Object.entries(o.sni ?? {})) {
       const child = new TlsContext({ ...o, sni: undefined, ocspStaple: undefined, ...pair });

@@ -92,8 +92,20 @@ export function checkTicketOptions(o: TicketKeyOptions, server: boolean, resumpt
  */
 export function useTicketKeys(h: Handle, o: TicketKeyOptions): number {
   const keys = o.ticketKeys ?? null;
-  const period = o.ticketKeyRotation ?? (keys ? 0 : DEFAULT_TICKET_KEY_ROTATION);
-  return shim.jsec_ctx_ticket_keys(h, keys, keys?.length ?? 0, period);
+  return shim.jsec_ctx_ticket_keys(h, keys, keys?.length ?? 0, rotationOf(o));
+}
+
+/**
+ * The rotation period of a server's ticket keys, in seconds (0: never): the
+ * option, else 12 hours for keys of its own and never for given ones.
+ *
+ * @example
+ * ```ts
+ * rotationOf({}); // 43200
+ * ```
+ */
+export function rotationOf(o: TicketKeyOptions): number {
+  return o.ticketKeyRotation ?? (o.ticketKeys ? 0 : DEFAULT_TICKET_KEY_ROTATION);
 }
 
 /**
