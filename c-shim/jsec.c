@@ -213,6 +213,7 @@ void jsec_ctx_free(jsec_ctx *ctx) {
   SSL_CTX_free(ctx->ssl_ctx);
   jsec_revocation_free(ctx);
   jsec_keys_ctx_free(ctx);
+  jsec_tickets_ctx_free(ctx);
   free(ctx->alpn);
   free(ctx);
   live--;

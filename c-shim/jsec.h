@@ -131,4 +131,11 @@ int jsec_dtls_versions(void); /* bit 0: DTLS 1.2, bit 1: DTLS 1.3, as this libss
 int jsec_ctx_srtp(jsec_ctx *ctx, const char *profiles); /* "SRTP_AES128_CM_SHA1_80:SRTP_AEAD_AES_128_GCM" */
 int jsec_srtp_profile(jsec_session *s, char *buf, int cap); /* the negotiated profile's name, "" if none */
 
+/* Session ticket keys (jsec_tickets.c), server: 80 bytes each (name 16, HMAC-SHA256 32, AES-256 32).
+   len 80: a new current key, the old current one stays as the previous; 160: current then previous;
+   0: a random new current key. period > 0: a random new one every `period` seconds, too. */
+int jsec_ctx_ticket_keys(jsec_ctx *ctx, const uint8_t *keys, int len, int period);
+int jsec_ctx_ticket_keys_get(jsec_ctx *ctx, uint8_t *buf, int cap); /* 80 or 160 (0: OpenSSL's own keys) */
+int jsec_ctx_ticket_share(jsec_ctx *ctx, jsec_ctx *from);            /* an `sni` context uses from's keys */
+
 #endif

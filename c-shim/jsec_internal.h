@@ -36,6 +36,7 @@ struct jsec_ctx {
   struct jsec_revocation *revocation; /* OCSP/CRL state, jsec_revocation.c; NULL until used */
   struct jsec_psk *psk;               /* pre-shared keys, jsec_keys.c */
   int datagram;                       /* a JSEC_DTLS context */
+  struct jsec_tickets *tickets;       /* session ticket keys, jsec_tickets.c; NULL: OpenSSL's own */
 };
 
 struct jsec_session {
@@ -84,5 +85,8 @@ void jsec_keys_ctx_free(jsec_ctx *ctx);
 void jsec_keys_session_free(jsec_session *s);
 /* A server's client-hello step for PSK lookups (jsec_keys.c); `arg` is the jsec_ctx. */
 int jsec_psk_client_hello(SSL *ssl, int *alert, void *arg);
+
+/* Releases ctx->tickets (jsec_tickets.c); jsec_ctx_free calls it. */
+void jsec_tickets_ctx_free(jsec_ctx *ctx);
 
 #endif

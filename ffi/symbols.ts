@@ -126,6 +126,11 @@ export const symbols = {
   jsec_dtls_versions: { parameters: [], result: "i32" },
   jsec_ctx_srtp: { parameters: ["handle", "buffer"], result: "i32" },
   jsec_srtp_profile: { parameters: ["handle", "buffer", "i32"], result: "i32" },
+
+  // Session ticket keys (c-shim/jsec_tickets.c)
+  jsec_ctx_ticket_keys: { parameters: ["handle", "buffer", "i32", "i32"], result: "i32" },
+  jsec_ctx_ticket_keys_get: { parameters: ["handle", "buffer", "i32"], result: "i32" },
+  jsec_ctx_ticket_share: { parameters: ["handle", "handle"], result: "i32" },
 } as const satisfies Record<string, FfiSymbol>;
 
 /** The symbol table's type. */

@@ -10,6 +10,14 @@ import { TlsError } from "../errors.ts";
 import { tlsErrorFrom } from "./failure.ts";
 import { checkPsk, type PskKey, usePsk } from "./psk.ts";
 import { checkPem, invalid } from "./validate.ts";
+import {
+  checkTicketOptions,
+  getTicketKeys,
+  rotationOf,
+  setTicketKeys,
+  type TicketKeyOptions,
+  useTicketKeys,
+} from "./ticket_keys.ts";
 
 /** A TLS protocol version name, as Node spells it. */
 export type TlsVersion = "TLSv1.2" | "TLSv1.3";
@@ -27,7 +35,7 @@ export interface KeyPair {
 }
 
 /** Everything a {@link TlsContext} can be configured with. */
-export interface ContextOptions {
+export interface ContextOptions extends TicketKeyOptions {
   /** A server context (accepts handshakes) instead of a client one. */
   isServer?: boolean;
   /** Our certificate chain, PEM, leaf first. A server needs one; a client sends it when asked. */
@@ -128,6 +136,7 @@ export class TlsContext {
   #sessions = 0;
   #freeRequested = false;
   #children: TlsContext[] = [];
+  #ticketKeyRotation: number | null = null; // seconds; null: no ticket keys of ours
 
   /** Builds the context; bad options throw `INVALID_OPTION` / `INVALID_PEM` before any native call. */
   constructor(options: ContextOptions = {}) {
@@ -184,10 +193,16 @@ export class TlsContext {
     if (o.resumption !== undefined) check(shim.jsec_ctx_resumption(h, o.resumption ? 1 : 0));
     if (o.psk !== undefined) usePsk(h, o.psk);
     if (o.srtpProfiles?.length) check(shim.jsec_ctx_srtp(h, cString(o.srtpProfiles.join(":"))));
+    const tickets = this.isServer && o.resumption !== false;
+    if (tickets) {
+      check(useTicketKeys(h, o));
+      this.#ticketKeyRotation = rotationOf(o);
+    }
     for (const [name, pair] of Object.entries(o.sni ?? {})) {
       const child = new TlsContext({ ...o, sni: undefined, ocspStaple: undefined, ...pair });
       this.#children.push(child);
       check(shim.jsec_ctx_sni(h, cString(name), child.handle));
+      if (tickets) check(shim.jsec_ctx_ticket_share(child.handle, h)); // one key set, whichever context asks
     }
   }
 
@@ -212,6 +227,36 @@ export class TlsContext {
   setOcspStaple(der: Uint8Array | null): void {
     if (der !== null && !(der instanceof Uint8Array)) invalid("ocspStaple", "DER bytes", der);
     check(shim.jsec_ctx_staple(this.handle, der, der?.length ?? 0));
+  }
+
+  /**
+   * Server: the session ticket keys, 80 bytes each: the current key, then the
+   * previous one if any (see `ticketKeys`). Empty with `resumption: false`.
+   *
+   * @example
+   * ```ts
+   * const keys = context.getTicketKeys(); // hand these to the other processes of the cluster
+   * ```
+   */
+  getTicketKeys(): Uint8Array {
+    return getTicketKeys(this.handle);
+  }
+
+  /**
+   * Server: new session ticket keys for the handshakes from now on. One key
+   * (80 bytes) becomes the current one and the current one the previous, still
+   * accepted; two (160 bytes: current, previous) replace both.
+   *
+   * @example
+   * ```ts
+   * context.setTicketKeys(crypto.getRandomValues(new Uint8Array(80))); // rotate
+   * ```
+   */
+  setTicketKeys(keys: Uint8Array): void {
+    if (this.#ticketKeyRotation === null) {
+      throw new TlsError("INVALID_OPTION", "ticket keys are for a server that resumes sessions");
+    }
+    check(setTicketKeys(this.handle, keys, this.#ticketKeyRotation));
   }
 
   /** The native handle, for {@link TlsEngine}. Throws `CLOSED` after {@link free}. */
@@ -347,6 +392,7 @@ export function validateContextOptions(o: ContextOptions): void {
       );
     }
   }
+  checkTicketOptions(o, o.isServer ?? false, o.resumption ?? true);
   if (o.sni !== undefined) {
     if (!o.isServer) throw new TlsError("INVALID_OPTION", "`sni` certificates are for servers only");
     if (typeof o.sni !== "object" || o.sni === null) invalid("sni", "an object of { cert, key }", o.sni);

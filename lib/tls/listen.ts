@@ -8,7 +8,7 @@
 import { TlsContext, validateContextOptions } from "../engine/context.ts";
 import { invalid } from "../engine/validate.ts";
 import { TlsError } from "../errors.ts";
-import { listenStreams, type StreamListener } from "../transport/open.ts";
+import { listenStreams, reusePortAvailable, type StreamListener } from "../transport/open.ts";
 import type { Addr, ByteStream } from "../transport/stream.ts";
 import { TlsConn } from "./conn.ts";
 import { checkCommon, serverContext, type ServerOptions } from "./options.ts";
@@ -78,6 +78,35 @@ export class TlsListener implements AsyncIterable<TlsConn>, AsyncDisposable {
     return this.#ready.shift()!;
   }
 
+  /**
+   * The session ticket keys: 80 bytes each, the current key then the previous
+   * one if any. Give them (`ticketKeys` / {@link setTicketKeys}) to the other
+   * processes serving the same clients, so that each resumes the others' sessions.
+   *
+   * @example
+   * ```ts
+   * const keys = server.getTicketKeys();
+   * ```
+   */
+  getTicketKeys(): Uint8Array {
+    return this.#server.context.getTicketKeys();
+  }
+
+  /**
+   * New session ticket keys for the handshakes from now on. One 80-byte key
+   * rotates: it becomes the current key and the current one the previous, still
+   * accepted. 160 bytes (current, previous) replace both. Bad keys throw
+   * `INVALID_OPTION`.
+   *
+   * @example
+   * ```ts
+   * server.setTicketKeys(crypto.getRandomValues(new Uint8Array(80))); // in every process of the cluster
+   * ```
+   */
+  setTicketKeys(keys: Uint8Array): void {
+    this.#server.context.setTicketKeys(keys);
+  }
+
   /** Stops listening. Established connections stay open; ones not yet accepted are closed. */
   close(): void {
     if (this.#closed) return;
@@ -141,6 +170,11 @@ export interface ListenAddress {
   /** A Unix socket path, instead of `hostname` and `port`. */
   path?: string;
   /**
+   * Let several sockets (processes) listen on the same TCP port, the kernel
+   * spreading connections among them (`SO_REUSEPORT`; Linux). Default false.
+   */
+  reusePort?: boolean;
+  /**
    * Called when accepting a connection fails (e.g. no file descriptor left,
    * EMFILE), with a `CONNECTION_FAILED` error. The listener goes on: it waits
    * 10 ms, doubling up to 1 s while the failure lasts, and tries again.
@@ -181,14 +215,22 @@ export function openServer(options: ServerOptions & ListenAddress): BoundServer 
   ) {
     invalid("port", "an integer from 0 to 65535", options.port);
   }
+  if (options.reusePort !== undefined && typeof options.reusePort !== "boolean") {
+    invalid("reusePort", "a boolean", options.reusePort);
+  }
+  if (options.reusePort && !reusePortAvailable()) {
+    throw new TlsError("INVALID_OPTION", "`reusePort` under Deno needs the --unstable-net flag");
+  }
   const contextOptions = serverContext(options);
   validateContextOptions(contextOptions);
   const context = new TlsContext(contextOptions);
   try {
     const streams = listenStreams(
-      options.path !== undefined
-        ? { path: options.path }
-        : { hostname: options.hostname ?? "0.0.0.0", port: options.port! },
+      options.path !== undefined ? { path: options.path } : {
+        hostname: options.hostname ?? "0.0.0.0",
+        port: options.port!,
+        reusePort: options.reusePort ?? false,
+      },
       options.onAcceptError,
     );
     const stopStapling = followStaple(context, options.ocspStaple);

@@ -7,6 +7,7 @@
  */
 import type { ContextOptions, KeyPair, TlsVersion } from "../engine/context.ts";
 import type { PskKey, PskLookup } from "../engine/psk.ts";
+import type { TicketKeyOptions } from "../engine/ticket_keys.ts";
 import { checkSavedSession } from "../engine/saved_session.ts";
 import { invalid } from "../engine/validate.ts";
 import { TlsError } from "../errors.ts";
@@ -108,7 +109,7 @@ export interface ConnectOptions extends ClientOptions {
 }
 
 /** Options of a server. */
-export interface ServerOptions extends TlsOptions {
+export interface ServerOptions extends TlsOptions, TicketKeyOptions {
   /** Ask clients for a certificate, verified against `caCerts`. */
   requestCert?: boolean;
   /**
@@ -203,6 +204,8 @@ export function serverContext(o: ServerOptions): ContextOptions {
     ocspStaple: currentStaple(o.ocspStaple), // a source's later responses: `followStaple`
     resumption: o.resumption,
     dhparam: o.dhparam,
+    ticketKeys: o.ticketKeys,
+    ticketKeyRotation: o.ticketKeyRotation,
   };
 }
 

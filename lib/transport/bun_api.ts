@@ -62,6 +62,7 @@ export interface BunGlobal {
     hostname?: string;
     port?: number;
     unix?: string;
+    reusePort?: boolean;
     socket: BunHandlers<Data>;
   }): BunListener;
 }

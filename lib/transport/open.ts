@@ -117,6 +117,15 @@ export interface StreamListener {
   unref(): void;
 }
 
+/**
+ * Whether this runtime lets sockets share a port (`reusePort`): Bun does;
+ * Deno only with `--unstable-net` (without it, `Deno.listen({ reusePort })`
+ * ends the process). That flag is what exposes `Deno.listenDatagram`.
+ */
+export function reusePortAvailable(): boolean {
+  return isBun || typeof (Deno as unknown as { listenDatagram?: unknown }).listenDatagram === "function";
+}
+
 /** The first and the longest wait after a failed accept (doubling in between). */
 const ACCEPT_RETRY_MIN_MS = 10;
 const ACCEPT_RETRY_MAX_MS = 1_000;
@@ -127,19 +136,19 @@ const ACCEPT_RETRY_MAX_MS = 1_000;
  * descriptor left), after which the listener waits before it tries again.
  */
 export function listenStreams(
-  where: { hostname: string; port: number } | { path: string },
+  where: { hostname: string; port: number; reusePort?: boolean } | { path: string },
   onAcceptError?: (error: TlsError) => void,
 ): StreamListener {
   return isBun ? listenBun(where) : listenDeno(where, onAcceptError);
 }
 
 function listenDeno(
-  where: { hostname: string; port: number } | { path: string },
+  where: { hostname: string; port: number; reusePort?: boolean } | { path: string },
   onAcceptError?: (error: TlsError) => void,
 ): StreamListener {
   const listener = "path" in where
     ? Deno.listen({ transport: "unix", path: where.path })
-    : Deno.listen({ hostname: where.hostname, port: where.port });
+    : Deno.listen({ hostname: where.hostname, port: where.port, reusePort: where.reusePort });
   let closed = false;
   let retryMs = 0;
   let wakeRetry: (() => void) | null = null;
@@ -185,7 +194,9 @@ function listenDeno(
   };
 }
 
-function listenBun(where: { hostname: string; port: number } | { path: string }): StreamListener {
+function listenBun(
+  where: { hostname: string; port: number; reusePort?: boolean } | { path: string },
+): StreamListener {
   const queue: ByteStream[] = [];
   let wake: (() => void) | null = null;
   let closed = false;
