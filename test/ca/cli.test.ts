@@ -15,7 +15,7 @@ import { connect as tlsConnect, createServer } from "node:tls";
 import { join } from "node:path";
 import process from "node:process";
 import { test } from "../harness.ts";
-import { cli, cliPath, opensslAsync, scratch, verifyWithCrl, waitFor } from "./helpers.ts";
+import { cli, cliPath, opensslAsync, opensslCsr, scratch, verifyWithCrl, waitFor } from "./helpers.ts";
 
 test(
   "ca cli: init + issue localhost 127.0.0.1 give files that openssl verify and TLS handshakes accept",
@@ -127,22 +127,7 @@ test("ca cli: ocsp serves openssl ocsp; sign; errors are one clear line and a no
   await cli(["issue", "good.test", "--out", s.dir], env);
   await cli(["issue", "bad.test", "--out", s.dir], env);
   assert.equal((await cli(["revoke", join(s.dir, "bad.test.pem")], env)).status, 0);
-  const csr = await opensslAsync([
-    "req",
-    "-new",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:P-256",
-    "-nodes",
-    "-keyout",
-    join(s.dir, "k.pem"),
-    "-subj",
-    "/CN=csr.test",
-    "-addext",
-    "subjectAltName=DNS:csr.test",
-  ]);
-  const csrPath = s.put("r.csr", csr.out.slice(csr.out.indexOf("-----BEGIN CERTIFICATE REQUEST")));
+  const csrPath = s.put("r.csr", opensslCsr(s.dir, "/CN=csr.test", "DNS:csr.test"));
   const signed = await cli(["sign", csrPath, "--copy-sans", "--out", join(s.dir, "csr.pem")], env);
   assert.equal(signed.status, 0, signed.stderr);
   assert.ok(existsSync(join(s.dir, "csr.pem")));

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { test } from "../harness.ts";
-import { cli, openssl, scratch } from "./helpers.ts";
+import { cli, opensslCsr, scratch } from "./helpers.ts";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const commands = ["init", "issue", "sign", "revoke", "crl", "ocsp", "list", "show"];
@@ -44,22 +44,7 @@ test(
     assert.ok(
       existsSync(join(work, "out", "rel.test.pem")) && existsSync(join(work, "out", "rel.test-key.pem")),
     );
-    const csr = openssl([
-      "req",
-      "-new",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:P-256",
-      "-nodes",
-      "-keyout",
-      join(s.dir, "k.pem"),
-      "-subj",
-      "/CN=x",
-      "-addext",
-      "subjectAltName=DNS:csr.test",
-    ]).out;
-    s.put("work/r.csr", csr.slice(csr.indexOf("-----BEGIN")));
+    s.put("work/r.csr", opensslCsr(s.dir, "/CN=x", "DNS:csr.test"));
     const sign = await cli(["sign", "r.csr", "--copy-sans", "--out", "signed.pem", ...common], noCaDir, work);
     assert.equal(sign.status, 0, sign.stderr);
     assert.ok(existsSync(join(work, "signed.pem")));

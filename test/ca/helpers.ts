@@ -157,3 +157,22 @@ export function waitFor(child: ReturnType<typeof spawn>, pattern: RegExp): Promi
     child.on("close", (code) => reject(new Error(`${child.spawnargs.join(" ")} exited (${code}): ${err}`)));
   });
 }
+
+/** A CSR made by `openssl req` for `subj`, with `san` requested if given. */
+export function opensslCsr(dir: string, subj: string, san?: string): string {
+  const r = openssl([
+    "req",
+    "-new",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:P-256",
+    "-nodes",
+    "-keyout",
+    join(dir, `${Math.random()}-k.pem`),
+    "-subj",
+    subj,
+    ...(san ? ["-addext", `subjectAltName=${san}`] : []),
+  ]);
+  return r.out.slice(r.out.indexOf("-----BEGIN CERTIFICATE REQUEST"));
+}

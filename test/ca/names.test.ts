@@ -11,26 +11,7 @@ import {
   parseCertificate,
   verifyChain,
 } from "../../ca.ts";
-import { cli, openssl, opensslAsync, rejectsWith, scratch, sServer } from "./helpers.ts";
-
-/** A CSR made by `openssl req` for `subj`, with `san` requested if given. */
-function opensslCsr(dir: string, subj: string, san?: string): string {
-  const r = openssl([
-    "req",
-    "-new",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:P-256",
-    "-nodes",
-    "-keyout",
-    join(dir, `${Math.random()}-k.pem`),
-    "-subj",
-    subj,
-    ...(san ? ["-addext", `subjectAltName=${san}`] : []),
-  ]);
-  return r.out.slice(r.out.indexOf("-----BEGIN CERTIFICATE REQUEST"));
-}
+import { cli, openssl, opensslAsync, opensslCsr, rejectsWith, scratch, sServer } from "./helpers.ts";
 
 test("ca names: `ca sign` certifies only names the operator approves, never the CSR's CN", async () => {
   using s = scratch();
