@@ -5,6 +5,9 @@
  * with what OpenSSL's own exporter prints.
  */
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import process from "node:process";
+import { fileURLToPath } from "node:url";
 import { connect, listen } from "../dtls.ts";
 import { certs } from "./support/certs.ts";
 import { sClient, sServer } from "./support/openssl.ts";
@@ -92,4 +95,15 @@ test("dtls × openssl s_server over IPv6 (::1)", async () => {
   assert.ok(conn.maxMessageSize > 1100 && conn.maxMessageSize < 1280 - 48, `${conn.maxMessageSize}`);
   await conn.send(enc("over v6\n"));
   await server.waitFor(/over v6/, "stdout");
+});
+
+test("dtls × openssl s_server: the close_notify has left when close() resolves, even if the process exits at once", async () => {
+  const c = certs();
+  await using server = await sServer({ ...c.ecdsa, args: ["-dtls1_2"] });
+  const child = fileURLToPath(new URL("./support/dtls_close_exit.ts", import.meta.url));
+  const args = [...("Bun" in globalThis ? [] : ["run", "-A"]), child, String(server.port), c.ca.certFile];
+  const r = spawnSync(process.execPath, args, { encoding: "utf8", timeout: 30_000 });
+  assert.equal(r.status, 0, r.stderr);
+  await server.waitFor(/bye/, "stdout");
+  await server.waitFor(/shutting down SSL|CONNECTION CLOSED|DONE/);
 });

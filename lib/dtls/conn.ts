@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { UdpAddr } from "../transport/udp.ts";
+import type { UdpAddr, UdpSocket } from "../transport/udp.ts";
 import type { DtlsHandshakeInfo, DtlsSession } from "./session.ts";
 
 /**
@@ -23,14 +23,16 @@ import type { DtlsHandshakeInfo, DtlsSession } from "./session.ts";
  */
 export class DtlsConn {
   readonly #session: DtlsSession;
+  readonly #socket: UdpSocket;
   readonly #onClose: () => void;
   /** Our address. */
   readonly localAddr: UdpAddr;
 
-  /** @internal Made by `connect` and the listener. */
-  constructor(session: DtlsSession, localAddr: UdpAddr, onClose: () => void = () => {}) {
+  /** @internal Made by `connect` and the listener, on the socket the session sends through. */
+  constructor(session: DtlsSession, socket: UdpSocket, onClose: () => void = () => {}) {
     this.#session = session;
-    this.localAddr = localAddr;
+    this.#socket = socket;
+    this.localAddr = socket.addr;
     this.#onClose = onClose;
   }
 
@@ -100,15 +102,19 @@ export class DtlsConn {
     return this.#session.engine.exportKeyingMaterial(length, label, context);
   }
 
-  /** Sends close_notify and frees the session (a client also closes its socket). Idempotent. */
-  close(): void {
+  /**
+   * Sends close_notify and frees the session (a client also closes its socket).
+   * Idempotent. The promise resolves once the close_notify has left the socket:
+   * await it before the process exits, or the peer may never see it.
+   */
+  close(): Promise<void> {
     this.#session.close();
     this.#onClose();
+    return this.#socket.sent();
   }
 
-  /** For `await using`. */
+  /** For `await using`: {@link close}. */
   [Symbol.asyncDispose](): Promise<void> {
-    this.close();
-    return Promise.resolve();
+    return this.close();
   }
 }

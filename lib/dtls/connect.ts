@@ -93,7 +93,7 @@ export async function connect(options: DtlsConnectOptions): Promise<DtlsConn> {
   } finally {
     signal?.removeEventListener("abort", onAbort);
   }
-  return new DtlsConn(session, socket.addr, closeAll);
+  return new DtlsConn(session, socket, closeAll);
 }
 
 async function resolve(hostname: string): Promise<string> {

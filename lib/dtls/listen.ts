@@ -194,7 +194,7 @@ export class DtlsListener {
   #established(session: DtlsSession): void {
     if (session.isEnded) return;
     this.#stats.handshakes++;
-    const conn = new DtlsConn(session, this.addr);
+    const conn = new DtlsConn(session, this.#socket!);
     const waiter = this.#acceptWaiters.shift();
     if (waiter) return waiter(conn);
     this.#accepted.push(conn);

@@ -128,6 +128,7 @@ export class UdpSocket {
   readonly addr: UdpAddr;
   #closed = false;
   #sending = 0;
+  #sent: Array<() => void> = [];
 
   private constructor(backend: Backend, ipv6: boolean) {
     this.#backend = backend;
@@ -162,8 +163,18 @@ export class UdpSocket {
       // Both runtimes report an ICMP "port unreachable" for an earlier datagram
       // (to a peer that went away) on the next send, and drop that one: send it again.
       if (refused && retry && !this.#closed) this.#transmit(datagram, to, false);
-      if (--this.#sending === 0 && this.#closed) this.#backend.close();
+      if (--this.#sending > 0) return;
+      for (const resolve of this.#sent.splice(0)) resolve();
+      if (this.#closed) this.#backend.close();
     });
+  }
+
+  /**
+   * Resolves once every datagram handed to {@link send} so far has left (Deno's
+   * node:dgram sends on a later turn: a process that exits at once would lose them).
+   */
+  sent(): Promise<void> {
+    return this.#sending === 0 ? Promise.resolve() : new Promise((resolve) => this.#sent.push(resolve));
   }
 
   /** Closes the socket once the datagrams already sent have left (a close_notify, say). Idempotent. */
