@@ -77,3 +77,42 @@ test("interop: Bun's TLS is pinned to a version (fail-version) and does client S
   assert.notEqual(typeof plan("bun-native", "starttls-smtp", "ours-server"), "string");
   assert.equal(typeof plan("bun-native", "starttls-smtp", "ours-client"), "string", "no server STARTTLS");
 });
+
+test("interop: DTLS cases run against openssl and gnutls, n/a 'no DTLS' against TCP-only peers", () => {
+  const dtlsCases = CASES.filter((c) => c.dtls);
+  assert.ok(
+    dtlsCases.length >= 7 && dtlsCases.every((c) => c.id.startsWith("dtls")),
+    "--case=dtls selects them",
+  );
+  for (const c of dtlsCases) {
+    for (const d of ["ours-client", "ours-server"] as const) {
+      if (c.id === "dtls-fail-hostname" && d === "ours-server") continue;
+      for (const peer of ["openssl-1.1.1", "openssl-3.0", "openssl-4.0", "gnutls"]) {
+        const side = plan(peer, c.id, d);
+        assert.notEqual(typeof side, "string", `${peer} ${c.id} ${d}: ${side}`);
+        assert.ok((side as CaseSide).peer.dtls && (side as CaseSide).ours.dtls, "both sides on UDP");
+      }
+      for (const peer of ["nss", "node", "deno-native", "bun-native"]) {
+        assert.match(plan(peer, c.id, d) as string, /no DTLS/, `${peer} ${c.id} ${d}`);
+      }
+    }
+  }
+});
+
+test("interop: dtls-srtp compares exported keys with the peer's where the peer prints them", () => {
+  const side = plan("openssl-3.0", "dtls-srtp", "ours-server") as CaseSide;
+  const info = { protocol: "DTLSv1.2", srtpProfile: "SRTP_AES128_CM_SHA1_80", srtpKeys: "ab12" };
+  assert.equal(side.check!(info, { output: "Keying material: AB12", printsExportedKeys: true }), null);
+  assert.match(
+    side.check!(info, { output: "Keying material: CD34", printsExportedKeys: true })!,
+    /other SRTP keys/,
+  );
+  assert.equal(side.check!(info, { output: "", printsExportedKeys: false }), null, "gnutls-serv prints none");
+  assert.match(
+    side.check!({ ...info, srtpProfile: null }, { output: "", printsExportedKeys: false })!,
+    /srtpProfile/,
+  );
+  const gnutls = makeDriver(PEERS.find((p) => p.id === "gnutls")!, { version: "3.8.9", features: [] });
+  assert.equal(gnutls.printsExportedKeys?.("server"), false);
+  assert.equal(gnutls.printsExportedKeys?.("client"), true);
+});

@@ -7,6 +7,7 @@
 import { type CertSet, SNI_NAME } from "./certs.ts";
 import type { KeyPair, OursInfo, OursTask } from "./task.ts";
 import type { Direction } from "./types.ts";
+import { DTLS_CASES } from "./dtls_cases.ts";
 
 /** What the peer must do in one cell, in stack-neutral terms. */
 export interface PeerSpec {
@@ -39,6 +40,18 @@ export interface PeerSpec {
   /** Connections in a row (default 1); with 2 the second resumes the first's session. */
   connections?: number;
   transferBytes?: number;
+  /** DTLS 1.2 over UDP instead of TLS over TCP. */
+  dtls?: boolean;
+  /** DTLS-SRTP: offer (client) or accept (server) this profile, and print the keys exported with "EXTRACTOR-dtls_srtp". */
+  srtpProfile?: string;
+}
+
+/** What a check may read of the peer's side. */
+export interface PeerReport {
+  /** The peer's whole output (stdout and stderr). */
+  output: string;
+  /** False when this peer's tool does not print keying material it exports (RFC 5705). */
+  printsExportedKeys: boolean;
 }
 
 /** Our side's task without the cell-specific port/nonce/timeout. */
@@ -50,8 +63,8 @@ export interface CaseSide {
   ours: OursPart;
   /** Expected TlsError code when mode is "fail". */
   expectCode?: string;
-  /** Extra check of our handshake info; returns a failure reason or null. */
-  check?: (info: OursInfo) => string | null;
+  /** Extra check of our handshake info (and the peer's report); returns a failure reason or null. */
+  check?: (info: OursInfo, peer: PeerReport) => string | null;
   /** Require that our side saw the peer's close_notify (our libssl tells it from a TCP FIN). */
   oursSeesCloseNotify?: boolean;
 }
@@ -64,6 +77,8 @@ export interface CaseDef {
   tls13?: boolean;
   /** Needs X25519MLKEM768 on both ends. */
   mlkem?: boolean;
+  /** DTLS over UDP (interop/lib/dtls_cases.ts): only peers that speak it. */
+  dtls?: boolean;
   side(dir: Direction, certs: CertSet): CaseSide | string;
 }
 
@@ -279,4 +294,5 @@ export const CASES: CaseDef[] = [
           expectCode: "PROTOCOL_VERSION",
         },
   },
+  ...DTLS_CASES,
 ];

@@ -180,7 +180,7 @@ async function finish(
   const exit = await peerExit(session, side, result);
   const verdict = session.verdict(exit, !!side.peer.proveCloseNotify);
   const failCode = p.peer.failCode?.(p.caseDef, role === "client" ? "server" : "client") ?? null;
-  return judge(side, task, result, talkErr, verdict, session, role, failCode);
+  return judge(side, task, result, talkErr, verdict, session, p.peer, role, failCode);
 }
 
 /** Let the peer end by itself (briefly, for one that lingers by design) before it is killed. */
@@ -213,6 +213,7 @@ function judge(
   talkErr: string | null,
   verdict: string | null,
   session: PeerSession,
+  peer: PeerDriver,
   ourRole: "client" | "server",
   expected: string | null,
 ): string | null {
@@ -223,7 +224,8 @@ function judge(
   }
   if (!r.ok) return `ours: ${describe(r)}${talkErr ? ` (peer: ${talkErr})` : ""}`;
   if (talkErr) return `peer: ${talkErr}`;
-  const bad = r.info && side.check?.(r.info);
+  const printsExportedKeys = peer.printsExportedKeys?.(ourRole === "client" ? "server" : "client") ?? true;
+  const bad = r.info && side.check?.(r.info, { output: session.proc.output, printsExportedKeys });
   if (bad) return bad;
   if (verdict) return verdict;
   if (side.oursSeesCloseNotify && !r.cleanEof) return "our side did not see the peer's close_notify";

@@ -56,6 +56,10 @@ export interface OursTask {
    */
   connections?: number;
   timeoutMs: number;
+  /** DTLS 1.2 over UDP (@jsec/tls/dtls) instead of TLS over TCP; ping and fail modes only. */
+  dtls?: boolean;
+  /** DTLS-SRTP profiles to offer or accept. */
+  srtpProfiles?: string[];
 }
 
 /** Handshake facts our side reports (a subset of the core's handshake info). */
@@ -68,6 +72,10 @@ export interface OursInfo {
   peerCertCount?: number;
   verified?: boolean;
   resumed?: boolean;
+  /** DTLS: the negotiated DTLS-SRTP profile. */
+  srtpProfile?: string | null;
+  /** DTLS-SRTP: the 60 bytes exported with "EXTRACTOR-dtls_srtp", hex. */
+  srtpKeys?: string;
 }
 
 /** JSON lines written by interop/ours/cell.ts. */

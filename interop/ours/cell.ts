@@ -11,6 +11,7 @@ import { connect, listen } from "../../mod.ts";
 import type { OursEvent, OursInfo, OursTask } from "../lib/task.ts";
 import { type Duplex, readToEof, readUntil, receiveBytes, sendPattern } from "./io.ts";
 import { smtpClient, smtpServer } from "./smtp.ts";
+import { runDtls } from "./dtls.ts";
 
 const task = JSON.parse(process.argv[process.argv.length - 1]) as OursTask;
 const pem = (f: string | undefined) => (f ? readFileSync(f, "utf8") : undefined);
@@ -204,7 +205,11 @@ const timer = setTimeout(() => {
 }, task.timeoutMs + 2000);
 let result: OursEvent;
 try {
-  result = task.role === "client" ? await runClient() : await runServer();
+  result = task.dtls
+    ? await runDtls(task, emit)
+    : task.role === "client"
+    ? await runClient()
+    : await runServer();
 } catch (e) {
   result = errorEvent(e);
 }

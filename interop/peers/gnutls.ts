@@ -5,6 +5,7 @@
  * @module
  */
 import type { CaseDef, PeerSpec } from "../lib/cases.ts";
+import { DTLS_SRTP_KEYS } from "../lib/dtls_cases.ts";
 import type { KeyPair } from "../lib/task.ts";
 import { flagsFor, type FlagTable } from "./flags.ts";
 import {
@@ -29,6 +30,17 @@ function priority(spec: PeerSpec): string[] {
 
 const certAndKey = (pair: KeyPair) => [`--x509certfile=${pair.certFile}`, `--x509keyfile=${pair.keyFile}`];
 const alpn = (protocols: string[]) => protocols.map((a) => `--alpn=${a}`);
+/** GnuTLS's names of the DTLS-SRTP profiles the cases use. */
+const SRTP_NAMES: Record<string, string> = { SRTP_AES128_CM_SHA1_80: "SRTP_AES128_CM_HMAC_SHA1_80" };
+/** DTLS over UDP, and DTLS-SRTP with the exported keys printed (both tools spell them alike). */
+const DTLS_FLAGS: FlagTable = {
+  dtls: () => ["--udp"],
+  srtpProfile: (profile) => [
+    `--srtp-profiles=${SRTP_NAMES[profile] ?? profile}`,
+    `--keymatexport=${DTLS_SRTP_KEYS.label}`,
+    `--keymatexportsize=${DTLS_SRTP_KEYS.length}`,
+  ],
+};
 
 /** gnutls-serv's spelling of the options (versions and groups: {@link priority}). */
 const SERVER_FLAGS: FlagTable = {
@@ -37,6 +49,7 @@ const SERVER_FLAGS: FlagTable = {
   caFile: (file) => [`--x509cafile=${file}`],
   requireClientCert: () => ["--require-client-cert", "--verify-client-cert"],
   alpn,
+  ...DTLS_FLAGS,
 };
 
 /** gnutls-cli's spelling of the options (versions and groups: {@link priority}). */
@@ -50,12 +63,18 @@ const CLIENT_FLAGS: FlagTable = {
   // the first sends no data.
   connections: (n) => (n > 1 ? ["--resume", "--waitresumption"] : []),
   alpn,
+  ...DTLS_FLAGS,
 };
 
 /** A driver for GnuTLS's command-line tools. */
 export class GnutlsPeer extends SpawningPeer {
   /** gnutls-cli reads ~0.5 MB/s here whatever the server (Deno's own listenTls too), slower on a slower machine. */
   readsSlowly(role: "client" | "server"): boolean {
+    return role === "client";
+  }
+
+  /** gnutls-serv takes --keymatexport but prints nothing of it (3.8.9); gnutls-cli prints "- Key material: …". */
+  printsExportedKeys(role: "client" | "server"): boolean {
     return role === "client";
   }
 
@@ -89,7 +108,7 @@ export class GnutlsPeer extends SpawningPeer {
       ...flagsFor(spec, SERVER_FLAGS),
       ...priority(spec),
     ];
-    const proc = await this.spawnListening(ctx, endOnStdinEof(argv), port, STEP_MS);
+    const proc = await this.spawnListening(ctx, endOnStdinEof(argv), port, STEP_MS, spec.dtls);
     return selfServingSession(proc, ctx.nonce, "echo");
   }
 

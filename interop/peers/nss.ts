@@ -82,6 +82,11 @@ export class NssPeer extends SpawningPeer {
 
   unsupported(c: CaseDef, role: "client" | "server", spec: PeerSpec): string | null {
     const tool = role === "server" ? "selfserv" : "tstclnt";
+    if (c.dtls) {
+      return role === "server"
+        ? "no DTLS: selfserv serves TLS over TCP only"
+        : "no DTLS here: the matrix does not drive tstclnt's DTLS mode";
+    }
     if (c.id === "ed25519") {
       return `NSS ${this.instance.version} cannot load an Ed25519 key (pk12util refuses it)`;
     }

@@ -7,6 +7,7 @@
  */
 import type { CaseDef, PeerSpec } from "../lib/cases.ts";
 import { SNI_NAME } from "../lib/certs.ts";
+import { DTLS_SRTP_KEYS } from "../lib/dtls_cases.ts";
 import type { KeyPair } from "../lib/task.ts";
 import { flagsFor, type FlagTable } from "./flags.ts";
 import {
@@ -44,6 +45,15 @@ rm -f "$f"; exit $s`;
 
 /** The options s_server and s_client spell alike. */
 const COMMON_FLAGS: FlagTable = {
+  dtls: () => ["-dtls1_2"],
+  srtpProfile: (profile) => [
+    "-use_srtp",
+    profile,
+    "-keymatexport",
+    DTLS_SRTP_KEYS.label,
+    "-keymatexportlen",
+    String(DTLS_SRTP_KEYS.length),
+  ],
   version: (version) => [version === "1.2" ? "-tls1_2" : "-tls1_3"],
   alpn: (protocols) => ["-alpn", protocols.join(",")],
   groups: (groups) => ["-groups", groups],
@@ -84,7 +94,8 @@ export class OpensslPeer extends SpawningPeer {
   async server(ctx: PeerContext, spec: PeerSpec, port: number): Promise<PeerSession> {
     const connections = spec.connections ?? 1;
     const argv = ["openssl", "s_server", "-accept", `127.0.0.1:${port}`, "-naccept", String(connections)];
-    const proc = await this.spawnListening(ctx, [...argv, ...flagsFor(spec, SERVER_FLAGS)], port, STEP_MS);
+    const flags = flagsFor(spec, SERVER_FLAGS);
+    const proc = await this.spawnListening(ctx, [...argv, ...flags], port, STEP_MS, spec.dtls);
     const reply = pongToken(ctx.nonce);
     return {
       proc,
@@ -128,6 +139,7 @@ export class OpensslPeer extends SpawningPeer {
         converse: () => proc.waitFor(seenTimes(reply, connections), STEP_MS * connections).then(() => {}),
         verdict: (exit) => {
           if (exit.code !== 0) return `s_client exit ${exit.code}: ${tail(proc.output)}`;
+          // DTLS too: the version printed is the cipher's (TLSv1.2).
           return /Reused, TLSv1\.[23]/.test(proc.output) ? null : "s_client resumed no session";
         },
       };

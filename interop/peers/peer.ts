@@ -61,6 +61,8 @@ export interface PeerDriver {
    * depend on the machine: the cell sends it `SLOW_READER_BYTES` (lib/cases.ts) instead.
    */
   readsSlowly?(role: "client" | "server"): boolean;
+  /** False when this role's tool does not print the keying material it exports (default: it does). */
+  printsExportedKeys?(role: "client" | "server"): boolean;
   /** Reason this role cannot be played for this case, or null. */
   unsupported(c: CaseDef, role: "client" | "server", spec: PeerSpec, ourLibssl: string): string | null;
   /** Start a server on 127.0.0.1:`port`; resolves once it listens. */
@@ -99,15 +101,16 @@ export abstract class SpawningPeer implements PeerDriver {
     });
   }
 
-  /** Starts the server `argv` and resolves once something listens on `port`. */
+  /** Starts the server `argv` and resolves once something listens on `port` (UDP: is bound to it). */
   protected async spawnListening(
     ctx: PeerContext,
     argv: string[],
     port: number,
     timeoutMs: number,
+    udp = false,
   ): Promise<Proc> {
     const proc = this.spawn(ctx, argv);
-    await waitListening(port, timeoutMs, proc);
+    await waitListening(port, timeoutMs, proc, udp);
     return proc;
   }
 }
@@ -145,16 +148,27 @@ export function atLeast(version: string, major: number, minor: number): boolean 
   return a > major || (a === major && b >= minor);
 }
 
-/** Resolve once something listens on TCP `port` (host network namespace). */
-export async function waitListening(port: number, timeoutMs: number, proc?: Proc): Promise<void> {
+/**
+ * Resolve once something listens on TCP `port` (host network namespace), or
+ * with `udp`, once a UDP socket is bound to it unconnected (state 07, a server's).
+ */
+export async function waitListening(
+  port: number,
+  timeoutMs: number,
+  proc?: Proc,
+  udp = false,
+): Promise<void> {
   const hex = `:${port.toString(16).toUpperCase().padStart(4, "0")} `;
+  const [files, state] = udp
+    ? [["/proc/net/udp", "/proc/net/udp6"], "07"]
+    : [["/proc/net/tcp", "/proc/net/tcp6"], "0A"];
   const deadline = Date.now() + timeoutMs;
   for (let i = 0; i < 10_000 && Date.now() < deadline; i++) {
-    for (const f of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+    for (const f of files) {
       const text = await Deno.readTextFile(f).catch(() => "");
       for (const line of text.split("\n")) {
         const cols = line.trim().split(/\s+/);
-        if (cols[1]?.endsWith(hex.trim()) && cols[3] === "0A") return;
+        if (cols[1]?.endsWith(hex.trim()) && cols[3] === state) return;
       }
     }
     if (proc && proc.exited) throw new Error(`${proc.label} exited before listening: ${tail(proc.output)}`);

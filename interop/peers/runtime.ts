@@ -75,6 +75,11 @@ export class RuntimePeer extends SpawningPeer {
 
   unsupported(c: CaseDef, role: Role, spec: PeerSpec, _ourLibssl: string): string | null {
     const l = LIMITS[this.#kind];
+    if (c.dtls) {
+      return `no DTLS: ${
+        this.#kind === "node" ? "Node's tls" : this.#kind === "deno-native" ? "Deno's TLS" : "Bun's TLS"
+      } is TCP only`;
+    }
     if (spec.keyUpdate) return l.keyUpdate;
     if (spec.proveCloseNotify && l.closeNotify) return l.closeNotify;
     if (spec.version && !spec.versionOptional && l.version) return l.version;
