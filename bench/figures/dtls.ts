@@ -74,10 +74,10 @@ export async function dtlsFigures(opts: {
       metrics: [
         { figure, unit: "messages/s", better: "higher", pick: (r) => r.perSecond as number },
         {
-          figure: `${figure}: lost (resent after a stall)`,
-          unit: "messages",
+          figure: `${figure}: stalls (window resent after 200 ms without an echo)`,
+          unit: "stalls",
           better: "lower",
-          pick: (r) => r.lost as number,
+          pick: (r) => r.stalls as number,
         },
       ],
       log: opts.log,

@@ -59,7 +59,7 @@ interface BunUdp {
 type BunUdpFactory = (options: {
   hostname: string;
   port: number;
-  socket: { data(socket: BunUdp, data: Uint8Array, port: number, address: string): void };
+  socket: { data(socket: BunUdp, data: Uint8Array, port: number, address: string): void; error(): void };
 }) => Promise<BunUdp>;
 const bunUdp = (globalThis as { Bun?: { udpSocket: BunUdpFactory } }).Bun?.udpSocket;
 
@@ -72,9 +72,19 @@ async function bindUdp(
     const s = await bunUdp({
       hostname: "127.0.0.1",
       port,
-      socket: { data: (_s, d, p, a) => onMessage(d, p, a) },
+      // An ICMP "port unreachable" from a peer that left, reported on a later receive or send,
+      // loses a datagram, as UDP may; unhandled, Bun throws it out of the event loop.
+      socket: { data: (_s, d, p, a) => onMessage(d, p, a), error: () => {} },
     });
-    return { port: s.port, send: (d, p, a) => void s.send(d, p, a), close: () => s.close() };
+    return {
+      port: s.port,
+      send(d, p, a) {
+        try {
+          s.send(d, p, a);
+        } catch { /* lost, as above */ }
+      },
+      close: () => s.close(),
+    };
   }
   const s: Socket = createSocket("udp4");
   await new Promise<void>((resolve, reject) => {
@@ -113,28 +123,25 @@ export async function listenDatagram(stack: DatagramStack, tls: TlsSettings): Pr
 /** Messages in arrival order, for the plain UDP client. */
 class Inbox {
   #queue: Uint8Array[] = [];
-  #waiter: ((m: Uint8Array | null) => void) | null = null;
+  #waiters: ((m: Uint8Array | null) => void)[] = [];
   #closed = false;
 
   push(message: Uint8Array): void {
-    if (this.#waiter) {
-      const w = this.#waiter;
-      this.#waiter = null;
-      w(message);
-    } else this.#queue.push(message);
+    const waiter = this.#waiters.shift();
+    if (waiter) waiter(message);
+    else this.#queue.push(message);
   }
 
   take(): Promise<Uint8Array | null> {
     const next = this.#queue.shift();
     if (next) return Promise.resolve(next);
     if (this.#closed) return Promise.resolve(null);
-    return new Promise((resolve) => (this.#waiter = resolve));
+    return new Promise((resolve) => this.#waiters.push(resolve));
   }
 
   close(): void {
     this.#closed = true;
-    this.#waiter?.(null);
-    this.#waiter = null;
+    for (const waiter of this.#waiters.splice(0)) waiter(null);
   }
 }
 

@@ -71,9 +71,11 @@ export async function datagramHandshakes(
 /**
  * Echo: one association, `window` messages of `size` bytes in flight; each
  * echo that comes back (checked for its size) sends the next. Counted after
- * `warmupSeconds` untimed on the same association, for `seconds`. A stall (a
- * message or its echo lost, as UDP may) sends the window again and counts the
- * messages it gave up on as `lost`.
+ * `warmupSeconds` untimed on the same association, for `seconds`. A stall (no
+ * echo for {@link STALL_MS}: a message or its echo lost, as UDP may, or a
+ * process descheduled) sends a new window, tagged with a new generation in its
+ * first byte; late echoes of an older one count but send nothing, so the
+ * window never grows. `stalls` says how often.
  */
 export async function echo(
   stack: DatagramStack,
@@ -87,19 +89,21 @@ export async function echo(
       throw new Error(`${task.size}-byte messages do not fit: at most ${conn.maxMessage}`);
     }
     const message = new Uint8Array(task.size).fill(0x65);
-    let inFlight = 0, received = 0, lost = 0, lastReceived = -1;
+    let generation = 0, inFlight = 0, received = 0, stalls = 0, lastReceived = -1;
     const fill = async () => {
       for (; inFlight < task.window; inFlight++) await conn.send(message);
     };
     const watchdog = setInterval(() => {
       if (received === lastReceived) {
-        lost += inFlight;
+        stalls++;
+        message[0] = generation = (generation + 1) & 0xff;
         inFlight = 0;
         fill().catch(() => {}); // a failing send fails the main loop's next send too
       }
       lastReceived = received;
     }, STALL_MS);
     try {
+      message[0] = generation;
       await fill();
       let start = now();
       const timedFrom = start + task.warmupSeconds * 1000;
@@ -107,7 +111,7 @@ export async function echo(
       const deadline = timedFrom + task.seconds * 1000;
       for (let t = start; t < deadline; t = now()) {
         if (!timed && t >= timedFrom) {
-          [timed, received, lost, lastReceived, start] = [true, 0, 0, -1, t];
+          [timed, received, stalls, lastReceived, start] = [true, 0, 0, -1, t];
         }
         const echoed = await conn.receive();
         if (echoed === null) throw new Error(`closed after ${received} echoes`);
@@ -115,11 +119,17 @@ export async function echo(
           throw new Error(`an echo of ${echoed.length} bytes, not ${task.size}`);
         }
         received++;
-        inFlight = Math.max(0, inFlight - 1); // late echoes of a window given up on
+        if (echoed[0] !== generation) continue; // of a window given up on
+        inFlight--;
         await fill();
       }
       const seconds = (now() - start) / 1000;
-      return { received, lost, seconds, perSecond: received / seconds, negotiated: conn.negotiated };
+      // The echoes still in flight come back before the socket closes: a server never echoes to a closed port.
+      clearInterval(watchdog);
+      try {
+        for (; inFlight > 0; inFlight--) await receiveWithin(conn, STALL_MS);
+      } catch { /* lost: nothing more comes back */ }
+      return { received, stalls, seconds, perSecond: received / seconds, negotiated: conn.negotiated };
     } finally {
       clearInterval(watchdog);
     }
