@@ -6,7 +6,9 @@
  * - echo messages per second: 1200-byte messages, a window of them in flight
  *   on one association, next to the same runtime's plain UDP echo
  *   (`node:dgram` under Deno, `Bun.udpSocket` under Bun) in the same rounds:
- *   the ratio is DTLS over plain UDP.
+ *   the ratio is DTLS over plain UDP; the client's CPU time per message
+ *   (less noisy on a shared machine than the rate), and how often the window
+ *   stalled (a datagram lost).
  *
  * Both DTLS sides get `mtu: 1500` (IPv4 loopback): the default MTU, 1280,
  * is sized for IPv6 paths (see peer/datagram.ts).
@@ -73,6 +75,12 @@ export async function dtlsFigures(opts: {
       timeoutMs: 60_000 + (opts.echoSeconds + opts.warmupSeconds) * 2000,
       metrics: [
         { figure, unit: "messages/s", better: "higher", pick: (r) => r.perSecond as number },
+        {
+          figure: `${figure}: client CPU per message`,
+          unit: "µs",
+          better: "lower",
+          pick: (r) => r.cpuUs as number,
+        },
         {
           figure: `${figure}: stalls (window resent after 200 ms without an echo)`,
           unit: "stalls",

@@ -7,6 +7,7 @@
  */
 import { connectDatagram, type DatagramConn, type DatagramStack } from "./datagram.ts";
 import type { TlsSettings } from "./stacks.ts";
+import { cpuMs } from "./cpu.ts";
 
 const now = () => performance.now();
 
@@ -75,7 +76,8 @@ export async function datagramHandshakes(
  * echo for {@link STALL_MS}: a message or its echo lost, as UDP may, or a
  * process descheduled) sends a new window, tagged with a new generation in its
  * first byte; late echoes of an older one count but send nothing, so the
- * window never grows. `stalls` says how often.
+ * window never grows. `stalls` says how often; `cpuUs` is the client's CPU
+ * time per echoed message (the server does the same work, mirrored).
  */
 export async function echo(
   stack: DatagramStack,
@@ -105,13 +107,13 @@ export async function echo(
     try {
       message[0] = generation;
       await fill();
-      let start = now();
+      let start = now(), cpuStart = cpuMs();
       const timedFrom = start + task.warmupSeconds * 1000;
       let timed = false;
       const deadline = timedFrom + task.seconds * 1000;
       for (let t = start; t < deadline; t = now()) {
         if (!timed && t >= timedFrom) {
-          [timed, received, stalls, lastReceived, start] = [true, 0, 0, -1, t];
+          [timed, received, stalls, lastReceived, start, cpuStart] = [true, 0, 0, -1, t, cpuMs()];
         }
         const echoed = await conn.receive();
         if (echoed === null) throw new Error(`closed after ${received} echoes`);
@@ -124,12 +126,13 @@ export async function echo(
         await fill();
       }
       const seconds = (now() - start) / 1000;
+      const cpuUs = (cpuMs() - cpuStart) * 1000 / received;
       // The echoes still in flight come back before the socket closes: a server never echoes to a closed port.
       clearInterval(watchdog);
       try {
         for (; inFlight > 0; inFlight--) await receiveWithin(conn, STALL_MS);
       } catch { /* lost: nothing more comes back */ }
-      return { received, stalls, seconds, perSecond: received / seconds, negotiated: conn.negotiated };
+      return { received, stalls, seconds, perSecond: received / seconds, cpuUs, negotiated: conn.negotiated };
     } finally {
       clearInterval(watchdog);
     }

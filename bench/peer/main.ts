@@ -18,6 +18,7 @@ import type { PeerMemory } from "../procs.ts";
 import { type Api, connectStack, listenStack, loadStack, type Stack, type TlsSettings } from "./stacks.ts";
 import { isDatagramStack, listenDatagram, loadDatagramStack } from "./datagram.ts";
 import { datagramHandshakes, echo } from "./datagram_tasks.ts";
+import { cpuMs } from "./cpu.ts";
 
 /** What a client is asked to do. */
 export type Task =
@@ -47,12 +48,6 @@ const api: Api = config.api ?? "pull";
 const datagram = isDatagramStack(stack) ? stack : null;
 if (datagram) await loadDatagramStack(datagram);
 else await loadStack(stack as Stack);
-
-/** Process CPU time so far, user + system, in ms. */
-function cpuMs(): number {
-  const { user, system } = process.cpuUsage();
-  return (user + system) / 1000;
-}
 
 function out(value: unknown): void {
   process.stdout.write(JSON.stringify(value) + "\n");
