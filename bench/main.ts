@@ -61,7 +61,7 @@ const outDir = value("--out") ??
 const want = (
   figure: string,
 ) => (only ? only.includes(figure) : !(smoke && ["profile", "libssl", "references"].includes(figure)));
-/** The smoke run keeps to ours and native in each runtime. */
+/** The smoke run keeps to ours and native in each runtime, and to DTLS next to its plain UDP reference. */
 const SMOKE_PAIRS = [
   ...["deno/ours", "deno/native", "bun/ours", "bun/native", "deno/ours-push", "bun/ours-push"],
   ...["deno/dtls", "deno/udp", "bun/dtls", "bun/udp"],
