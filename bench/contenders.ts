@@ -1,13 +1,16 @@
 /**
  * Who runs against whom. A pair is a client and a server, each a runtime and
  * a stack, in separate processes. Every pair has a reference: the runtime's
- * own TLS pair, whose figure in the same round is the ratio's denominator.
+ * own TLS pair, whose figure in the same round is the ratio's denominator
+ * (DTLS pairs: the runtime's plain UDP).
  *
  * @module
  */
 
+import type { DatagramStack } from "./peer/datagram.ts";
+
 export type Runtime = "deno" | "bun" | "node";
-export type Stack = "ours" | "native" | "tcp";
+export type Stack = "ours" | "native" | "tcp" | DatagramStack;
 
 export interface Side {
   runtime: Runtime;
@@ -24,7 +27,7 @@ export interface Pair {
   /** The id of the pair this one is compared against (null: none). */
   reference: string | null;
   /** Which figures this pair runs in. */
-  in: Array<"bulk" | "handshakes" | "latency" | "memory">;
+  in: Array<"bulk" | "handshakes" | "latency" | "memory" | "dtls">;
 }
 
 const ALL: Pair["in"] = ["bulk", "handshakes", "latency", "memory"];
@@ -72,6 +75,22 @@ function runtimePairs(rt: "deno" | "bun", name: string): Pair[] {
       server: side("tcp"),
       reference: native,
       in: ["bulk", "latency", "memory"],
+    },
+    {
+      id: `${rt}/dtls`,
+      label: `${name}: DTLS ours ↔ ours`,
+      client: side("dtls"),
+      server: side("dtls"),
+      reference: `${rt}/udp`,
+      in: ["dtls"],
+    },
+    {
+      id: `${rt}/udp`,
+      label: `${name}: plain UDP (${rt === "bun" ? "Bun.udpSocket" : "node:dgram"})`,
+      client: side("udp"),
+      server: side("udp"),
+      reference: `${rt}/udp`,
+      in: ["dtls"],
     },
   ];
 }

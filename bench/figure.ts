@@ -6,7 +6,7 @@
  * @module
  */
 import type { CertSet } from "./certs.ts";
-import { oursCiphers, oursGroups, type Pair, type Side } from "./contenders.ts";
+import { oursCiphers, oursGroups, type Pair, type Side, type Stack } from "./contenders.ts";
 import { probe } from "./negotiated.ts";
 import { type PeerTls, runClient, ServerPeer } from "./procs.ts";
 import { type Row, rowsOf } from "./results.ts";
@@ -48,6 +48,9 @@ export function canRun(pair: Pair, setting: Setting): boolean {
   return !(pair.server.runtime === "deno" && pair.server.stack === "native");
 }
 
+/** Stacks the wire probe (negotiated.ts) can read: TLS over TCP. */
+const probed = (stack: Stack) => stack === "ours" || stack === "native";
+
 const negotiatedCache = new Map<string, string>();
 let probing = true;
 
@@ -84,7 +87,7 @@ export async function runFigure(opts: {
     }
     for (const pair of pairs) {
       const server = servers.get(serverKey(pair));
-      if (!server || pair.client.stack === "tcp") continue;
+      if (!server || !probed(pair.client.stack)) continue;
       const cacheKey = `${pair.id}/${setting.name}`;
       if (probing && !negotiatedCache.has(cacheKey)) {
         try {
@@ -122,6 +125,11 @@ export async function runFigure(opts: {
       log,
     );
     for (const [k, v] of runErrors) errors.set(k, v);
+    // Stacks the probe cannot read (DTLS) say what they negotiated in their result.
+    for (const [id, list] of samples) {
+      const said = (list[0]?.info as { negotiated?: unknown } | undefined)?.negotiated;
+      if (!negotiated.has(id) && typeof said === "string") negotiated.set(id, said);
+    }
     return opts.metrics.flatMap((m) => {
       const picked = new Map(
         [...samples].map(([id, list]) => [

@@ -4,7 +4,7 @@
  *
  *   --smoke            ~10 s: tiny sizes, one round (CI: keeps the code from rotting)
  *   --rounds N         rounds per figure (default 5)
- *   --only a,b         figures: bulk,handshakes,hscpu,latency,memory,references,profile,libssl
+ *   --only a,b         figures: bulk,handshakes,hscpu,latency,memory,dtls,references,profile,libssl
  *   --pairs x,y        only these contender ids; "bun/" = every Bun pair (e.g. "bun/,deno/ours")
  *   --out DIR          where to write results (default bench/; a smoke run: a temporary folder)
  *   --bulk-mib N       bulk size (default 256; also shortens the other figures)
@@ -30,6 +30,7 @@ import { inMemoryFigures } from "./figures/in_memory.ts";
 import { handshakeCpuFigures } from "./figures/handshake_cpu.ts";
 import { profileFigures } from "./figures/profile.ts";
 import { libsslFigures } from "./figures/libssl.ts";
+import { dtlsFigures } from "./figures/dtls.ts";
 import { setProbing, type Setting } from "./figure.ts";
 import { buildHeapHelper } from "./native.ts";
 import { renderAgain, type Results, writeResults } from "./results.ts";
@@ -60,8 +61,11 @@ const outDir = value("--out") ??
 const want = (
   figure: string,
 ) => (only ? only.includes(figure) : !(smoke && ["profile", "libssl", "references"].includes(figure)));
-/** The smoke run keeps to ours and native in each runtime. */
-const SMOKE_PAIRS = ["deno/ours", "deno/native", "bun/ours", "bun/native", "deno/ours-push", "bun/ours-push"];
+/** The smoke run keeps to ours and native in each runtime, and to DTLS next to its plain UDP reference. */
+const SMOKE_PAIRS = [
+  ...["deno/ours", "deno/native", "bun/ours", "bun/native", "deno/ours-push", "bun/ours-push"],
+  ...["deno/dtls", "deno/udp", "bun/dtls", "bun/udp"],
+];
 const pairOk = !pairFilter && smoke
   ? (id: string) => SMOKE_PAIRS.includes(id)
   : pairFilter
@@ -101,10 +105,17 @@ const tls12: Setting = { name: "TLS 1.2 P-256", certs: c.p256, maxVersion: "TLSv
 const resumed: Setting = { ...p256, name: "TLS 1.3 P-256 resumed", resume: true };
 
 const sizes = smoke
-  ? { bulk: 4 * 2 ** 20, hsSeconds: 0.2, pings: 200, idle: 10, hsCpu: 32 }
+  ? { bulk: 4 * 2 ** 20, hsSeconds: 0.2, pings: 200, idle: 10, hsCpu: 32, echoSeconds: 0.2 }
   : value("--bulk-mib")
-  ? { bulk: Number(value("--bulk-mib")) * 2 ** 20, hsSeconds: 1, pings: 2000, idle: 300, hsCpu: 2000 }
-  : { bulk: 256 * 2 ** 20, hsSeconds: 1.5, pings: 5000, idle: 1000, hsCpu: 5000 };
+  ? {
+    bulk: Number(value("--bulk-mib")) * 2 ** 20,
+    hsSeconds: 1,
+    pings: 2000,
+    idle: 300,
+    hsCpu: 2000,
+    echoSeconds: 1,
+  }
+  : { bulk: 256 * 2 ** 20, hsSeconds: 1.5, pings: 5000, idle: 1000, hsCpu: 5000, echoSeconds: 2 };
 
 const results: Results = {
   date: new Date().toISOString(),
@@ -165,6 +176,20 @@ if (want("memory")) {
     }),
   );
 }
+if (want("dtls")) {
+  results.rows.push(
+    ...await dtlsFigures({
+      setting: { name: "DTLS 1.2 P-256", certs: c.p256 },
+      concurrency: smoke ? [1] : [1, 16],
+      seconds: sizes.hsSeconds,
+      echoSeconds: sizes.echoSeconds,
+      warmupSeconds: sizes.echoSeconds / 4,
+      rounds,
+      only: pairOk,
+      log,
+    }),
+  );
+}
 if (want("references")) results.references.push(...await referenceFigures({ certs: c.p256, smoke, log }));
 /** Handshake-CPU measurements that erred: they fail the run like a contender's row. */
 const hsCpuErrors: string[] = [];
@@ -211,6 +236,7 @@ results.notes.push(
   "Deno.listenTls hands out connections without setNoDelay: the bench sets TCP_NODELAY on the listening socket (Linux copies it to accepted sockets) through libc's setsockopt (bench/peer/nodelay.ts). Without it the Deno native server stalls ~40 ms per handshake (Nagle + delayed ACK: 13–23 handshakes/s).",
   "Every read()-style peer (ours, Deno's own TLS and TCP) reads into a 16 KiB buffer that doubles to 64 KiB when a read fills it; Bun's and Node's own sockets hand out their chunks and need none. The C heap is glibc malloc's in-use bytes (bench/native/heap.c): Bun's own allocations (mimalloc) do not show there, so Bun native rows read 0.",
   "The Bun contenders cannot choose their group: BoringSSL negotiates X25519MLKEM768 with itself; ours offers X25519MLKEM768 only where the libssl has it (3.5+), X25519 otherwise.",
+  "DTLS rows are ours ↔ ours (@jsec/tls/dtls, OpenSSL's default DTLS 1.2 cipher and group) with `mtu: 1500` on both sides, the IPv4 loopback's MTU: the default, 1280, is sized for IPv6 paths. Their ratio is to the same runtime's plain UDP echo in the same round (node:dgram under Deno, Bun.udpSocket under Bun: the sockets our DTLS runs on), with the same 1200-byte messages and window.",
   "Ours is set to the cipher and group each runtime's own TLS negotiates with itself (Deno/rustls: AES-256-GCM and X25519; Bun/BoringSSL: AES-128-GCM and X25519MLKEM768 where the libssl has it, 3.5+). P-256 stays on our group list for TLS 1.2 with a P-256 certificate.",
 );
 writeResults(results, outDir);

@@ -55,6 +55,12 @@ export function targetsOf(rows: Row[]): Target[] {
       (x) => x >= 0.8,
     ),
     ...fastestLibssl(rows),
+    ...check(
+      rows,
+      (r) => (r.contender === "deno/dtls" || r.contender === "bun/dtls") && r.unit === "messages/s",
+      "DTLS echo ≥ 0.6× plain UDP",
+      (x) => x >= 0.6,
+    ),
   ];
 }
 

@@ -5,6 +5,8 @@
  *                                                    stdin "cpu" → {"cpuMs"}: process CPU so far (user + system)
  *   peer/main.ts client <stack> '<json task>'       runs one task, prints its result as JSON
  *
+ * Stacks: `ours`, `native`, `tcp` (stacks.ts) and the datagram ones, `dtls`, `udp` (datagram.ts).
+ *
  * Every loop is bounded in count and time.
  *
  * @module
@@ -14,6 +16,9 @@ import { createInterface } from "node:readline";
 import { type BenchConn, header, Reader, sendBulk, serve } from "./protocol.ts";
 import type { PeerMemory } from "../procs.ts";
 import { type Api, connectStack, listenStack, loadStack, type Stack, type TlsSettings } from "./stacks.ts";
+import { isDatagramStack, listenDatagram, loadDatagramStack } from "./datagram.ts";
+import { datagramHandshakes, echo } from "./datagram_tasks.ts";
+import { cpuMs } from "./cpu.ts";
 
 /** What a client is asked to do. */
 export type Task =
@@ -21,7 +26,9 @@ export type Task =
   | { kind: "bulk"; op: "U" | "D"; bytes: number; warmup?: number }
   | { kind: "handshakes"; seconds: number; concurrency: number; maxCount: number }
   | { kind: "pingpong"; count: number; warmup: number }
-  | { kind: "idle"; count: number; settleMs?: number };
+  | { kind: "idle"; count: number; settleMs?: number }
+  /** Datagram stacks only: `size`-byte messages echoed, `window` of them in flight. */
+  | { kind: "echo"; seconds: number; warmupSeconds: number; size: number; window: number };
 
 export interface PeerConfig {
   tls: TlsSettings;
@@ -37,13 +44,10 @@ const isBun = "Bun" in globalThis;
 const [role, stack, json] = process.argv.slice(2);
 const config = JSON.parse(json) as PeerConfig;
 const api: Api = config.api ?? "pull";
-await loadStack(stack as Stack);
-
-/** Process CPU time so far, user + system, in ms. */
-function cpuMs(): number {
-  const { user, system } = process.cpuUsage();
-  return (user + system) / 1000;
-}
+/** The datagram stack this peer speaks, if it is one. */
+const datagram = isDatagramStack(stack) ? stack : null;
+if (datagram) await loadDatagramStack(datagram);
+else await loadStack(stack as Stack);
 
 function out(value: unknown): void {
   process.stdout.write(JSON.stringify(value) + "\n");
@@ -81,8 +85,10 @@ function commands(onLine: (line: string) => void): void {
   rl.on("close", () => process.exit(0));
 }
 
-function server(): void {
-  const listening = listenStack(stack as Stack, config.tls, (conn) => void serve(conn), api);
+async function server(): Promise<void> {
+  const listening = datagram
+    ? await listenDatagram(datagram, config.tls)
+    : listenStack(stack as Stack, config.tls, (conn) => void serve(conn), api);
   out({ port: listening.port });
   commands(async (line) => {
     if (line === "mem") out(await memory());
@@ -198,16 +204,24 @@ async function client(): Promise<void> {
     await idle(task);
     return;
   }
-  const result = task.kind === "bulk"
+  const result = datagram
+    ? await (task.kind === "handshakes"
+      ? datagramHandshakes(datagram, config.port!, config.tls, task)
+      : task.kind === "echo"
+      ? echo(datagram, config.port!, config.tls, task)
+      : Promise.reject(new Error(`no ${task.kind} task over ${stack}`)))
+    : task.kind === "bulk"
     ? await bulk(task)
     : task.kind === "handshakes"
     ? await handshakes(task)
-    : await pingpong(task);
+    : task.kind === "pingpong"
+    ? await pingpong(task)
+    : await Promise.reject(new Error(`no ${task.kind} task over ${stack}`));
   clearTimeout(watchdog);
   out(result);
   // Let closes reach the peer, then leave.
   setTimeout(() => process.exit(0), 20);
 }
 
-if (role === "server") server();
+if (role === "server") await server();
 else await client();
