@@ -90,7 +90,7 @@ async function clientOnce(task: OursTask, emit: (e: OursEvent) => void, session?
     const replied = await receiveUntil(conn, task.expectReply ?? `jsec-pong ${task.nonce}`, deadline);
     return { result: { event: "result", ok: replied, info, replied } as Result, saved: conn.session };
   } finally {
-    conn.close();
+    await conn.close(); // resolves once the close_notify has left
   }
 }
 
@@ -116,7 +116,7 @@ async function serveOne(conn: DtlsConn, task: OursTask, emit: (e: OursEvent) => 
     }
     return { event: "result", ok: replied, info, replied };
   } finally {
-    conn.close();
+    await conn.close();
   }
 }
 
@@ -147,18 +147,7 @@ async function runServer(task: OursTask, emit: (e: OursEvent) => void): Promise<
   }
 }
 
-/**
- * How long the last close_notify gets to leave before the program exits:
- * `close()` hands it to the runtime's UDP send, which under Deno (node:dgram)
- * runs only on a later turn of the event loop, so an exit right after it loses it.
- */
-const CLOSE_FLUSH_MS = 50;
-
 /** Plays a DTLS task; resolves with its result event (a thrown TlsError is the caller's to report). */
-export async function runDtls(task: OursTask, emit: (e: OursEvent) => void): Promise<Result> {
-  try {
-    return await (task.role === "client" ? runClient(task, emit) : runServer(task, emit));
-  } finally {
-    await new Promise((r) => setTimeout(r, CLOSE_FLUSH_MS));
-  }
+export function runDtls(task: OursTask, emit: (e: OursEvent) => void): Promise<Result> {
+  return task.role === "client" ? runClient(task, emit) : runServer(task, emit);
 }
