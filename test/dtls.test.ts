@@ -123,6 +123,14 @@ test("dtls: untrusted server, wrong name, no server — TlsError codes", async (
   const stats = listener.stats;
   assert.equal(stats.handshakesFailed, 2);
   assert.equal(stats.sessions, 0);
+  // With verification off the name is still checked: the handshake goes on, `verified` says no.
+  const lax = await connect(
+    clientOptions(listener.addr.port, { servername: "wrong.test", rejectUnauthorized: false }),
+  );
+  const info = await lax.handshake();
+  assert.equal(info.verified, false);
+  assert.equal(info.verifyResult, 62); // X509_V_ERR_HOSTNAME_MISMATCH
+  await lax.close();
 });
 
 test("dtls: mTLS — requestCert with and without a client certificate", async () => {

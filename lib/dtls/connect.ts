@@ -57,7 +57,8 @@ export async function connect(options: DtlsConnectOptions): Promise<DtlsConn> {
   };
   try {
     const engine = new DtlsEngine(context, {
-      verifyHost: options.rejectUnauthorized === false ? "" : (options.servername ?? hostname),
+      // Checked even with `rejectUnauthorized: false`: a mismatch then shows in `verified`, as in TLS.
+      verifyHost: options.servername ?? hostname,
       servername: options.servername ?? (isIP(hostname) ? "" : hostname),
       mtu: options.mtu,
       ipv6,
