@@ -21,7 +21,19 @@ export interface DtlsCommonOptions {
   srtpProfiles?: string[];
 }
 
-const NOT_FOR_DTLS = [
+/** TLS options that do not apply to DTLS (or are not built for it yet: `keyLog`, `psk`, `onPskIdentity`). */
+export type NotForDtls =
+  | "minVersion"
+  | "maxVersion"
+  | "requestOcsp"
+  | "requireOcsp"
+  | "resumption"
+  | "keyLog"
+  | "psk"
+  | "onPskIdentity"
+  | "onAcceptError";
+
+const NOT_FOR_DTLS: readonly NotForDtls[] = [
   "minVersion",
   "maxVersion",
   "requestOcsp",
@@ -31,10 +43,7 @@ const NOT_FOR_DTLS = [
   "psk",
   "onPskIdentity",
   "onAcceptError",
-] as const;
-
-/** TLS options that do not apply to DTLS (or are not built for it yet: `keyLog`, `psk`). */
-export type NotForDtls = typeof NOT_FOR_DTLS[number];
+];
 
 /** Options of DTLS `connect`. */
 export interface DtlsConnectOptions extends Omit<ClientOptions, NotForDtls>, DtlsCommonOptions {
