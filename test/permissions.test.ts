@@ -18,9 +18,13 @@ import { test } from "./harness.ts";
 const root = fileURLToPath(new URL("..", import.meta.url));
 const deno = join(root, "node_modules", ".bin", "deno");
 
-/** Runs `deno run --no-prompt <flags> <file>` with a bare environment whose HOME is `home`. */
+/**
+ * Runs `deno run --no-prompt <flags> <file>` with a bare environment whose HOME is `home`. The shim's
+ * variables are set empty (meaning unset): under Deno, a child's `env` does not hide the parent's.
+ */
 function denoRun(home: string, flags: string[], file: string): { status: number | null; output: string } {
-  const env: Record<string, string> = { HOME: home, PATH: process.env.PATH ?? "/usr/bin:/bin" };
+  const unset = { JSEC_SHIM: "", JSEC_CACHE_DIR: "", JSEC_OPENSSL_PREFIX: "", XDG_CACHE_HOME: "" };
+  const env: Record<string, string> = { ...unset, HOME: home, PATH: process.env.PATH ?? "/usr/bin:/bin" };
   const r = spawnSync(deno, ["run", "--no-prompt", ...flags, file], { env, cwd: root, encoding: "utf8" });
   return { status: r.status, output: `${r.stdout}${r.stderr}` };
 }
