@@ -10,19 +10,12 @@ import { execFileSync } from "node:child_process";
 import { TlsContext } from "../engine.ts";
 import { serverApis } from "./support/both_apis.ts";
 import { certs } from "./support/certs.ts";
-import { sClient } from "./support/openssl.ts";
+import { sClientTo } from "./support/openssl.ts";
 import { test } from "./harness.ts";
 
 /** Runs s_client against `port`: the suite it negotiated, or "refused" when the handshake failed. */
 export async function negotiated(port: number, args: string[]): Promise<string> {
-  await using client = sClient(port, [
-    "-brief",
-    "-servername",
-    "localhost",
-    "-CAfile",
-    certs().ca.certFile,
-    ...args,
-  ]);
+  await using client = sClientTo(port, ["-brief", ...args]);
   const outcome = await client.waitUntil(
     "the handshake's outcome",
     () => /Ciphersuite: (\S+)/.exec(client.stderr)?.[1] ?? (client.running ? null : "refused"),

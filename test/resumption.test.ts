@@ -25,7 +25,7 @@ import { clientContext } from "../lib/tls/options.ts";
 import { clientSessions, serverKey } from "../lib/tls/resumption.ts";
 import { SessionCache } from "../lib/tls/session_cache.ts";
 import { certs } from "./support/certs.ts";
-import { closeConn, subjectOf } from "./support/conn.ts";
+import { closeConn, connectTo, subjectOf } from "./support/conn.ts";
 import { handshakeInMemory } from "./support/engines.ts";
 import { liveSettles } from "./support/live.ts";
 import { plainServer } from "./support/net.ts";
@@ -61,13 +61,7 @@ async function visit(
   port: number,
   options: Partial<ConnectOptions> = {},
 ): Promise<{ info: HandshakeInfo; session: Uint8Array | null }> {
-  const conn = await connect({
-    hostname: "127.0.0.1",
-    port,
-    servername: "localhost",
-    caCerts: [certs().ca.cert],
-    ...options,
-  });
+  const conn = await connectTo(port, options);
   try {
     const info = await conn.handshake();
     assert.equal(await readText(conn, 6), "hello\n");

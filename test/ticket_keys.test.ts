@@ -19,9 +19,10 @@ import {
 } from "../mod.ts";
 import { TlsContext } from "../engine.ts";
 import { certs } from "./support/certs.ts";
-import { closeConn } from "./support/conn.ts";
-import { freePort, Peer, readExactly, sClient } from "./support/openssl.ts";
+import { closeConn, connectTo } from "./support/conn.ts";
+import { freePort, Peer, readExactly, sClientTo } from "./support/openssl.ts";
 import { plainListen } from "./support/plain.ts";
+import { listenForTest } from "./support/server.ts";
 import { workerCommand } from "./support/ticket_worker.ts";
 import { test } from "./harness.ts";
 
@@ -33,17 +34,9 @@ const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "
 
 /** Our server (ECDSA certificate): each connection gets "hi\n" and is closed; keeps each handshake and failure. */
 function greeter(options: Partial<ListenOptions> = {}) {
-  const c = certs();
   const seen: HandshakeInfo[] = [];
   const errors: TlsError[] = [];
-  const listener = listen({
-    hostname: "127.0.0.1",
-    port: 0,
-    cert: c.ecdsa.cert,
-    key: c.ecdsa.key,
-    ...options,
-    onHandshakeError: (e) => errors.push(e),
-  });
+  const { listener, port } = listenForTest(options, (e) => errors.push(e));
   (async () => {
     for await (const conn of listener) {
       seen.push(await conn.handshake());
@@ -53,7 +46,7 @@ function greeter(options: Partial<ListenOptions> = {}) {
   })();
   return {
     listener,
-    port: (listener.addr as { port: number }).port,
+    port,
     seen,
     errors,
     [Symbol.asyncDispose]: () => listener[Symbol.asyncDispose](),
@@ -62,13 +55,7 @@ function greeter(options: Partial<ListenOptions> = {}) {
 
 /** One visit: the greeting read (TLS 1.3 tickets come before it); whether it resumed; the new session. */
 async function visit(port: number, options: Partial<ConnectOptions> = {}) {
-  const conn = await connect({
-    hostname: "127.0.0.1",
-    port,
-    servername: "localhost",
-    caCerts: [certs().ca.cert],
-    ...options,
-  });
+  const conn = await connectTo(port, options);
   try {
     const info = await conn.handshake();
     const text = dec.decode(await readExactly((p) => conn.read(p), 3));
@@ -185,7 +172,7 @@ test(
 
 /** `openssl s_client` to our server: its stdout once it read the greeting and ended. */
 async function sClientVisit(port: number, args: string[]): Promise<string> {
-  const client = sClient(port, [...args, "-servername", "localhost", "-CAfile", certs().ca.certFile]);
+  const client = sClientTo(port, args);
   try {
     await client.waitFor(/hi\n/, "stdout");
     client.endInput();

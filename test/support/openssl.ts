@@ -11,6 +11,7 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import process from "node:process";
+import { certs } from "./certs.ts";
 
 /** How long a peer may take to become ready or to print what we wait for. */
 export const PEER_WAIT_MS = 10_000;
@@ -312,6 +313,11 @@ export function sClient(port: number, args: string[], host: "127.0.0.1" | "::1" 
     host === "::1" ? `[::1]:${port}` : `127.0.0.1:${port}`,
     ...args,
   ]);
+}
+
+/** `openssl s_client` to our server on 127.0.0.1:`port`, checking it as `localhost` against the test CA. */
+export function sClientTo(port: number, args: string[]): Peer {
+  return sClient(port, ["-servername", "localhost", "-CAfile", certs().ca.certFile, ...args]);
 }
 
 /** Runs `source` (an ES module) with `node`; `config` arrives as JSON in `process.argv[2]`. */

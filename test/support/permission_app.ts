@@ -18,7 +18,11 @@ const served = (async () => {
   await conn.write(buf.subarray(0, n ?? 0));
   conn.close();
 })();
-const client = await connect({ hostname: "localhost", port: server.addr.port, caCerts: [ca.cert] });
+const client = await connect({
+  hostname: "localhost",
+  port: (server.addr as Deno.NetAddr).port,
+  caCerts: [ca.cert],
+});
 await client.write(new TextEncoder().encode("ping"));
 const reply = new Uint8Array(64);
 const n = await client.read(reply);

@@ -14,6 +14,7 @@ const server = listen({ hostname: "127.0.0.1", port: 0, cert: leaf.cert, key: le
 await server.ready;
 const served = (async () => {
   const conn = await server.accept();
+  if (!conn) throw new Error("the listener closed before a connection");
   const message = await conn.receive();
   if (message) await conn.send(message);
   await conn.close();

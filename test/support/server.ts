@@ -59,7 +59,7 @@ function handshakeErrors() {
 }
 
 /** Our listener on 127.0.0.1 with the ECDSA test certificate unless `options` says otherwise. */
-function listenForTest(options: Partial<ListenOptions>, onHandshakeError: (e: TlsError) => void) {
+export function listenForTest(options: Partial<ListenOptions>, onHandshakeError: (e: TlsError) => void) {
   const c = certs();
   const listener = listen({
     hostname: "127.0.0.1",
