@@ -6,7 +6,7 @@
  * Every call returns a count (>= 0) or one of the JSEC_* statuses (< 0).
  * On JSEC_ERROR the reason is kept for jsec_error() until the next failure.
  *
- * Compiles unchanged against OpenSSL 1.1.1 and 3.x.
+ * Compiles unchanged against OpenSSL 1.1.1, 3.x and 4.0.
  */
 #ifndef JSEC_H
 #define JSEC_H
@@ -137,5 +137,21 @@ int jsec_srtp_profile(jsec_session *s, char *buf, int cap); /* the negotiated pr
 int jsec_ctx_ticket_keys(jsec_ctx *ctx, const uint8_t *keys, int len, int period);
 int jsec_ctx_ticket_keys_get(jsec_ctx *ctx, uint8_t *buf, int cap); /* 80 or 160 (0: OpenSSL's own keys) */
 int jsec_ctx_ticket_share(jsec_ctx *ctx, jsec_ctx *from);            /* an `sni` context uses from's keys */
+
+
+/* Encrypted Client Hello (jsec_ech.c), where libssl has it (4.0 on); elsewhere the calls fail. */
+#define JSEC_ECH_NONE 0     /* not attempted (no ECH configured, or the client sent none) */
+#define JSEC_ECH_ACCEPTED 1 /* the server decrypted the inner ClientHello */
+#define JSEC_ECH_REJECTED 2 /* the client offered ECH, the server did not use it */
+#define JSEC_ECH_GREASE 3   /* the client sent a GREASE ECH extension */
+int jsec_ech_supported(void); /* 1 when this libssl has ECH */
+/* Client: the ECHConfigList (binary or base64) to encrypt to, len 0 none; grease 1: send GREASE ECH
+   when there is no list. Server: ECH keys, PEM as `openssl ech` writes (also sent as retry configs). */
+int jsec_ctx_ech(jsec_ctx *ctx, const uint8_t *data, int len, int grease);
+int jsec_ech_status(jsec_session *s);                               /* a JSEC_ECH_* value */
+int jsec_ech_name(jsec_session *s, int outer, char *buf, int cap);  /* the inner (0) or outer (1) SNI, or -1 */
+int jsec_ech_retry_configs(jsec_session *s, uint8_t *buf, int cap); /* client: the server's retry ECHConfigList, 0 if none */
+/* A new ECH key for `public_name`, as PEM (private key, then its ECHConfig), kept for jsec_ca_result(). */
+int jsec_ech_generate(const char *public_name);
 
 #endif

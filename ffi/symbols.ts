@@ -131,6 +131,14 @@ export const symbols = {
   jsec_ctx_ticket_keys: { parameters: ["handle", "buffer", "i32", "i32"], result: "i32" },
   jsec_ctx_ticket_keys_get: { parameters: ["handle", "buffer", "i32"], result: "i32" },
   jsec_ctx_ticket_share: { parameters: ["handle", "handle"], result: "i32" },
+
+  // Encrypted Client Hello (c-shim/jsec_ech.c)
+  jsec_ech_supported: { parameters: [], result: "i32" },
+  jsec_ctx_ech: { parameters: ["handle", "buffer", "i32", "i32"], result: "i32" },
+  jsec_ech_status: { parameters: ["handle"], result: "i32" },
+  jsec_ech_name: { parameters: ["handle", "i32", "buffer", "i32"], result: "i32" },
+  jsec_ech_retry_configs: { parameters: ["handle", "buffer", "i32"], result: "i32" },
+  jsec_ech_generate: { parameters: ["buffer"], result: "i32" },
 } as const satisfies Record<string, FfiSymbol>;
 
 /** The symbol table's type. */
