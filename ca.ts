@@ -51,6 +51,7 @@ export {
 } from "./lib/ca/parse.ts";
 export type { DistinguishedName, NameInput, SubjectAltName } from "./lib/ca/names.ts";
 export type { PemOrDer } from "./lib/ca/native.ts";
+export { type EchKey, type EchKeyOptions, generateEchKey } from "./lib/ca/ech.ts";
 export { verifyChain, type VerifyOptions, type VerifyResult } from "./lib/ca/verify.ts";
 export { createCrl, type CrlInfo, type CrlOptions, parseCrl, type RevokedEntry } from "./lib/ca/crl.ts";
 export { type RevocationReason, revocationReasons } from "./lib/ca/revocation.ts";

@@ -13,6 +13,7 @@
 export { type ContextOptions, type KeyPair, TlsContext, type TlsVersion } from "./lib/engine/context.ts";
 export { type EngineOptions, type EngineState, TlsEngine } from "./lib/engine/engine.ts";
 export type { PskKey, PskLookup } from "./lib/engine/psk.ts";
+export { type EchInfo, type EchOptions, type EchStatus, echSupported } from "./lib/engine/ech.ts";
 export type { TicketKeyOptions } from "./lib/engine/ticket_keys.ts";
 export type { KeyLogSink } from "./lib/engine/key_log.ts";
 export { DEFAULT_MTU, DtlsEngine, type DtlsEngineOptions, dtlsVersions } from "./lib/engine/dtls_engine.ts";

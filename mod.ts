@@ -29,6 +29,7 @@ export type { KeyPair, TlsVersion } from "./lib/engine/context.ts";
 export type { OcspStapleSource } from "./lib/tls/staple.ts";
 export type { TransportControls } from "./lib/tls/transport_controls.ts";
 export type { PskKey, PskLookup } from "./lib/engine/psk.ts";
+export { type EchInfo, type EchStatus, echSupported } from "./lib/engine/ech.ts";
 export type { TicketKeyOptions } from "./lib/engine/ticket_keys.ts";
 export type { KeyLogSink } from "./lib/engine/key_log.ts";
 export type { KeyLogOption } from "./lib/tls/key_log_option.ts";

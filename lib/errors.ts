@@ -43,6 +43,7 @@ import { onShimUnavailable } from "../ffi/failure.ts";
  * | `INTERNAL` | a bug in @jsec/tls: please report it |
  * | `PSK_MISMATCH` | no pre-shared key both sides hold: the keys differ, or the server does not know the identity |
  * | `MESSAGE_TOO_LARGE` | DTLS: a message does not fit in one record under the path MTU (never split) |
+ * | `UNSUPPORTED` | the loaded libssl lacks the feature asked for (e.g. ECH before OpenSSL 4.0) |
  */
 export type TlsErrorCode =
   | "CERT_UNTRUSTED"
@@ -77,7 +78,8 @@ export type TlsErrorCode =
   | "SHIM_UNAVAILABLE"
   | "INTERNAL"
   | "PSK_MISMATCH"
-  | "MESSAGE_TOO_LARGE";
+  | "MESSAGE_TOO_LARGE"
+  | "UNSUPPORTED";
 
 /** Details that come with a {@link TlsError}. */
 export interface TlsErrorDetails {

@@ -21,7 +21,7 @@ export interface DtlsCommonOptions {
   srtpProfiles?: string[];
 }
 
-/** TLS options that do not apply to DTLS (or are not built for it yet: `keyLog`, `psk`, `onPskIdentity`). */
+/** TLS options that do not apply to DTLS (or are not built for it yet: `keyLog`, `psk`, `onPskIdentity`; ECH). */
 export type NotForDtls =
   | "minVersion"
   | "maxVersion"
@@ -31,7 +31,10 @@ export type NotForDtls =
   | "keyLog"
   | "psk"
   | "onPskIdentity"
-  | "onAcceptError";
+  | "onAcceptError"
+  | "echConfigList"
+  | "echGrease"
+  | "echKeys";
 
 const NOT_FOR_DTLS: readonly NotForDtls[] = [
   "minVersion",
@@ -43,6 +46,9 @@ const NOT_FOR_DTLS: readonly NotForDtls[] = [
   "psk",
   "onPskIdentity",
   "onAcceptError",
+  "echConfigList",
+  "echGrease",
+  "echKeys",
 ];
 
 /** Options of DTLS `connect`. */

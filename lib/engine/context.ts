@@ -8,6 +8,7 @@ import { cString, isNull, lastError, shim } from "../../ffi/mod.ts";
 import type { Handle } from "../../ffi/mod.ts";
 import { TlsError } from "../errors.ts";
 import { tlsErrorFrom } from "./failure.ts";
+import { checkEchOptions, type EchOptions, useEch } from "./ech.ts";
 import { checkPsk, type PskKey, usePsk } from "./psk.ts";
 import { checkPem, invalid } from "./validate.ts";
 import {
@@ -35,7 +36,7 @@ export interface KeyPair {
 }
 
 /** Everything a {@link TlsContext} can be configured with. */
-export interface ContextOptions extends TicketKeyOptions {
+export interface ContextOptions extends TicketKeyOptions, EchOptions {
   /** A server context (accepts handshakes) instead of a client one. */
   isServer?: boolean;
   /** Our certificate chain, PEM, leaf first. A server needs one; a client sends it when asked. */
@@ -192,6 +193,7 @@ export class TlsContext {
     this.#configureRevocation(h, o);
     if (o.resumption !== undefined) check(shim.jsec_ctx_resumption(h, o.resumption ? 1 : 0));
     if (o.psk !== undefined) usePsk(h, o.psk);
+    useEch(h, o);
     if (o.srtpProfiles?.length) check(shim.jsec_ctx_srtp(h, cString(o.srtpProfiles.join(":"))));
     const tickets = this.isServer && o.resumption !== false;
     if (tickets) {
@@ -371,6 +373,7 @@ export function validateContextOptions(o: ContextOptions): void {
   }
   validateRevocationOptions(o);
   if (o.psk !== undefined) checkPsk(o.psk, o.isServer ?? false);
+  checkEchOptions(o, o.isServer ?? false, o.datagram ?? false);
   if (o.srtpProfiles !== undefined) {
     if (!o.datagram) throw new TlsError("INVALID_OPTION", "`srtpProfiles` is for DTLS");
     if (!isStringArray(o.srtpProfiles) || o.srtpProfiles.some((p) => !/^SRTP_[A-Z0-9_]+$/.test(p))) {

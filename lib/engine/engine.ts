@@ -11,6 +11,7 @@ import type { Handle } from "../../ffi/mod.ts";
 import { TlsError } from "../errors.ts";
 import type { TlsContext } from "./context.ts";
 import { sessionErrorFrom, tlsErrorFrom } from "./failure.ts";
+import { echInfo } from "./ech.ts";
 import { groupName, type HandshakeInfo, type PeerCertificate, peerCertificate } from "./info.ts";
 import { KeyLog, type KeyLogSink } from "./key_log.ts";
 import { answerPsk, pskFailure, type PskLookup } from "./psk.ts";
@@ -431,6 +432,7 @@ export class TlsEngine {
       resumed: shim.jsec_resumed(h) === 1 && psk === null,
       pskIdentity: psk === null ? null : new TextDecoder().decode(psk),
       renegotiations: Math.max(0, handshakes - 1),
+      ech: echInfo(h),
     };
     if (this.#state === "ready") this.#info = info;
     return info;

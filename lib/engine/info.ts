@@ -4,6 +4,7 @@
  * @module
  */
 import { Buffer } from "node:buffer";
+import type { EchInfo } from "./ech.ts";
 
 /** One certificate the peer sent. */
 export interface PeerCertificate {
@@ -48,6 +49,8 @@ export interface HandshakeInfo {
    * `HANDSHAKE_FAILED`). The other fields describe the latest handshake.
    */
   renegotiations: number;
+  /** Encrypted Client Hello: whether it was accepted, and the inner and outer server names. */
+  ech: EchInfo;
 }
 
 /**

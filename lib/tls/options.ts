@@ -94,6 +94,15 @@ export interface ClientOptions extends TlsOptions {
    * refuses just means a full handshake.
    */
   session?: Uint8Array;
+  /**
+   * Encrypted Client Hello (libssl >= 4.0, else `UNSUPPORTED`): the server's
+   * ECHConfigList, base64 or bytes. `servername` then travels encrypted and
+   * the visible ClientHello names the list's public name; `handshake()` info
+   * shows the outcome as `ech`.
+   */
+  echConfigList?: string | Uint8Array;
+  /** Send a GREASE ECH extension when there is no `echConfigList` (libssl >= 4.0). */
+  echGrease?: boolean;
 }
 
 /** Options of {@link connect}. */
@@ -130,6 +139,12 @@ export interface ServerOptions extends TlsOptions, TicketKeyOptions {
   onPskIdentity?: PskLookup;
   /** Finite-field DHE for TLS 1.2: `"auto"` (RFC 7919 groups) or DH parameters, PEM. Off by default. */
   dhparam?: "auto" | string;
+  /**
+   * Encrypted Client Hello keys (libssl >= 4.0, else `UNSUPPORTED`): PEM as
+   * `generateEchKey` from `@jsec/tls/ca` or `openssl ech` writes it. Publish
+   * its ECHConfigList to clients; `handshake()` info shows the inner name.
+   */
+  echKeys?: string;
 }
 
 /** The fields every option bag must have right before any I/O. */
@@ -175,7 +190,13 @@ export function clientContext(o: ClientOptions): ContextOptions {
     if (o[name] !== undefined && typeof o[name] !== "boolean") invalid(name, "a boolean", o[name]);
   }
   const ocsp = o.requireOcsp ? "require" : o.requestOcsp ? "request" : undefined;
-  return { ...contextFields(o), verify: o.rejectUnauthorized === false ? "none" : "peer", ocsp };
+  return {
+    ...contextFields(o),
+    verify: o.rejectUnauthorized === false ? "none" : "peer",
+    ocsp,
+    echConfigList: o.echConfigList,
+    echGrease: o.echGrease,
+  };
 }
 
 /** The context options of a server. */
@@ -206,6 +227,7 @@ export function serverContext(o: ServerOptions): ContextOptions {
     dhparam: o.dhparam,
     ticketKeys: o.ticketKeys,
     ticketKeyRotation: o.ticketKeyRotation,
+    echKeys: o.echKeys,
   };
 }
 
