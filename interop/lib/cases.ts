@@ -8,6 +8,7 @@ import { type CertSet, SNI_NAME } from "./certs.ts";
 import type { KeyPair, OursInfo, OursTask } from "./task.ts";
 import type { Direction } from "./types.ts";
 import { DTLS_CASES } from "./dtls_cases.ts";
+import { ECH_CASES } from "./ech_cases.ts";
 
 /** What the peer must do in one cell, in stack-neutral terms. */
 export interface PeerSpec {
@@ -44,6 +45,12 @@ export interface PeerSpec {
   dtls?: boolean;
   /** DTLS-SRTP: offer (client) or accept (server) this profile, and print the keys exported with "EXTRACTOR-dtls_srtp". */
   srtpProfile?: string;
+  /** Server: ECH keys (PEM file as `openssl ech` writes it). */
+  echKeyFile?: string;
+  /** Client: encrypt the ClientHello to the ECHConfigList in this ECH PEM file. */
+  echConfigFile?: string;
+  /** Client: send GREASE ECH. */
+  echGrease?: boolean;
 }
 
 /** What a check may read of the peer's side. */
@@ -79,6 +86,8 @@ export interface CaseDef {
   mlkem?: boolean;
   /** DTLS over UDP (interop/lib/dtls_cases.ts): only peers that speak it. */
   dtls?: boolean;
+  /** Encrypted Client Hello (interop/lib/ech_cases.ts): libssl >= 4.0 on both ends. */
+  ech?: boolean;
   side(dir: Direction, certs: CertSet): CaseSide | string;
 }
 
@@ -294,5 +303,6 @@ export const CASES: CaseDef[] = [
           expectCode: "PROTOCOL_VERSION",
         },
   },
+  ...ECH_CASES,
   ...DTLS_CASES,
 ];

@@ -6,6 +6,7 @@
  */
 import { type CaseDef, type CaseSide, SLOW_READER_BYTES } from "./cases.ts";
 import type { CertSet } from "./certs.ts";
+import { NO_ECH } from "./ech_cases.ts";
 import type { Host } from "./hosts.ts";
 import { type OursEnv, oursListening, oursResult, startOurs } from "./ours.ts";
 import type { Proc, ProcExit } from "./proc.ts";
@@ -37,6 +38,8 @@ function timeoutFor(c: CaseDef): number {
 export function planCell(p: CellParams): CaseSide | string {
   const side = p.caseDef.side(p.direction, p.certs);
   if (typeof side === "string") return side;
+  if (p.caseDef.ech && !atLeast(p.ourLibssl, 4, 0)) return NO_ECH;
+  if (p.caseDef.ech && p.peer.instance.kind !== "openssl") return "the matrix drives ECH with openssl only";
   if (p.caseDef.mlkem && !atLeast(p.ourLibssl, 3, 5)) {
     return `our libssl ${p.ourLibssl} has no X25519MLKEM768 (needs 3.5)`;
   }

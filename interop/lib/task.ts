@@ -60,6 +60,12 @@ export interface OursTask {
   dtls?: boolean;
   /** DTLS-SRTP profiles to offer or accept. */
   srtpProfiles?: string[];
+  /** Client: ECH to the ECHConfigList in this ECH PEM file. */
+  echConfigFile?: string;
+  /** Client: GREASE ECH. */
+  echGrease?: boolean;
+  /** Server: ECH keys from this PEM file. */
+  echKeysFile?: string;
 }
 
 /** Handshake facts our side reports (a subset of the core's handshake info). */
@@ -76,6 +82,8 @@ export interface OursInfo {
   srtpProfile?: string | null;
   /** DTLS-SRTP: the 60 bytes exported with "EXTRACTOR-dtls_srtp", hex. */
   srtpKeys?: string;
+  /** Encrypted Client Hello: the core's `ech` info. */
+  ech?: { status: string; innerServername: string | null; outerServername: string | null };
 }
 
 /** JSON lines written by interop/ours/cell.ts. */

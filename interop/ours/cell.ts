@@ -12,6 +12,7 @@ import type { OursEvent, OursInfo, OursTask } from "../lib/task.ts";
 import { type Duplex, readToEof, readUntil, receiveBytes, sendPattern } from "./io.ts";
 import { smtpClient, smtpServer } from "./smtp.ts";
 import { runDtls } from "./dtls.ts";
+import { echConfigListOf } from "../lib/ech_cases.ts";
 
 const task = JSON.parse(process.argv[process.argv.length - 1]) as OursTask;
 const pem = (f: string | undefined) => (f ? readFileSync(f, "utf8") : undefined);
@@ -30,6 +31,7 @@ interface CoreInfo {
   peerCertificates: unknown[];
   verified: boolean;
   resumed: boolean;
+  ech: NonNullable<OursInfo["ech"]>;
 }
 function summarize(i: CoreInfo): OursInfo {
   return {
@@ -41,6 +43,7 @@ function summarize(i: CoreInfo): OursInfo {
     peerCertCount: i.peerCertificates.length,
     verified: i.verified,
     resumed: i.resumed,
+    ech: i.ech,
   };
 }
 
@@ -117,7 +120,14 @@ async function runClient(): Promise<Result> {
 }
 
 async function clientOnce(): Promise<Result> {
-  const opts = { ...tlsOptions(), hostname: "127.0.0.1", port: task.port, servername: task.servername };
+  const opts = {
+    ...tlsOptions(),
+    hostname: "127.0.0.1",
+    port: task.port,
+    servername: task.servername,
+    echConfigList: task.echConfigFile ? echConfigListOf(pem(task.echConfigFile)!) : undefined,
+    echGrease: task.echGrease,
+  };
   let conn: Conn;
   if (task.mode === "smtp") {
     conn = (await smtpClient(task.port, opts)) as Conn;
@@ -128,7 +138,12 @@ async function clientOnce(): Promise<Result> {
 }
 
 async function runServer(): Promise<Result> {
-  const opts = { ...tlsOptions(), requestCert: task.requestCert, sni: sniPairs() };
+  const opts = {
+    ...tlsOptions(),
+    requestCert: task.requestCert,
+    sni: sniPairs(),
+    echKeys: pem(task.echKeysFile),
+  };
   if (task.mode === "smtp") {
     const conn = (await smtpServer(task.port, opts, (port) => emit({ event: "listening", port }))) as Conn;
     return await handshakeAndExchange(conn, false);

@@ -8,6 +8,9 @@
 import type { CaseDef, PeerSpec } from "../lib/cases.ts";
 import { SNI_NAME } from "../lib/certs.ts";
 import { DTLS_SRTP_KEYS } from "../lib/dtls_cases.ts";
+import { ECH_PUBLIC_NAME, echConfigListOf, echKeyFile, NO_ECH } from "../lib/ech_cases.ts";
+import type { CertSet } from "../lib/certs.ts";
+import type { Host } from "../lib/hosts.ts";
 import type { KeyPair } from "../lib/task.ts";
 import { flagsFor, type FlagTable } from "./flags.ts";
 import {
@@ -67,6 +70,7 @@ const SERVER_FLAGS: FlagTable = {
   requireClientCert: () => ["-Verify", "1", "-verify_return_error"],
   ...COMMON_FLAGS,
   mode: (mode) => (mode === "transfer" ? ["-quiet"] : []),
+  echKeyFile: (file) => ["-ech_key", file],
 };
 
 /** s_client's spelling of the options. */
@@ -76,11 +80,24 @@ const CLIENT_FLAGS: FlagTable = {
   pair: certAndKey,
   mode: (mode) => (mode === "smtp" ? ["-starttls", "smtp"] : mode === "transfer" ? ["-quiet"] : []),
   ...COMMON_FLAGS,
+  echConfigFile: (file) => ["-ech_config_list", echConfigListOf(Deno.readTextFileSync(file))],
+  echGrease: () => ["-ech_grease"],
 };
 
 /** A driver for the `openssl` CLI of one suite. */
 export class OpensslPeer extends SpawningPeer {
+  /** OpenSSL 4.0 and later: the run's ECH key (`openssl ech`), for the `ech*` cases. */
+  async prepare(host: Host, certs: CertSet): Promise<void> {
+    if (!atLeast(this.instance.version, 4, 0)) return;
+    const argv = ["openssl", "ech", "-public_name", ECH_PUBLIC_NAME, "-out", echKeyFile(certs)];
+    const p = host.spawn(this.instance.suite, argv, { label: "openssl-ech", deadlineMs: 30_000 });
+    await p.closeStdin();
+    const exit = await p.wait(35_000);
+    if (exit.code !== 0) throw new Error(`openssl ech: ${tail(p.output)}`);
+  }
+
   unsupported(c: CaseDef, role: "client" | "server", spec: PeerSpec): string | null {
+    if (c.ech && !atLeast(this.instance.version, 4, 0)) return NO_ECH;
     if (spec.mode === "smtp" && role === "server") return "s_server has no server-side STARTTLS";
     if (c.id === "close-notify-in" && role === "server" && !atLeast(this.instance.version, 3, 0)) {
       return "s_server 1.1.1 closes without answering close_notify (it marks shutdown sent without sending)";
