@@ -43,6 +43,7 @@ import { onShimUnavailable } from "../ffi/failure.ts";
  * | `INTERNAL` | a bug in @jsec/tls: please report it |
  * | `PSK_MISMATCH` | no pre-shared key both sides hold: the keys differ, or the server does not know the identity |
  * | `MESSAGE_TOO_LARGE` | DTLS: a message does not fit in one record under the path MTU (never split) |
+ * | `ECH_REJECTED` | the server did not accept our Encrypted Client Hello (a stale or unknown `echConfigList`); see `echRetryConfigs` |
  * | `UNSUPPORTED` | the loaded libssl lacks the feature asked for (e.g. ECH before OpenSSL 4.0) |
  */
 export type TlsErrorCode =
@@ -79,6 +80,7 @@ export type TlsErrorCode =
   | "INTERNAL"
   | "PSK_MISMATCH"
   | "MESSAGE_TOO_LARGE"
+  | "ECH_REJECTED"
   | "UNSUPPORTED";
 
 /** Details that come with a {@link TlsError}. */
@@ -89,6 +91,8 @@ export interface TlsErrorDetails {
   verifyResult?: number;
   /** The underlying error, e.g. the runtime's socket error. */
   cause?: unknown;
+  /** `ECH_REJECTED`: the ECHConfigList the server sent to retry with. */
+  echRetryConfigs?: Uint8Array;
 }
 
 /**
@@ -111,6 +115,11 @@ export class TlsError extends Error {
   readonly reason?: string;
   /** The X.509 verification result when certificate verification failed. */
   readonly verifyResult?: number;
+  /**
+   * `ECH_REJECTED`: the ECHConfigList the server sent to retry with, when it
+   * sent one; connect again with it as `echConfigList` (RFC 9849 §6.1.6).
+   */
+  readonly echRetryConfigs?: Uint8Array;
 
   /** Makes an error with a code from the closed list; `details` adds OpenSSL's reason and more. */
   constructor(code: TlsErrorCode, message: string, details: TlsErrorDetails = {}) {
@@ -119,6 +128,7 @@ export class TlsError extends Error {
     this.code = code;
     if (details.reason !== undefined) this.reason = details.reason;
     if (details.verifyResult !== undefined) this.verifyResult = details.verifyResult;
+    if (details.echRetryConfigs !== undefined) this.echRetryConfigs = details.echRetryConfigs;
   }
 }
 

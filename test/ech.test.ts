@@ -145,3 +145,24 @@ test("ech: in memory, bytes list; GREASE shows as grease and the server sees no 
   for (const e of [a, b, c, d]) e.free();
   for (const ctx of [server, client, greaser]) ctx.free();
 }, { skip: onlyWithEch });
+
+test(
+  "ech: a stale echConfigList is ECH_REJECTED with the server's retry configs, which then work",
+  async () => {
+    const s = echServer();
+    const stale = generateEchKey({ publicName: "public.test" });
+    await using server = acceptingServer({ cert: s.cert, key: s.key, echKeys: s.pem });
+    const options = { hostname: "127.0.0.1", port: server.port, servername: "inner.test", caCerts: [s.root] };
+    const error = await rejectsWith(
+      connect({ ...options, echConfigList: stale.echConfigList }),
+      "ECH_REJECTED",
+    );
+    assert.ok(error.echRetryConfigs instanceof Uint8Array, "no retry configs");
+    assert.equal(btoa(String.fromCharCode(...error.echRetryConfigs)), s.echConfigList);
+    const conn = await connect({ ...options, echConfigList: error.echRetryConfigs });
+    assert.equal((await conn.handshake()).ech.status, "accepted");
+    conn.close();
+    (await server.accept()).close();
+  },
+  { skip: onlyWithEch },
+);

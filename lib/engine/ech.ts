@@ -176,3 +176,20 @@ export function echInfo(session: Handle): EchInfo {
     outerServername: name(1),
   };
 }
+
+/**
+ * An `ECH_REJECTED` error with the retry configs the server sent, if any.
+ *
+ * @example
+ * ```ts
+ * throw withRetryConfigs(error, session); // error.echRetryConfigs: connect again with them
+ * ```
+ */
+export function withRetryConfigs(error: TlsError, session: Handle): TlsError {
+  const retry = readBytes((b, c) => shim.jsec_ech_retry_configs(session, b, c));
+  if (!retry?.length) return error;
+  return new TlsError(error.code, `${error.message} (the server sent retry configs: \`echRetryConfigs\`)`, {
+    reason: error.reason,
+    echRetryConfigs: retry,
+  });
+}

@@ -11,7 +11,7 @@ import type { Handle } from "../../ffi/mod.ts";
 import { TlsError } from "../errors.ts";
 import type { TlsContext } from "./context.ts";
 import { sessionErrorFrom, tlsErrorFrom } from "./failure.ts";
-import { echInfo } from "./ech.ts";
+import { echInfo, withRetryConfigs } from "./ech.ts";
 import { groupName, type HandshakeInfo, type PeerCertificate, peerCertificate } from "./info.ts";
 import { KeyLog, type KeyLogSink } from "./key_log.ts";
 import { answerPsk, pskFailure, type PskLookup } from "./psk.ts";
@@ -517,6 +517,9 @@ export class TlsEngine {
   #fail(error?: TlsError): never {
     this.#error = error ??
       sessionErrorFrom(lastError(), this.#handle === null ? 0 : shim.jsec_verify_result(this.#handle));
+    if (this.#error.code === "ECH_REJECTED" && this.#handle) {
+      this.#error = withRetryConfigs(this.#error, this.#handle);
+    }
     this.#state = "error";
     throw this.#error;
   }

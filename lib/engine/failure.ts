@@ -40,6 +40,7 @@ const reasonCodes: [RegExp, TlsErrorCode][] = [
   ],
   [/peer did not return a certificate|certificate required/, "CERT_REQUIRED"],
   [/alert handshake failure/, "HANDSHAKE_FAILED"],
+  [/ech required/, "ECH_REJECTED"], // our client's own verdict (or the alert, on a server)
   [/bad decrypt|maybe wrong password|bad password/, "BAD_PASSPHRASE"],
   [/key values mismatch|key does not match/, "KEY_MISMATCH"],
   [
