@@ -9,10 +9,14 @@
  * (`interop/lib/ech_cases.ts`).
  */
 import assert from "node:assert/strict";
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
 import { connect, echSupported, listen } from "../mod.ts";
 import { connect as dtlsConnect } from "../dtls.ts";
 import { TlsContext, TlsEngine } from "../engine.ts";
 import { createRootCa, generateEchKey, issueCertificate } from "../ca.ts";
+import { echConfigListBytes } from "../lib/engine/ech.ts";
+import { cli, scratch } from "./ca/helpers.ts";
 import { certs } from "./support/certs.ts";
 import { handshakeInMemory } from "./support/engines.ts";
 import { connectTo } from "./support/conn.ts";
@@ -166,3 +170,22 @@ test(
   },
   { skip: onlyWithEch },
 );
+
+test("ech: `ca ech` writes the key (0600) and prints the ECHConfigList; UNSUPPORTED before libssl 4.0", async () => {
+  using s = scratch();
+  const file = join(s.dir, "ech.pem");
+  const missing = await cli(["ech"]);
+  assert.equal(missing.status, 2, missing.stderr);
+  const run = await cli(["ech", "--public-name", "public.test", "--out", file]);
+  if (!supported) {
+    assert.equal(run.status, 1);
+    assert.match(run.stderr, /ECH needs libssl >= 4\.0/);
+    assert.equal(existsSync(file), false);
+    return;
+  }
+  assert.equal(run.status, 0, run.stderr);
+  assert.equal(statSync(file).mode & 0o777, 0o600);
+  const list = /ECHConfigList: (\S+)/.exec(run.stdout)?.[1];
+  assert.ok(list && readFileSync(file, "utf8").replace(/\s+/g, "").includes(list), run.stdout);
+  assert.equal(echConfigListBytes(list).length > 0, true);
+});

@@ -26,6 +26,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { TlsError } from "../errors.ts";
 import { writeFileAtomic } from "./atomic.ts";
+import { generateEchKey } from "./ech.ts";
 import type { KeySpec } from "./keys.ts";
 import { parseCertificate } from "./parse.ts";
 import { toPkcs12 } from "./pkcs12.ts";
@@ -207,6 +208,25 @@ The CSR's subject is never copied: the subject is --subject, else the first name
         process.once("SIGINT", stop);
         process.once("SIGTERM", stop);
       });
+    },
+  },
+  ech: {
+    summary: "make an Encrypted Client Hello key (libssl >= 4.0) and print its ECHConfigList",
+    usage: `ca ech --public-name NAME [--out FILE]
+Writes FILE (default NAME-ech.pem, 0600): a server's \`echKeys\`. Prints the base64 ECHConfigList that
+clients take as \`echConfigList\` (a DNS HTTPS record's ech=). Needs no CA.`,
+    options: { "public-name": { type: "string" }, out: { type: "string" } },
+    run: ({ values }) => {
+      const publicName = str(values["public-name"]);
+      if (!publicName) {
+        usage("ech", "give the outer server name, e.g. `ca ech --public-name public.example.com`");
+      }
+      const { pem, echConfigList } = generateEchKey({ publicName });
+      const file = at(str(values.out) ?? `${publicName}-ech.pem`);
+      save(file, pem, 0o600);
+      say(`ECH key:       ${file}`);
+      say(`ECHConfigList: ${echConfigList}`);
+      return Promise.resolve();
     },
   },
   list: {

@@ -8,7 +8,7 @@ import { test } from "../harness.ts";
 import { cli, opensslCsr, scratch } from "./helpers.ts";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
-const commands = ["init", "issue", "sign", "revoke", "crl", "ocsp", "list", "show"];
+const commands = ["init", "issue", "sign", "revoke", "crl", "ocsp", "ech", "list", "show"];
 
 /** An environment with no CA folder of its own choosing: the defaults apply. */
 const noCaDir = { JSEC_CA_DIR: "", INIT_CWD: "", npm_config_local_prefix: "" };
