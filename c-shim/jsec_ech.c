@@ -64,9 +64,17 @@ int jsec_ctx_ech(jsec_ctx *ctx, const uint8_t *data, int len, int grease) {
   return ok == 1 ? JSEC_OK : jsec_fail("cannot use the ECH configuration");
 }
 
+/* SSL_ech_get1_status, leaving the error queue as it was (it queues errors for some statuses). */
+static int ech_status(SSL *ssl, char **inner, char **outer) {
+  ERR_set_mark();
+  int status = SSL_ech_get1_status(ssl, inner, outer);
+  ERR_pop_to_mark();
+  return status;
+}
+
 int jsec_ech_status(jsec_session *s) {
   char *inner = NULL, *outer = NULL;
-  int status = SSL_ech_get1_status(s->ssl, &inner, &outer);
+  int status = ech_status(s->ssl, &inner, &outer);
   OPENSSL_free(inner);
   OPENSSL_free(outer);
   switch (status) {
@@ -83,7 +91,7 @@ int jsec_ech_status(jsec_session *s) {
 
 int jsec_ech_name(jsec_session *s, int outer_name, char *buf, int cap) {
   char *inner = NULL, *outer = NULL;
-  SSL_ech_get1_status(s->ssl, &inner, &outer);
+  ech_status(s->ssl, &inner, &outer);
   const char *name = outer_name ? outer : inner;
   int len = name ? jsec_copy_out(name, buf, cap) : -1;
   OPENSSL_free(inner);
@@ -94,9 +102,11 @@ int jsec_ech_name(jsec_session *s, int outer_name, char *buf, int cap) {
 int jsec_ech_retry_configs(jsec_session *s, uint8_t *buf, int cap) {
   unsigned char *list = NULL;
   size_t len = 0;
-  if (SSL_ech_get1_retry_config(s->ssl, &list, &len) != 1 || !list || len == 0) {
+  ERR_set_mark();
+  int got = SSL_ech_get1_retry_config(s->ssl, &list, &len);
+  ERR_pop_to_mark(); /* a handshake's failure stays the last error */
+  if (got != 1 || !list || len == 0) {
     OPENSSL_free(list);
-    ERR_clear_error();
     return 0;
   }
   if (buf && (size_t)cap >= len) memcpy(buf, list, len);

@@ -113,10 +113,13 @@ export function echConfigListBytes(list: unknown): Uint8Array {
  * ```
  */
 export function checkEchOptions(o: EchOptions, isServer: boolean, datagram: boolean): void {
-  const given = (["echConfigList", "echGrease", "echKeys"] as const).filter((k) => o[k] !== undefined);
+  // `echGrease: false` asks for nothing: no libssl needs ECH for it.
+  const given = (["echConfigList", "echGrease", "echKeys"] as const).filter((k) =>
+    o[k] !== undefined && o[k] !== false
+  );
   if (given.length === 0) return;
   if (datagram) throw new TlsError("INVALID_OPTION", `\`${given[0]}\` is for TLS; DTLS has no ECH`);
-  if (isServer && (o.echConfigList !== undefined || o.echGrease !== undefined)) {
+  if (isServer && given.some((k) => k !== "echKeys")) {
     throw new TlsError(
       "INVALID_OPTION",
       "`echConfigList` and `echGrease` are for clients; a server takes `echKeys`",
