@@ -25,7 +25,7 @@ export function checkPem(name: string, pem: unknown, label: string): void {
 }
 
 /** A key URI: a scheme ("pkcs11", "file", …), a colon, then no whitespace or control characters. */
-const keyUri = /^[A-Za-z][A-Za-z0-9+.-]*:[^\s\x00-\x1f]+$/;
+const keyUri = /^[A-Za-z][A-Za-z0-9+.-]*:[^\s\p{Cc}]+$/u;
 
 /**
  * Throws unless `key` is a PEM private key or a key URI that OpenSSL's
