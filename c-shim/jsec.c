@@ -220,7 +220,7 @@ void jsec_ctx_free(jsec_ctx *ctx) {
 }
 
 /* Never prompts: a key that needs a passphrase and has none just fails. */
-int jsec_passphrase_cb(char *buf, int size, int rwflag, void *u) {
+static int passphrase_cb(char *buf, int size, int rwflag, void *u) {
   (void)rwflag;
   if (!u) return -1;
   int len = (int)strlen(u);
@@ -241,7 +241,7 @@ int jsec_ctx_cert(jsec_ctx *ctx, const uint8_t *chain_pem, int chain_len, const 
     jsec_fail("out of memory");
     goto done;
   }
-  leaf = PEM_read_bio_X509(chain, NULL, jsec_passphrase_cb, NULL);
+  leaf = PEM_read_bio_X509(chain, NULL, passphrase_cb, NULL);
   if (!leaf) {
     jsec_fail("no certificate in cert PEM");
     goto done;
@@ -251,7 +251,7 @@ int jsec_ctx_cert(jsec_ctx *ctx, const uint8_t *chain_pem, int chain_len, const 
     goto done;
   }
   SSL_CTX_clear_chain_certs(ctx->ssl_ctx);
-  while ((extra = PEM_read_bio_X509(chain, NULL, jsec_passphrase_cb, NULL)) != NULL) {
+  while ((extra = PEM_read_bio_X509(chain, NULL, passphrase_cb, NULL)) != NULL) {
     if (SSL_CTX_add0_chain_cert(ctx->ssl_ctx, extra) != 1) {
       X509_free(extra);
       jsec_fail("chain certificate rejected");
@@ -261,7 +261,7 @@ int jsec_ctx_cert(jsec_ctx *ctx, const uint8_t *chain_pem, int chain_len, const 
   ERR_clear_error(); /* the end of the PEM stream */
   if (!jsec_is_pem_key(key_pem, key_len)) {
     if (!(key = jsec_store_key(key_pem, key_len, passphrase))) goto done;
-  } else if (!(key = PEM_read_bio_PrivateKey(keybio, NULL, jsec_passphrase_cb, (void *)passphrase))) {
+  } else if (!(key = PEM_read_bio_PrivateKey(keybio, NULL, passphrase_cb, (void *)passphrase))) {
     jsec_fail(passphrase ? "cannot read key (wrong passphrase?)" : "cannot read key");
     goto done;
   }
@@ -286,7 +286,7 @@ int jsec_ctx_trust(jsec_ctx *ctx, const uint8_t *pem, int len) {
   X509 *cert;
   int added = 0;
   if (!bio) return jsec_fail("out of memory");
-  while ((cert = PEM_read_bio_X509(bio, NULL, jsec_passphrase_cb, NULL)) != NULL) {
+  while ((cert = PEM_read_bio_X509(bio, NULL, passphrase_cb, NULL)) != NULL) {
     if (X509_STORE_add_cert(store, cert) == 1) added++;
     X509_free(cert);
   }

@@ -56,9 +56,6 @@ struct jsec_session {
   int peer_len;
 };
 
-/* A pem_password_cb that never prompts: `u` is the passphrase (NULL: none, the read fails). */
-int jsec_passphrase_cb(char *buf, int size, int rwflag, void *u);
-
 /* Key URIs (jsec_store.c): whether a key is PEM (has a BEGIN line), else a URI loaded
  * through OSSL_STORE; NULL with the error recorded when it cannot be loaded. */
 int jsec_is_pem_key(const uint8_t *key, int len);

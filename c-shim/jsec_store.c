@@ -45,9 +45,29 @@ static int load_scheme_provider(const char *uri) {
   return OSSL_PROVIDER_try_load(NULL, "pkcs11", 1) != NULL;
 }
 
+/* What the store's prompt gets: the passphrase (or PIN), and whether it was asked. */
+struct store_pass {
+  const char *passphrase;
+  int asked;
+};
+
+/* Answers every prompt of the store, never from a terminal: without a
+ * passphrase it answers "" (a -1 would let pkcs11-provider fall back to a
+ * console prompt, which could block a server). */
+static int answer(char *buf, int size, int rwflag, void *u) {
+  struct store_pass *pass = u;
+  const char *text = pass->passphrase ? pass->passphrase : "";
+  int len = (int)strlen(text);
+  (void)rwflag;
+  pass->asked = 1;
+  if (len > size) return -1;
+  memcpy(buf, text, (size_t)len);
+  return len;
+}
+
 /* The first private key the store at `uri` holds, or NULL. */
-static EVP_PKEY *first_key(const char *uri, UI_METHOD *ui, const char *passphrase) {
-  OSSL_STORE_CTX *store = OSSL_STORE_open(uri, ui, (void *)passphrase, NULL, NULL);
+static EVP_PKEY *first_key(const char *uri, UI_METHOD *ui, struct store_pass *pass) {
+  OSSL_STORE_CTX *store = OSSL_STORE_open(uri, ui, pass, NULL, NULL);
   EVP_PKEY *key = NULL;
   if (!store) return NULL;
   OSSL_STORE_expect(store, OSSL_STORE_INFO_PKEY);
@@ -63,16 +83,17 @@ static EVP_PKEY *first_key(const char *uri, UI_METHOD *ui, const char *passphras
 
 EVP_PKEY *jsec_store_key(const uint8_t *uri, int len, const char *passphrase) {
   char *text = OPENSSL_strndup((const char *)uri, (size_t)len);
-  /* The passphrase (a token's PIN, an encrypted file's passphrase) answers the
-   * store's prompt; without one nothing prompts and a locked key fails. */
-  UI_METHOD *ui = UI_UTIL_wrap_read_pem_callback(jsec_passphrase_cb, 0);
+  UI_METHOD *ui = UI_UTIL_wrap_read_pem_callback(answer, 0);
+  struct store_pass pass = {passphrase, 0};
   EVP_PKEY *key = NULL;
   if (!text || !ui) {
     jsec_fail("out of memory");
   } else if (!load_scheme_provider(text)) {
     jsec_fail("key URI unsupported: cannot load OpenSSL's pkcs11 provider (install pkcs11-provider)");
-  } else if (!(key = first_key(text, ui, passphrase))) {
-    jsec_fail("no private key at the key URI");
+  } else if (!(key = first_key(text, ui, &pass))) {
+    /* A store that asked for a PIN or passphrase and gave no key: the answer was wrong or missing. */
+    jsec_fail(pass.asked ? "no private key at the key URI: bad password (a wrong or missing PIN or passphrase)"
+                         : "no private key at the key URI");
   }
   UI_destroy_method(ui);
   OPENSSL_free(text);

@@ -76,7 +76,18 @@ test("a pkcs11: URI needs the pkcs11 provider and an existing token", () => {
 
 test("a key that is neither PEM nor a URI is refused at the call, before any I/O", () => {
   const c = certs();
-  for (const key of ["pkcs11 token=x", "file:", ":nothing", "file:/a b", "9p:x", "file:/x\n"]) {
+  for (
+    const key of [
+      "pkcs11 token=x",
+      "file:",
+      ":nothing",
+      "file:/a b",
+      "9p:x",
+      "file:/x\n",
+      "pkcs11:%%%",
+      "file:/x%zz",
+    ]
+  ) {
     assert.equal(codeOf(() => listen({ port: 1, cert: c.ecdsa.cert, key })), "INVALID_OPTION", key);
   }
   assert.equal(

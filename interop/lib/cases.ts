@@ -8,6 +8,7 @@ import { type CertSet, SNI_NAME } from "./certs.ts";
 import type { KeyPair, OursInfo, OursTask } from "./task.ts";
 import type { Direction } from "./types.ts";
 import { DTLS_CASES } from "./dtls_cases.ts";
+import { PKCS11_CASE } from "./pkcs11_case.ts";
 
 /** What the peer must do in one cell, in stack-neutral terms. */
 export interface PeerSpec {
@@ -79,6 +80,8 @@ export interface CaseDef {
   mlkem?: boolean;
   /** DTLS over UDP (interop/lib/dtls_cases.ts): only peers that speak it. */
   dtls?: boolean;
+  /** Our key in a PKCS#11 token (interop/lib/pkcs11_case.ts): only our suites with pkcs11-provider. */
+  pkcs11?: boolean;
   side(dir: Direction, certs: CertSet): CaseSide | string;
 }
 
@@ -294,5 +297,6 @@ export const CASES: CaseDef[] = [
           expectCode: "PROTOCOL_VERSION",
         },
   },
+  PKCS11_CASE,
   ...DTLS_CASES,
 ];

@@ -60,6 +60,8 @@ export interface OursTask {
   dtls?: boolean;
   /** DTLS-SRTP profiles to offer or accept. */
   srtpProfiles?: string[];
+  /** Server: `pair`'s key goes into a SoftHSM2 token first; `key` is its pkcs11: URI (interop/lib/pkcs11_case.ts). */
+  pkcs11?: boolean;
 }
 
 /** Handshake facts our side reports (a subset of the core's handshake info). */

@@ -24,8 +24,8 @@ export function checkPem(name: string, pem: unknown, label: string): void {
   }
 }
 
-/** A key URI: a scheme ("pkcs11", "file", …), a colon, then no whitespace or control characters. */
-const keyUri = /^[A-Za-z][A-Za-z0-9+.-]*:[^\s\p{Cc}]+$/u;
+/** A key URI: a scheme ("pkcs11", "file", …), a colon, then no whitespace or control characters; "%" escapes two hex digits. */
+const keyUri = /^[A-Za-z][A-Za-z0-9+.-]*:(?:[^\s\p{Cc}%]|%[0-9A-Fa-f]{2})+$/u;
 
 /**
  * Throws unless `key` is a PEM private key or a key URI that OpenSSL's
