@@ -259,8 +259,9 @@ int jsec_ctx_cert(jsec_ctx *ctx, const uint8_t *chain_pem, int chain_len, const 
     }
   }
   ERR_clear_error(); /* the end of the PEM stream */
-  key = PEM_read_bio_PrivateKey(keybio, NULL, passphrase_cb, (void *)passphrase);
-  if (!key) {
+  if (!jsec_is_pem_key(key_pem, key_len)) {
+    if (!(key = jsec_store_key(key_pem, key_len, passphrase))) goto done;
+  } else if (!(key = PEM_read_bio_PrivateKey(keybio, NULL, passphrase_cb, (void *)passphrase))) {
     jsec_fail(passphrase ? "cannot read key (wrong passphrase?)" : "cannot read key");
     goto done;
   }

@@ -56,6 +56,11 @@ struct jsec_session {
   int peer_len;
 };
 
+/* Key URIs (jsec_store.c): whether a key is PEM (has a BEGIN line), else a URI loaded
+ * through OSSL_STORE; NULL with the error recorded when it cannot be loaded. */
+int jsec_is_pem_key(const uint8_t *key, int len);
+EVP_PKEY *jsec_store_key(const uint8_t *uri, int len, const char *passphrase);
+
 /* Records the OpenSSL error queue (and `what`) as the last error; returns JSEC_ERROR. */
 int jsec_fail(const char *what);
 

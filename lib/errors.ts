@@ -35,7 +35,7 @@ import { onShimUnavailable } from "../ffi/failure.ts";
  * | `BAD_PASSPHRASE` | an encrypted key could not be decrypted with the passphrase |
  * | `KEY_MISMATCH` | the private key does not belong to the certificate |
  * | `BAD_SIGNATURE` | a signed object (CSR, CRL, OCSP response) fails its signature check |
- * | `NOT_FOUND` | the CA has no certificate with that serial (or no such file) |
+ * | `NOT_FOUND` | the CA has no certificate with that serial (or no such file), or a key URI names no key (no such token or object) |
  * | `CA_CORRUPT` | a CA directory is missing files, unreadable or not a jsec CA |
  * | `CA_EXISTS` | `ca init` on a directory that already holds a CA |
  * | `CA_LOCKED` | another process holds the CA directory's lock for too long |
@@ -44,7 +44,7 @@ import { onShimUnavailable } from "../ffi/failure.ts";
  * | `PSK_MISMATCH` | no pre-shared key both sides hold: the keys differ, or the server does not know the identity |
  * | `MESSAGE_TOO_LARGE` | DTLS: a message does not fit in one record under the path MTU (never split) |
  * | `ECH_REJECTED` | the server did not accept our Encrypted Client Hello (a stale or unknown `echConfigList`); see `echRetryConfigs` |
- * | `UNSUPPORTED` | the loaded libssl lacks the feature asked for (e.g. ECH before OpenSSL 4.0) |
+ * | `UNSUPPORTED` | the loaded libssl lacks the feature asked for (ECH before OpenSSL 4.0, key URIs on 1.1.1, no pkcs11 provider) |
  */
 export type TlsErrorCode =
   | "CERT_UNTRUSTED"

@@ -9,6 +9,7 @@ import type { KeyPair, OursInfo, OursTask } from "./task.ts";
 import type { Direction } from "./types.ts";
 import { DTLS_CASES } from "./dtls_cases.ts";
 import { ECH_CASES } from "./ech_cases.ts";
+import { PKCS11_CASE } from "./pkcs11_case.ts";
 
 /** What the peer must do in one cell, in stack-neutral terms. */
 export interface PeerSpec {
@@ -88,6 +89,8 @@ export interface CaseDef {
   dtls?: boolean;
   /** Encrypted Client Hello (interop/lib/ech_cases.ts): libssl >= 4.0 on both ends. */
   ech?: boolean;
+  /** Our key in a PKCS#11 token (interop/lib/pkcs11_case.ts): only our suites with pkcs11-provider. */
+  pkcs11?: boolean;
   side(dir: Direction, certs: CertSet): CaseSide | string;
 }
 
@@ -304,5 +307,6 @@ export const CASES: CaseDef[] = [
         },
   },
   ...ECH_CASES,
+  PKCS11_CASE,
   ...DTLS_CASES,
 ];

@@ -8,6 +8,7 @@ import { type CaseDef, type CaseSide, SLOW_READER_BYTES } from "./cases.ts";
 import type { CertSet } from "./certs.ts";
 import { NO_ECH } from "./ech_cases.ts";
 import type { Host } from "./hosts.ts";
+import { pkcs11Unsupported } from "./pkcs11_case.ts";
 import { type OursEnv, oursListening, oursResult, startOurs } from "./ours.ts";
 import type { Proc, ProcExit } from "./proc.ts";
 import type { OursEvent, OursTask } from "./task.ts";
@@ -43,6 +44,8 @@ export function planCell(p: CellParams): CaseSide | string {
   if (p.caseDef.mlkem && !atLeast(p.ourLibssl, 3, 5)) {
     return `our libssl ${p.ourLibssl} has no X25519MLKEM768 (needs 3.5)`;
   }
+  const noToken = p.caseDef.pkcs11 ? pkcs11Unsupported(p.ourSuite) : null;
+  if (noToken) return noToken;
   const role = p.direction === "ours-client" ? "server" : "client";
   return p.peer.unsupported(p.caseDef, role, side.peer, p.ourLibssl) ?? sized(side, p.peer, role);
 }

@@ -36,7 +36,8 @@ export const USAGE = `usage: deno run -A interop/main.ts [options]
   --no-build     use the images/rootfs already built
   --no-write     do not write interop/results.json and interop/RESULTS.md
   --write        write them even for a filtered run (by default only a full run writes)
-Environment: JSEC_INTEROP_CACHE (default /var/cache/jsec-interop), JSEC_INTEROP_NO_DOCKER=1 (force chroot)`;
+Environment: JSEC_INTEROP_CACHE (default /var/cache/jsec-interop), JSEC_INTEROP_NO_DOCKER=1 (force chroot),
+JSEC_INTEROP_IMAGE (tool image name, default jsec-interop; tags are the suites)`;
 
 /** Parse `args` (Deno.args). Throws on an unknown option. */
 export function parseCli(args: string[]): CliOptions {

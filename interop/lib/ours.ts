@@ -4,6 +4,7 @@
  * @module
  */
 import type { Host } from "./hosts.ts";
+import { pkcs11Env } from "./pkcs11_case.ts";
 import type { Proc } from "./proc.ts";
 import type { OursEvent, OursTask } from "./task.ts";
 import type { Ours, Suite } from "./types.ts";
@@ -26,7 +27,7 @@ export function startOurs(host: Host, env: OursEnv, ours: Ours, suite: Suite, ta
   return host.spawn(suite, oursArgv(ours, task), {
     label: `ours-${ours}-${suite}`,
     deadlineMs: task.timeoutMs + 15_000,
-    env: { JSEC_CACHE_DIR: env.shimCache(suite), NO_COLOR: "1" },
+    env: { JSEC_CACHE_DIR: env.shimCache(suite), NO_COLOR: "1", ...pkcs11Env(task) },
   });
 }
 

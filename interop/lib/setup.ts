@@ -11,6 +11,9 @@ import type { Suite } from "./types.ts";
 /** Where things are cached (rootfs, images' build context, shims, certificates). */
 export const CACHE: string = Deno.env.get("JSEC_INTEROP_CACHE") ?? "/var/cache/jsec-interop";
 
+/** The tool image's name, tagged by suite (`JSEC_INTEROP_IMAGE` overrides it, as in setup/common.sh). */
+const IMAGE: string = Deno.env.get("JSEC_INTEROP_IMAGE") ?? "jsec-interop";
+
 async function script(name: string, suites: Suite[], log: (s: string) => void): Promise<void> {
   const path = new URL(`../setup/${name}`, import.meta.url).pathname;
   const t0 = Date.now();
@@ -47,7 +50,7 @@ export async function prepare(
   if (engine) {
     try {
       if (build) await script("images.sh", suites, log);
-      const host = new DockerHost(mounts, (s) => `jsec-interop:${s}`, processEnv);
+      const host = new DockerHost(mounts, (s) => `${IMAGE}:${s}`, processEnv);
       await host.start(suites);
       return { host, engine };
     } catch (e) {

@@ -66,6 +66,8 @@ export interface OursTask {
   echGrease?: boolean;
   /** Server: ECH keys from this PEM file. */
   echKeysFile?: string;
+  /** Server: `pair`'s key goes into a SoftHSM2 token first; `key` is its pkcs11: URI (interop/lib/pkcs11_case.ts). */
+  pkcs11?: boolean;
 }
 
 /** Handshake facts our side reports (a subset of the core's handshake info). */

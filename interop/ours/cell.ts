@@ -13,6 +13,7 @@ import { type Duplex, readToEof, readUntil, receiveBytes, sendPattern } from "./
 import { smtpClient, smtpServer } from "./smtp.ts";
 import { runDtls } from "./dtls.ts";
 import { echConfigListOf } from "../lib/ech_cases.ts";
+import { tokenKeyUri } from "./pkcs11.ts";
 
 const task = JSON.parse(process.argv[process.argv.length - 1]) as OursTask;
 const pem = (f: string | undefined) => (f ? readFileSync(f, "utf8") : undefined);
@@ -57,7 +58,7 @@ function tlsOptions() {
   return {
     caCerts: task.caFile ? [pem(task.caFile)!] : undefined,
     cert: pem(task.pair?.certFile),
-    key: pem(task.pair?.keyFile),
+    key: task.pkcs11 ? tokenKeyUri(task.pair!) : pem(task.pair?.keyFile),
     alpnProtocols: task.alpnProtocols,
     minVersion: task.minVersion,
     maxVersion: task.maxVersion,

@@ -22,7 +22,7 @@ prepare() {
     mountpoint -q "$dir/proc" || mount -t proc proc "$dir/proc"
     # shellcheck disable=SC2086
     if ! chroot "$dir" /bin/sh -c "apt-get -o Acquire::Check-Valid-Until=false update -qq &&
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $JSEC_PACKAGES &&
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $JSEC_PACKAGES $(suite_packages "$suite") &&
         apt-get clean" >"$JSEC_CACHE/chroot-$suite.log" 2>&1; then
       umount "$dir/proc" || true
       log "chroot $suite: apt failed, see $JSEC_CACHE/chroot-$suite.log"

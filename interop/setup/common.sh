@@ -13,10 +13,22 @@ JSEC_CACHE="${JSEC_INTEROP_CACHE:-/var/cache/jsec-interop}"
 
 # Image names: the imported minbase and the tool image built from Dockerfile.interop.
 JSEC_BASE_IMAGE="jsec-interop-base"
-JSEC_TOOL_IMAGE="jsec-interop"
+# JSEC_INTEROP_IMAGE renames the tool image (e.g. to build a variant beside the shared one).
+JSEC_TOOL_IMAGE="${JSEC_INTEROP_IMAGE:-jsec-interop}"
 
 # Packages every peer image carries (Dockerfile.interop installs the same list).
 JSEC_PACKAGES="openssl libssl-dev gcc libc6-dev gnutls-bin libnss3-tools ca-certificates nodejs procps"
+
+# Added where the suite packages pkcs11-provider (trixie and later): a SoftHSM2 token for the pkcs11 case.
+JSEC_PKCS11_PACKAGES="softhsm2 pkcs11-provider"
+
+# The extra packages of suite $1 (bullseye and bookworm have no pkcs11-provider).
+suite_packages() {
+  case "$1" in
+  bullseye | bookworm) ;;
+  *) printf '%s\n' "$JSEC_PKCS11_PACKAGES" ;;
+  esac
+}
 
 log() { printf '[interop-setup] %s\n' "$*" >&2; }
 

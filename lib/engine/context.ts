@@ -10,7 +10,7 @@ import { TlsError } from "../errors.ts";
 import { tlsErrorFrom } from "./failure.ts";
 import { checkEchOptions, type EchOptions, useEch } from "./ech.ts";
 import { checkPsk, type PskKey, usePsk } from "./psk.ts";
-import { checkPem, invalid } from "./validate.ts";
+import { checkKey, checkPem, invalid } from "./validate.ts";
 import {
   checkTicketOptions,
   getTicketKeys,
@@ -29,9 +29,13 @@ const versionNumbers: Record<TlsVersion, number> = { "TLSv1.2": 0x0303, "TLSv1.3
 export interface KeyPair {
   /** The certificate chain, leaf first, PEM. */
   cert: string;
-  /** The private key, PEM (PKCS#8, PKCS#1 or SEC1; encrypted when `passphrase` is given). */
+  /**
+   * The private key, PEM (PKCS#8, PKCS#1 or SEC1; encrypted when `passphrase` is given),
+   * or a key URI loaded through OpenSSL's `OSSL_STORE` (OpenSSL 3.0+), e.g.
+   * `"pkcs11:token=web;object=tls;type=private?pin-value=1234"` (with pkcs11-provider) or `"file:/etc/tls/key.pem"`.
+   */
   key: string;
-  /** The passphrase of an encrypted `key`. */
+  /** The passphrase of an encrypted `key`; for a key URI, the PIN or passphrase its store asks for. */
   passphrase?: string;
 }
 
@@ -41,9 +45,9 @@ export interface ContextOptions extends TicketKeyOptions, EchOptions {
   isServer?: boolean;
   /** Our certificate chain, PEM, leaf first. A server needs one; a client sends it when asked. */
   cert?: string;
-  /** The private key of `cert`, PEM. */
+  /** The private key of `cert`: PEM, or a key URI (`pkcs11:…`, `file:…`; OpenSSL 3.0+), as in {@link KeyPair}. */
   key?: string;
-  /** The passphrase of an encrypted `key`. */
+  /** The passphrase of an encrypted `key`, or the PIN of a key URI's token. */
   passphrase?: string;
   /** Extra trusted roots, PEM. A client trusts the system roots as well; a server only these. */
   caCerts?: string[];
@@ -341,7 +345,7 @@ export function validateContextOptions(o: ContextOptions): void {
     throw new TlsError("INVALID_OPTION", "`cert` and `key` go together: give both or neither");
   }
   if (o.cert !== undefined) checkPem("cert", o.cert, "CERTIFICATE");
-  if (o.key !== undefined) checkPem("key", o.key, "PRIVATE KEY");
+  if (o.key !== undefined) checkKey("key", o.key);
   if (o.caCerts !== undefined) {
     if (!Array.isArray(o.caCerts)) invalid("caCerts", "an array of PEM strings", o.caCerts);
     o.caCerts.forEach((pem, i) => checkPem(`caCerts[${i}]`, pem, "CERTIFICATE"));
@@ -402,7 +406,7 @@ export function validateContextOptions(o: ContextOptions): void {
     for (const [name, pair] of Object.entries(o.sni)) {
       if (typeof pair !== "object" || pair === null) invalid(`sni["${name}"]`, "{ cert, key }", pair);
       checkPem(`sni["${name}"].cert`, pair.cert, "CERTIFICATE");
-      checkPem(`sni["${name}"].key`, pair.key, "PRIVATE KEY");
+      checkKey(`sni["${name}"].key`, pair.key);
     }
   }
 }

@@ -41,8 +41,10 @@ const reasonCodes: [RegExp, TlsErrorCode][] = [
   [/peer did not return a certificate|certificate required/, "CERT_REQUIRED"],
   [/alert handshake failure/, "HANDSHAKE_FAILED"],
   [/ech required/, "ECH_REJECTED"], // our client's own verdict (or the alert, on a server)
-  [/bad decrypt|maybe wrong password|bad password/, "BAD_PASSPHRASE"],
+  [/bad decrypt|maybe wrong password|bad password|unable to get passphrase/, "BAD_PASSPHRASE"],
   [/key values mismatch|key does not match/, "KEY_MISMATCH"],
+  [/^key URI unsupported/, "UNSUPPORTED"],
+  [/^no private key at the key URI/, "NOT_FOUND"],
   [
     /no start line|bad base64|no certificate in|cannot read key|asn1|header too long|bad end line/i,
     "INVALID_PEM",

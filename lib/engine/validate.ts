@@ -23,3 +23,17 @@ export function checkPem(name: string, pem: unknown, label: string): void {
     throw new TlsError("INVALID_PEM", `\`${name}\` is not a PEM ${label.toLowerCase()}`);
   }
 }
+
+/** A key URI: a scheme ("pkcs11", "file", …), a colon, then no whitespace or control characters; "%" escapes two hex digits. */
+const keyUri = /^[A-Za-z][A-Za-z0-9+.-]*:(?:[^\s\p{Cc}%]|%[0-9A-Fa-f]{2})+$/u;
+
+/**
+ * Throws unless `key` is a PEM private key or a key URI that OpenSSL's
+ * `OSSL_STORE` may load (`pkcs11:…`, `file:…`): `INVALID_PEM` for text that
+ * tries to be PEM and is not, `INVALID_OPTION` for anything else.
+ */
+export function checkKey(name: string, key: unknown): void {
+  if (typeof key !== "string") invalid(name, "a PEM string or a key URI", key);
+  if (key.includes("-----BEGIN")) return checkPem(name, key, "PRIVATE KEY");
+  if (!keyUri.test(key)) invalid(name, 'a PEM private key or a key URI like "pkcs11:object=…"', key);
+}
