@@ -105,7 +105,7 @@ test("interop: dtls-srtp compares exported keys with the peer's where the peer p
   assert.equal(side.check!(info, { output: "Keying material: AB12", printsExportedKeys: true }), null);
   assert.match(
     side.check!(info, { output: "Keying material: CD34", printsExportedKeys: true })!,
-    /other SRTP keys/,
+    /other keys than ours/,
   );
   assert.equal(side.check!(info, { output: "", printsExportedKeys: false }), null, "gnutls-serv prints none");
   assert.match(

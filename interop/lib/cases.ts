@@ -5,9 +5,10 @@
  * @module
  */
 import { type CertSet, SNI_NAME } from "./certs.ts";
-import type { KeyPair, OursInfo, OursTask } from "./task.ts";
+import type { ExportSpec, KeyPair, OursInfo, OursTask, PskSpec } from "./task.ts";
 import type { Direction } from "./types.ts";
 import { DTLS_CASES } from "./dtls_cases.ts";
+import { FEATURE_CASES } from "./feature_cases.ts";
 
 /** What the peer must do in one cell, in stack-neutral terms. */
 export interface PeerSpec {
@@ -44,6 +45,10 @@ export interface PeerSpec {
   dtls?: boolean;
   /** DTLS-SRTP: offer (client) or accept (server) this profile, and print the keys exported with "EXTRACTOR-dtls_srtp". */
   srtpProfile?: string;
+  /** A pre-shared key instead of certificates (interop/lib/feature_cases.ts). */
+  psk?: PskSpec;
+  /** Export keying material and print it (RFC 5705 / RFC 8446 §7.5). */
+  exportKeys?: ExportSpec;
 }
 
 /** What a check may read of the peer's side. */
@@ -294,5 +299,6 @@ export const CASES: CaseDef[] = [
           expectCode: "PROTOCOL_VERSION",
         },
   },
+  ...FEATURE_CASES,
   ...DTLS_CASES,
 ];

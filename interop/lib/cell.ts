@@ -41,6 +41,9 @@ export function planCell(p: CellParams): CaseSide | string {
     return `our libssl ${p.ourLibssl} has no X25519MLKEM768 (needs 3.5)`;
   }
   const role = p.direction === "ours-client" ? "server" : "client";
+  if (side.peer.exportKeys && p.peer.printsExportedKeys?.(role) === false) {
+    return `this peer's ${role} prints no keying material it exports: nothing to compare ours with`;
+  }
   return p.peer.unsupported(p.caseDef, role, side.peer, p.ourLibssl) ?? sized(side, p.peer, role);
 }
 

@@ -11,6 +11,18 @@ export interface KeyPair {
   keyFile: string;
 }
 
+/** A pre-shared key: its identity and the key, hex. */
+export interface PskSpec {
+  identity: string;
+  keyHex: string;
+}
+
+/** Keying material to export after the handshake (no context). */
+export interface ExportSpec {
+  label: string;
+  length: number;
+}
+
 /** What our side should do after the handshake. */
 export type OursMode =
   /** Send `jsec-ping <nonce>`, wait for the reply token, close_notify, read to EOF. */
@@ -60,6 +72,12 @@ export interface OursTask {
   dtls?: boolean;
   /** DTLS-SRTP profiles to offer or accept. */
   srtpProfiles?: string[];
+  /** A pre-shared key (client: offered; server: the one it knows), with no certificate needed. */
+  psk?: PskSpec;
+  /** Export this keying material after the handshake and report it (`exportedKeys`). */
+  exportKeys?: ExportSpec;
+  /** Server: `ticketKeys` of our own, rotated (setTicketKeys) after the first connection. */
+  rotateTicketKeys?: boolean;
 }
 
 /** Handshake facts our side reports (a subset of the core's handshake info). */
@@ -76,6 +94,12 @@ export interface OursInfo {
   srtpProfile?: string | null;
   /** DTLS-SRTP: the 60 bytes exported with "EXTRACTOR-dtls_srtp", hex. */
   srtpKeys?: string;
+  /** The PSK identity the handshake used. */
+  pskIdentity?: string | null;
+  /** `exportKeys`: what our side exported, hex. */
+  exportedKeys?: string;
+  /** `rotateTicketKeys`: the server holds the new key as current and the first as previous. */
+  ticketKeysRotated?: boolean;
 }
 
 /** JSON lines written by interop/ours/cell.ts. */

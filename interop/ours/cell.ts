@@ -12,6 +12,7 @@ import type { OursEvent, OursInfo, OursTask } from "../lib/task.ts";
 import { type Duplex, readToEof, readUntil, receiveBytes, sendPattern } from "./io.ts";
 import { smtpClient, smtpServer } from "./smtp.ts";
 import { runDtls } from "./dtls.ts";
+import { featureInfo, featureOptions, rotateTicketKeys } from "./features.ts";
 
 const task = JSON.parse(process.argv[process.argv.length - 1]) as OursTask;
 const pem = (f: string | undefined) => (f ? readFileSync(f, "utf8") : undefined);
@@ -30,6 +31,7 @@ interface CoreInfo {
   peerCertificates: unknown[];
   verified: boolean;
   resumed: boolean;
+  pskIdentity?: string | null;
 }
 function summarize(i: CoreInfo): OursInfo {
   return {
@@ -47,6 +49,7 @@ function summarize(i: CoreInfo): OursInfo {
 /** A connection as this program uses it (the core's TlsConn has more). */
 interface Conn extends Duplex {
   handshake(): Promise<CoreInfo>;
+  exportKeyingMaterial(length: number, label: string): Uint8Array;
   close(): void;
 }
 
@@ -60,6 +63,7 @@ function tlsOptions() {
     maxVersion: task.maxVersion,
     groups: task.groups,
     handshakeTimeout: Math.min(20_000, task.timeoutMs),
+    ...featureOptions(task),
   };
 }
 
@@ -156,6 +160,7 @@ async function runServer(): Promise<Result> {
     for (let i = 1; i < (task.connections ?? 1); i++) {
       const conn = await nextConn();
       if (conn) await handshakeAndExchange(conn, false).catch(() => {});
+      rotateTicketKeys(server, task);
     }
     const conn = await nextConn();
     if (!conn) return { event: "result", ok: false, message: "listener closed before a connection" };
@@ -168,7 +173,8 @@ async function runServer(): Promise<Result> {
 /** Reports the handshake, then plays the task's exchange (a "fail" task ends here: it was to fail); closes. */
 async function handshakeAndExchange(conn: Conn, isClient: boolean): Promise<Result> {
   try {
-    const info = summarize(await conn.handshake());
+    const core = await conn.handshake();
+    const info = { ...summarize(core), ...featureInfo(conn, core, task) };
     emit({ event: "handshake", info });
     if (task.mode === "fail") return { event: "result", ok: false, info, message: "handshake succeeded" };
     return await exchange(conn, info, isClient);
