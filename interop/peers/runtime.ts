@@ -7,6 +7,7 @@
  */
 import type { CaseDef, PeerSpec } from "../lib/cases.ts";
 import { SNI_NAME } from "../lib/certs.ts";
+import { PSK_TLS12_CIPHER } from "../lib/feature_cases.ts";
 import type { PeerInstance } from "../lib/types.ts";
 import {
   type PeerContext,
@@ -25,7 +26,7 @@ export type Role = "client" | "server";
 /** Limits of one runtime's TLS API, as n/a reasons keyed by what is asked. */
 interface Limits {
   keyUpdate: string;
-  psk: string;
+  psk?: string;
   version?: string;
   groups?: string;
   sniServer?: string;
@@ -40,7 +41,6 @@ interface Limits {
 const LIMITS: Record<"node" | "deno-native" | "bun-native", Limits> = {
   node: {
     keyUpdate: "Node's tls has no API to send a KeyUpdate",
-    psk: "the matrix's Node peer program does not drive Node's pskCallback",
   },
   "deno-native": {
     keyUpdate: "Deno's TLS API cannot send a KeyUpdate",
@@ -79,9 +79,9 @@ export class RuntimePeer extends SpawningPeer {
     this.#kind = instance.kind as "node" | "deno-native" | "bun-native";
   }
 
-  /** The peer programs print no keying material (RFC 5705) they export. */
+  /** Node's program prints the keying material it exports (RFC 5705); Deno's TLS exports none, Bun's returns none. */
   printsExportedKeys(): boolean {
-    return false;
+    return this.#kind === "node";
   }
 
   unsupported(c: CaseDef, role: Role, spec: PeerSpec, _ourLibssl: string): string | null {
@@ -92,7 +92,7 @@ export class RuntimePeer extends SpawningPeer {
       } is TCP only`;
     }
     if (spec.keyUpdate) return l.keyUpdate;
-    if (spec.psk) return l.psk;
+    if (spec.psk && l.psk) return l.psk;
     if (spec.proveCloseNotify && l.closeNotify) return l.closeNotify;
     if (spec.version && !spec.versionOptional && l.version) return l.version;
     // Our side offers only the group under test, so a peer that cannot choose
@@ -129,6 +129,9 @@ export class RuntimePeer extends SpawningPeer {
       transferBytes: spec.transferBytes,
       connections: spec.connections,
       traceRecords: spec.proveCloseNotify && this.#kind === "node",
+      psk: spec.psk,
+      pskCipher: spec.psk && PSK_TLS12_CIPHER,
+      exportKeys: spec.exportKeys,
     };
   }
 
