@@ -69,9 +69,12 @@ const CLIENT_FLAGS: FlagTable = {
   ...DTLS_FLAGS,
 };
 
-/** gnutls-serv's PSK file (`identity:hexkey`) for `psk`, written beside the certificates; its path. */
-async function pskPasswd(dir: string, psk: PskSpec): Promise<string> {
-  const file = `${dir}/gnutls-psk-${psk.identity}.passwd`;
+/**
+ * gnutls-serv's PSK file (`identity:hexkey`) for `psk`, written beside the
+ * certificates; its path. One per port: a cell running alongside never sees it half-written.
+ */
+async function pskPasswd(dir: string, psk: PskSpec, port: number): Promise<string> {
+  const file = `${dir}/gnutls-psk-${port}.passwd`;
   await Deno.writeTextFile(file, `${psk.identity}:${psk.keyHex}\n`);
   return file;
 }
@@ -113,7 +116,7 @@ export class GnutlsPeer extends SpawningPeer {
   async server(ctx: PeerContext, spec: PeerSpec, port: number): Promise<PeerSession> {
     const argv = [
       "gnutls-serv",
-      ...(spec.psk ? [`--pskpasswd=${await pskPasswd(ctx.certs.dir, spec.psk)}`] : []),
+      ...(spec.psk ? [`--pskpasswd=${await pskPasswd(ctx.certs.dir, spec.psk, port)}`] : []),
       "--echo",
       `--port=${port}`,
       ...flagsFor(spec, SERVER_FLAGS),
