@@ -105,7 +105,7 @@ test("interop: dtls-srtp compares exported keys with the peer's where the peer p
   assert.equal(side.check!(info, { output: "Keying material: AB12", printsExportedKeys: true }), null);
   assert.match(
     side.check!(info, { output: "Keying material: CD34", printsExportedKeys: true })!,
-    /other SRTP keys/,
+    /other keys than ours/,
   );
   assert.equal(side.check!(info, { output: "", printsExportedKeys: false }), null, "gnutls-serv prints none");
   assert.match(
@@ -115,4 +115,76 @@ test("interop: dtls-srtp compares exported keys with the peer's where the peer p
   const gnutls = makeDriver(PEERS.find((p) => p.id === "gnutls")!, { version: "3.8.9", features: [] });
   assert.equal(gnutls.printsExportedKeys?.("server"), false);
   assert.equal(gnutls.printsExportedKeys?.("client"), true);
+});
+
+test("interop: psk-* run certificate-less against openssl, gnutls and node; n/a where the stack has no PSK", () => {
+  for (const id of ["psk-tls1.3", "psk-tls1.2"]) {
+    for (const d of ["ours-client", "ours-server"] as const) {
+      for (const peer of ["openssl-1.1.1", "openssl-4.0", "gnutls", "node"]) {
+        const side = plan(peer, id, d) as CaseSide;
+        assert.notEqual(typeof side, "string", `${peer} ${id} ${d}: ${side}`);
+        assert.ok(side.peer.psk && side.ours.psk, "both sides hold the key");
+        assert.ok(!side.peer.pair && !side.ours.pair, "no certificate on either side");
+      }
+      for (const peer of ["nss", "deno-native", "bun-native"]) {
+        assert.match(plan(peer, id, d) as string, /pre-shared key/, `${peer} ${id} ${d}`);
+      }
+    }
+  }
+  const side = plan("openssl-3.0", "psk-tls1.2", "ours-server") as CaseSide;
+  const info = {
+    protocol: "TLSv1.2",
+    cipher: "PSK-AES128-GCM-SHA256",
+    peerCertCount: 0,
+    pskIdentity: "jsec-interop",
+  };
+  const peer = { output: "", printsExportedKeys: true };
+  assert.equal(side.check!(info, peer), null);
+  assert.match(side.check!({ ...info, cipher: "ECDHE-ECDSA-AES128-GCM-SHA256" }, peer)!, /PSK suite/);
+  assert.match(side.check!({ ...info, pskIdentity: null }, peer)!, /pskIdentity/);
+});
+
+test("interop: export-keys-* compare our exported keys with the peer's own print-out, n/a where it prints none", () => {
+  for (const id of ["export-keys-tls1.3", "export-keys-tls1.2"]) {
+    for (const d of ["ours-client", "ours-server"] as const) {
+      for (const peer of ["openssl-1.1.1", "openssl-3.6", "node"]) {
+        assert.notEqual(typeof plan(peer, id, d), "string", `${peer} ${id} ${d}`);
+      }
+      for (const peer of ["nss", "deno-native", "bun-native"]) {
+        assert.match(plan(peer, id, d) as string, /prints no keying material/, `${peer} ${id} ${d}`);
+      }
+    }
+    assert.notEqual(typeof plan("gnutls", id, "ours-server"), "string", "gnutls-cli prints its keys");
+    assert.match(plan("gnutls", id, "ours-client") as string, /server prints no keying material/);
+  }
+  const side = plan("openssl-3.0", "export-keys-tls1.3", "ours-client") as CaseSide;
+  const keys = "ab".repeat(side.ours.exportKeys!.length);
+  const info = { protocol: "TLSv1.3", exportedKeys: keys };
+  assert.equal(
+    side.check!(info, { output: `Keying material: ${keys.toUpperCase()}`, printsExportedKeys: true }),
+    null,
+  );
+  assert.match(side.check!(info, { output: "Keying material: CD", printsExportedKeys: true })!, /other keys/);
+  assert.match(
+    side.check!({ protocol: "TLSv1.3" }, { output: "", printsExportedKeys: true })!,
+    /exported no keys/,
+  );
+});
+
+test("interop: resumption-rotated-* rotate our server's ticket keys between a peer client's two connections", () => {
+  for (const id of ["resumption-rotated-tls1.3", "resumption-rotated-tls1.2"]) {
+    assert.match(plan("openssl-3.0", id, "ours-client") as string, /our server's ticket keys/);
+    for (const peer of ["openssl-1.1.1", "openssl-4.0", "gnutls", "node", "bun-native"]) {
+      const side = plan(peer, id, "ours-server") as CaseSide;
+      assert.notEqual(typeof side, "string", `${peer} ${id}: ${side}`);
+      assert.equal(side.ours.rotateTicketKeys, true);
+      assert.equal(side.peer.connections, 2);
+    }
+    const side = plan("openssl-3.0", id, "ours-server") as CaseSide;
+    const protocol = id.endsWith("1.3") ? "TLSv1.3" : "TLSv1.2";
+    const peer = { output: "", printsExportedKeys: true };
+    assert.equal(side.check!({ protocol, resumed: true, ticketKeysRotated: true }, peer), null);
+    assert.match(side.check!({ protocol, resumed: false, ticketKeysRotated: true }, peer)!, /resumed/);
+    assert.match(side.check!({ protocol, resumed: true, ticketKeysRotated: false }, peer)!, /rotated/);
+  }
 });

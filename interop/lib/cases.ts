@@ -5,11 +5,12 @@
  * @module
  */
 import { type CertSet, SNI_NAME } from "./certs.ts";
-import type { KeyPair, OursInfo, OursTask } from "./task.ts";
+import type { ExportSpec, KeyPair, OursInfo, OursTask, PskSpec } from "./task.ts";
 import type { Direction } from "./types.ts";
 import { DTLS_CASES } from "./dtls_cases.ts";
 import { ECH_CASES } from "./ech_cases.ts";
 import { PKCS11_CASE } from "./pkcs11_case.ts";
+import { FEATURE_CASES } from "./feature_cases.ts";
 
 /** What the peer must do in one cell, in stack-neutral terms. */
 export interface PeerSpec {
@@ -52,6 +53,10 @@ export interface PeerSpec {
   echConfigFile?: string;
   /** Client: send GREASE ECH. */
   echGrease?: boolean;
+  /** A pre-shared key instead of certificates (interop/lib/feature_cases.ts). */
+  psk?: PskSpec;
+  /** Export keying material and print it (RFC 5705 / RFC 8446 §7.5). */
+  exportKeys?: ExportSpec;
 }
 
 /** What a check may read of the peer's side. */
@@ -308,5 +313,6 @@ export const CASES: CaseDef[] = [
   },
   ...ECH_CASES,
   PKCS11_CASE,
+  ...FEATURE_CASES,
   ...DTLS_CASES,
 ];

@@ -47,6 +47,9 @@ export function planCell(p: CellParams): CaseSide | string {
   const noToken = p.caseDef.pkcs11 ? pkcs11Unsupported(p.ourSuite) : null;
   if (noToken) return noToken;
   const role = p.direction === "ours-client" ? "server" : "client";
+  if (side.peer.exportKeys && p.peer.printsExportedKeys?.(role) === false) {
+    return `this peer's ${role} prints no keying material it exports: nothing to compare ours with`;
+  }
   return p.peer.unsupported(p.caseDef, role, side.peer, p.ourLibssl) ?? sized(side, p.peer, role);
 }
 

@@ -11,6 +11,18 @@ export interface KeyPair {
   keyFile: string;
 }
 
+/** A pre-shared key: its identity and the key, hex. */
+export interface PskSpec {
+  identity: string;
+  keyHex: string;
+}
+
+/** Keying material to export after the handshake (no context). */
+export interface ExportSpec {
+  label: string;
+  length: number;
+}
+
 /** What our side should do after the handshake. */
 export type OursMode =
   /** Send `jsec-ping <nonce>`, wait for the reply token, close_notify, read to EOF. */
@@ -68,6 +80,12 @@ export interface OursTask {
   echKeysFile?: string;
   /** Server: `pair`'s key goes into a SoftHSM2 token first; `key` is its pkcs11: URI (interop/lib/pkcs11_case.ts). */
   pkcs11?: boolean;
+  /** A pre-shared key (client: offered; server: the one it knows), with no certificate needed. */
+  psk?: PskSpec;
+  /** Export this keying material after the handshake and report it (`exportedKeys`). */
+  exportKeys?: ExportSpec;
+  /** Server: `ticketKeys` of our own, rotated (setTicketKeys) after the first connection. */
+  rotateTicketKeys?: boolean;
 }
 
 /** Handshake facts our side reports (a subset of the core's handshake info). */
@@ -86,6 +104,12 @@ export interface OursInfo {
   srtpKeys?: string;
   /** Encrypted Client Hello: the core's `ech` info. */
   ech?: { status: string; innerServername: string | null; outerServername: string | null };
+  /** The PSK identity the handshake used. */
+  pskIdentity?: string | null;
+  /** `exportKeys`: what our side exported, hex. */
+  exportedKeys?: string;
+  /** `rotateTicketKeys`: the server holds the new key as current and the first as previous. */
+  ticketKeysRotated?: boolean;
 }
 
 /** JSON lines written by interop/ours/cell.ts. */

@@ -14,6 +14,7 @@ import { smtpClient, smtpServer } from "./smtp.ts";
 import { runDtls } from "./dtls.ts";
 import { echConfigListOf } from "../lib/ech_cases.ts";
 import { tokenKeyUri } from "./pkcs11.ts";
+import { featureInfo, featureOptions, rotateTicketKeys } from "./features.ts";
 
 const task = JSON.parse(process.argv[process.argv.length - 1]) as OursTask;
 const pem = (f: string | undefined) => (f ? readFileSync(f, "utf8") : undefined);
@@ -33,6 +34,7 @@ interface CoreInfo {
   verified: boolean;
   resumed: boolean;
   ech: NonNullable<OursInfo["ech"]>;
+  pskIdentity?: string | null;
 }
 function summarize(i: CoreInfo): OursInfo {
   return {
@@ -51,6 +53,7 @@ function summarize(i: CoreInfo): OursInfo {
 /** A connection as this program uses it (the core's TlsConn has more). */
 interface Conn extends Duplex {
   handshake(): Promise<CoreInfo>;
+  exportKeyingMaterial(length: number, label: string): Uint8Array;
   close(): void;
 }
 
@@ -64,6 +67,7 @@ function tlsOptions() {
     maxVersion: task.maxVersion,
     groups: task.groups,
     handshakeTimeout: Math.min(20_000, task.timeoutMs),
+    ...featureOptions(task),
   };
 }
 
@@ -172,6 +176,7 @@ async function runServer(): Promise<Result> {
     for (let i = 1; i < (task.connections ?? 1); i++) {
       const conn = await nextConn();
       if (conn) await handshakeAndExchange(conn, false).catch(() => {});
+      rotateTicketKeys(server, task);
     }
     const conn = await nextConn();
     if (!conn) return { event: "result", ok: false, message: "listener closed before a connection" };
@@ -184,7 +189,8 @@ async function runServer(): Promise<Result> {
 /** Reports the handshake, then plays the task's exchange (a "fail" task ends here: it was to fail); closes. */
 async function handshakeAndExchange(conn: Conn, isClient: boolean): Promise<Result> {
   try {
-    const info = summarize(await conn.handshake());
+    const core = await conn.handshake();
+    const info = { ...summarize(core), ...featureInfo(conn, core, task) };
     emit({ event: "handshake", info });
     if (task.mode === "fail") return { event: "result", ok: false, info, message: "handshake succeeded" };
     return await exchange(conn, info, isClient);

@@ -6,7 +6,7 @@
  */
 import type { CaseDef, PeerSpec } from "../lib/cases.ts";
 import { DTLS_SRTP_KEYS } from "../lib/dtls_cases.ts";
-import type { KeyPair } from "../lib/task.ts";
+import type { KeyPair, PskSpec } from "../lib/task.ts";
 import { flagsFor, type FlagTable } from "./flags.ts";
 import {
   endOnStdinEof,
@@ -25,6 +25,7 @@ function priority(spec: PeerSpec): string[] {
   if (spec.version === "1.2") p += ":-VERS-ALL:+VERS-TLS1.2";
   if (spec.version === "1.3") p += ":-VERS-ALL:+VERS-TLS1.3";
   if (spec.groups === "X25519MLKEM768") p += ":-GROUP-ALL:+GROUP-X25519-MLKEM768";
+  if (spec.psk) p += ":+ECDHE-PSK:+DHE-PSK:+PSK";
   return p === "NORMAL" ? [] : [`--priority=${p}`];
 }
 
@@ -62,9 +63,21 @@ const CLIENT_FLAGS: FlagTable = {
   // A second connection resumes the first's session (after waiting for a TLS 1.3 ticket);
   // the first sends no data.
   connections: (n) => (n > 1 ? ["--resume", "--waitresumption"] : []),
+  psk: (psk) => [`--pskusername=${psk.identity}`, `--pskkey=${psk.keyHex}`],
+  exportKeys: (e) => [`--keymatexport=${e.label}`, `--keymatexportsize=${e.length}`],
   alpn,
   ...DTLS_FLAGS,
 };
+
+/**
+ * gnutls-serv's PSK file (`identity:hexkey`) for `psk`, written beside the
+ * certificates; its path. One per port: a cell running alongside never sees it half-written.
+ */
+async function pskPasswd(dir: string, psk: PskSpec, port: number): Promise<string> {
+  const file = `${dir}/gnutls-psk-${port}.passwd`;
+  await Deno.writeTextFile(file, `${psk.identity}:${psk.keyHex}\n`);
+  return file;
+}
 
 /** A driver for GnuTLS's command-line tools. */
 export class GnutlsPeer extends SpawningPeer {
@@ -103,6 +116,7 @@ export class GnutlsPeer extends SpawningPeer {
   async server(ctx: PeerContext, spec: PeerSpec, port: number): Promise<PeerSession> {
     const argv = [
       "gnutls-serv",
+      ...(spec.psk ? [`--pskpasswd=${await pskPasswd(ctx.certs.dir, spec.psk, port)}`] : []),
       "--echo",
       `--port=${port}`,
       ...flagsFor(spec, SERVER_FLAGS),

@@ -80,8 +80,14 @@ export class NssPeer extends SpawningPeer {
     if (exit.code !== 0) throw new Error(`NSS database: ${tail(p.output)}`);
   }
 
+  /** selfserv and tstclnt export no keying material (RFC 5705) the runner could read. */
+  printsExportedKeys(): boolean {
+    return false;
+  }
+
   unsupported(c: CaseDef, role: "client" | "server", spec: PeerSpec): string | null {
     const tool = role === "server" ? "selfserv" : "tstclnt";
+    if (spec.psk) return `${tool} has no option for an external pre-shared key`;
     if (c.dtls) {
       return role === "server"
         ? "no DTLS: selfserv serves TLS over TCP only"

@@ -11,6 +11,7 @@ import { DTLS_SRTP_KEYS } from "../lib/dtls_cases.ts";
 import { ECH_PUBLIC_NAME, echConfigListOf, echKeyFile, NO_ECH } from "../lib/ech_cases.ts";
 import type { CertSet } from "../lib/certs.ts";
 import type { Host } from "../lib/hosts.ts";
+import { PSK_TLS12_CIPHER } from "../lib/feature_cases.ts";
 import type { KeyPair } from "../lib/task.ts";
 import { flagsFor, type FlagTable } from "./flags.ts";
 import {
@@ -60,6 +61,14 @@ const COMMON_FLAGS: FlagTable = {
   version: (version) => [version === "1.2" ? "-tls1_2" : "-tls1_3"],
   alpn: (protocols) => ["-alpn", protocols.join(",")],
   groups: (groups) => ["-groups", groups],
+  psk: (psk, spec) => [
+    "-psk",
+    psk.keyHex,
+    "-psk_identity",
+    psk.identity,
+    ...(spec.version === "1.2" ? ["-cipher", PSK_TLS12_CIPHER] : []),
+  ],
+  exportKeys: (e) => ["-keymatexport", e.label, "-keymatexportlen", String(e.length)],
 };
 
 /** s_server's spelling of the options. */
@@ -69,6 +78,7 @@ const SERVER_FLAGS: FlagTable = {
   caFile: (file) => ["-CAfile", file],
   requireClientCert: () => ["-Verify", "1", "-verify_return_error"],
   ...COMMON_FLAGS,
+  psk: (psk, spec) => ["-nocert", ...COMMON_FLAGS.psk!(psk, spec)],
   mode: (mode) => (mode === "transfer" ? ["-quiet"] : []),
   echKeyFile: (file) => ["-ech_key", file],
 };

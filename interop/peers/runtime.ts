@@ -7,6 +7,7 @@
  */
 import type { CaseDef, PeerSpec } from "../lib/cases.ts";
 import { SNI_NAME } from "../lib/certs.ts";
+import { PSK_TLS12_CIPHER } from "../lib/feature_cases.ts";
 import type { PeerInstance } from "../lib/types.ts";
 import {
   type PeerContext,
@@ -25,6 +26,7 @@ export type Role = "client" | "server";
 /** Limits of one runtime's TLS API, as n/a reasons keyed by what is asked. */
 interface Limits {
   keyUpdate: string;
+  psk?: string;
   version?: string;
   groups?: string;
   sniServer?: string;
@@ -37,9 +39,12 @@ interface Limits {
 }
 
 const LIMITS: Record<"node" | "deno-native" | "bun-native", Limits> = {
-  node: { keyUpdate: "Node's tls has no API to send a KeyUpdate" },
+  node: {
+    keyUpdate: "Node's tls has no API to send a KeyUpdate",
+  },
   "deno-native": {
     keyUpdate: "Deno's TLS API cannot send a KeyUpdate",
+    psk: "Deno's TLS API has no pre-shared keys",
     version: "Deno.connectTls/listenTls cannot pin a TLS version",
     groups: "Deno's TLS API cannot choose key-exchange groups",
     sniServer: "Deno.listenTls serves a single certificate (no SNI selection)",
@@ -49,6 +54,7 @@ const LIMITS: Record<"node" | "deno-native" | "bun-native", Limits> = {
   },
   "bun-native": {
     keyUpdate: "Bun's TLS API cannot send a KeyUpdate",
+    psk: "Bun's TLS API has no pre-shared keys",
     groups: "Bun.listen/Bun.connect cannot choose key-exchange groups",
     sniServer: "Bun.listen takes one certificate here (no SNI selection)",
     smtpServer: "Bun.listen has no server-side STARTTLS",
@@ -73,6 +79,11 @@ export class RuntimePeer extends SpawningPeer {
     this.#kind = instance.kind as "node" | "deno-native" | "bun-native";
   }
 
+  /** Node's program prints the keying material it exports (RFC 5705); Deno's TLS exports none, Bun's returns none. */
+  printsExportedKeys(): boolean {
+    return this.#kind === "node";
+  }
+
   unsupported(c: CaseDef, role: Role, spec: PeerSpec, _ourLibssl: string): string | null {
     const l = LIMITS[this.#kind];
     if (c.dtls) {
@@ -81,6 +92,7 @@ export class RuntimePeer extends SpawningPeer {
       } is TCP only`;
     }
     if (spec.keyUpdate) return l.keyUpdate;
+    if (spec.psk && l.psk) return l.psk;
     if (spec.proveCloseNotify && l.closeNotify) return l.closeNotify;
     if (spec.version && !spec.versionOptional && l.version) return l.version;
     // Our side offers only the group under test, so a peer that cannot choose
@@ -117,6 +129,9 @@ export class RuntimePeer extends SpawningPeer {
       transferBytes: spec.transferBytes,
       connections: spec.connections,
       traceRecords: spec.proveCloseNotify && this.#kind === "node",
+      psk: spec.psk,
+      pskCipher: spec.psk && PSK_TLS12_CIPHER,
+      exportKeys: spec.exportKeys,
     };
   }
 

@@ -9,6 +9,16 @@ const task = JSON.parse(process.argv[process.argv.length - 1]);
 const read = (f) => (f ? readFileSync(f) : undefined);
 const say = (s) => process.stderr.write(s + "\n");
 const versions = task.version ? { minVersion: `TLSv${task.version}`, maxVersion: `TLSv${task.version}` } : {};
+const pskKey = task.psk ? Buffer.from(task.psk.keyHex, "hex") : undefined;
+/** PSK (pskCallback): the key by identity (server) or the one key (client); TLS 1.2 needs a PSK suite named. */
+const psk = !task.psk ? {} : {
+  pskCallback: task.role === "server"
+    ? (_sock, identity) => (identity === task.psk.identity ? pskKey : null)
+    : () => ({ psk: pskKey, identity: task.psk.identity }),
+  // The key authenticates the server; Node would check names of a certificate there is none of (TLS 1.2).
+  ...(task.role === "client" ? { checkServerIdentity: () => undefined } : {}),
+  ...(task.version === "1.2" ? { ciphers: task.pskCipher } : {}),
+};
 const common = {
   cert: read(task.certFile),
   key: read(task.keyFile),
@@ -16,6 +26,7 @@ const common = {
   ALPNProtocols: task.alpn,
   ecdhCurve: task.groups,
   ...versions,
+  ...psk,
 };
 const ping = `jsec-ping ${task.nonce}`;
 setTimeout(() => {
@@ -28,6 +39,8 @@ function talk(sock) {
   if (task.traceRecords) sock.enableTrace();
   say(`HANDSHAKE ${sock.getProtocol()} ${sock.alpnProtocol || "-"}`);
   if (sock.isSessionReused()) say("RESUMED");
+  const e = task.exportKeys;
+  if (e) say(`Keying material: ${sock.exportKeyingMaterial(e.length, e.label).toString("hex")}`);
   let seen = "";
   sock.on("data", (d) => {
     if (task.mode === "transfer" && task.role === "server") return void process.stdout.write(d);

@@ -31,4 +31,9 @@ export interface ProgramTask {
   traceRecords?: boolean;
   /** Connections in a row (default 1); a client offers the first one's session on the next. */
   connections?: number;
+  /** Node: a pre-shared key (pskCallback), with the TLS 1.2 PSK suite to name when pinned to 1.2. */
+  psk?: { identity: string; keyHex: string };
+  pskCipher?: string;
+  /** Node: print "Keying material: <hex>" of this export after the handshake. */
+  exportKeys?: { label: string; length: number };
 }
