@@ -21,6 +21,7 @@
 export { connect } from "./lib/tls/connect.ts";
 export { listen, type ListenAddress, type ListenOptions, TlsListener } from "./lib/tls/listen.ts";
 export { upgrade, type UpgradeOptions } from "./lib/tls/upgrade.ts";
+export { createSecureContext, SecureContext, type SecureContextOptions } from "./lib/tls/secure_context.ts";
 export { TlsConn } from "./lib/tls/conn.ts";
 export type { HandshakeLimits } from "./lib/tls/handshake.ts";
 export type { ClientOptions, ConnectOptions, ServerOptions, TlsOptions } from "./lib/tls/options.ts";

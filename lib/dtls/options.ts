@@ -83,12 +83,23 @@ function checkDtls(o: DtlsCommonOptions & { port?: number }): void {
 
 /** The context options of a DTLS client. */
 export function dtlsClientContext(o: DtlsConnectOptions): ContextOptions {
-  checkDtls(o);
+  checkDtlsClient(o);
   return { ...clientContext(o), datagram: true, srtpProfiles: o.srtpProfiles };
+}
+
+/** Checks a DTLS client's own options (a given `secureContext` stands for the rest). */
+export function checkDtlsClient(o: DtlsConnectOptions): void {
+  checkDtls(o);
 }
 
 /** The context options of a DTLS server. */
 export function dtlsServerContext(o: DtlsListenOptions): ContextOptions {
+  checkDtlsServer(o);
+  return { ...serverContext(o), datagram: true, srtpProfiles: o.srtpProfiles };
+}
+
+/** Checks a DTLS server's own options (a given `secureContext` stands for the rest). */
+export function checkDtlsServer(o: DtlsListenOptions): void {
   checkDtls(o);
   for (const name of ["idleTimeout", "maxSessions"] as const) {
     if (o[name] !== undefined && !(Number.isInteger(o[name]) && o[name]! >= 0)) {
@@ -98,5 +109,4 @@ export function dtlsServerContext(o: DtlsListenOptions): ContextOptions {
   if (o.onHandshakeError !== undefined && typeof o.onHandshakeError !== "function") {
     invalid("onHandshakeError", "a function", o.onHandshakeError);
   }
-  return { ...serverContext(o), datagram: true, srtpProfiles: o.srtpProfiles };
 }

@@ -12,6 +12,7 @@ import { checkSavedSession } from "../engine/saved_session.ts";
 import { invalid } from "../engine/validate.ts";
 import { TlsError } from "../errors.ts";
 import { checkKeyLog, type KeyLogOption } from "./key_log_option.ts";
+import type { SecureContext } from "./secure_context.ts";
 import { currentStaple, isStapleSource, type OcspStapleSource } from "./staple.ts";
 
 /** Options shared by clients and servers. */
@@ -62,6 +63,14 @@ export interface TlsOptions {
    * a server the list it accepts, and then needs no `cert`/`key`.
    */
   psk?: PskKey | PskKey[];
+  /**
+   * A context made once by `createSecureContext`, instead of the options that
+   * shape one (`cert`, `key`, `caCerts`, `alpnProtocols`, versions, ciphers,
+   * `rejectUnauthorized`, `sni`, ticket keys, …: giving one of them beside it
+   * throws `INVALID_OPTION`). Per-connection options (`servername`,
+   * `handshakeTimeout`, `keyLog`, `signal`, …) still go here.
+   */
+  secureContext?: SecureContext;
 }
 
 /** Options of a client connection. */
@@ -210,7 +219,7 @@ export function serverContext(o: ServerOptions): ContextOptions {
 }
 
 /** The options that shape a context, as opposed to a connection. */
-const contextKeys = [
+export const contextKeys = [
   "cert",
   "key",
   "passphrase",
