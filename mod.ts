@@ -28,6 +28,8 @@ export type { ClientOptions, ConnectOptions, ServerOptions, TlsOptions } from ".
 export type { HandshakeInfo, PeerCertificate } from "./lib/engine/info.ts";
 export type { KeyPair, TlsVersion } from "./lib/engine/context.ts";
 export type { OcspStapleSource } from "./lib/tls/staple.ts";
+export type { SniAnswer, SniCallback } from "./lib/tls/sni.ts";
+export type { ClientHello } from "./lib/engine/client_hello.ts";
 export type { TransportControls } from "./lib/tls/transport_controls.ts";
 export type { PskKey, PskLookup } from "./lib/engine/psk.ts";
 export type { TicketKeyOptions } from "./lib/engine/ticket_keys.ts";

@@ -74,6 +74,12 @@ function checkDtls(o: DtlsCommonOptions & { port?: number }): void {
   if (!Number.isInteger(o.port) || o.port! < 0 || o.port! > 65535) {
     invalid("port", "an integer from 0 to 65535", o.port);
   }
+  if (typeof (o as { sni?: unknown }).sni === "function") {
+    throw new TlsError(
+      "INVALID_OPTION",
+      "an `sni` function is not a DTLS option (give `sni` certificates by name)",
+    );
+  }
   for (const name of [...NOT_FOR_DTLS, "ocspStaple"]) {
     if ((o as Record<string, unknown>)[name] !== undefined) {
       throw new TlsError("INVALID_OPTION", `\`${name}\` is not a DTLS option`);

@@ -11,8 +11,8 @@ import { TlsError } from "../errors.ts";
 import { listenStreams, reusePortAvailable, type StreamListener } from "../transport/open.ts";
 import type { Addr, ByteStream } from "../transport/stream.ts";
 import { TlsConn } from "./conn.ts";
-import { checkCommon, type ServerOptions } from "./options.ts";
-import { checkRole, createSecureContext, givenContext, type SecureContext } from "./secure_context.ts";
+import { checkCommon, serverContext, type ServerOptions } from "./options.ts";
+import { checkRole, givenContext, SecureContext } from "./secure_context.ts";
 import { serverSession } from "./session.ts";
 
 /** Options of {@link listen}. */
@@ -243,7 +243,7 @@ export function openServer(options: ServerOptions & ListenAddress): BoundServer 
     throw new TlsError("INVALID_OPTION", "`reusePort` under Deno needs the --unstable-net flag");
   }
   const given = givenContext(options, { isServer: true, datagram: false, call: "listen" });
-  let secure = given ?? createSecureContext({ ...options, isServer: true });
+  let secure = given ?? new SecureContext(serverContext(options), options.ocspStaple);
   let owned = given === undefined; // ours to free when replaced or closed
   try {
     const streams = listenStreams(

@@ -135,6 +135,12 @@ export function createSecureContext(options: SecureContextOptions): SecureContex
       invalid(name, "a boolean", options[name]);
     }
   }
+  if (typeof options.sni === "function") {
+    throw new TlsError(
+      "INVALID_OPTION",
+      "an `sni` function goes to listen/upgrade (beside `secureContext`), not here",
+    );
+  }
   const base = options.isServer ? serverContext(options) : clientContext(options);
   const context: ContextOptions = options.datagram
     ? { ...base, datagram: true, srtpProfiles: options.srtpProfiles }
@@ -185,7 +191,10 @@ export function givenContext(
   checkRole(secure, role);
   const record = options as Record<string, unknown>;
   const shaping = [...shapingKeys, ...(role.isServer ? ["resumption"] : [])];
-  const clash = shaping.find((k) => record[k] !== undefined);
+  // An `sni` function chooses per connection: it may go beside a context.
+  const clash = shaping.find((k) =>
+    record[k] !== undefined && !(k === "sni" && typeof record[k] === "function")
+  );
   if (clash !== undefined) {
     throw new TlsError(
       "INVALID_OPTION",
