@@ -16,7 +16,7 @@ import {
   type ListenOptions,
   listenSocket,
   type SniAnswer,
-  TlsError,
+  type TlsError,
 } from "../mod.ts";
 import { shim } from "../ffi/mod.ts";
 import { clearSharedContexts } from "../lib/tls/contexts.ts";
