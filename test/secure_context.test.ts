@@ -311,3 +311,28 @@ test("secureContext: DTLS listen and connect with contexts made once", async () 
   server.free();
   client.free();
 });
+
+test("setSecureContext: with the same ticketKeys, a session from before the swap resumes after it", async () => {
+  const c = certs();
+  const ticketKeys = crypto.getRandomValues(new Uint8Array(80));
+  const before = createSecureContext({ isServer: true, cert: c.ecdsa.cert, key: c.ecdsa.key, ticketKeys });
+  using server = startServer({ cert: undefined, key: undefined, secureContext: before }, echo);
+  const first = await connectTo(server.port);
+  await roundTrip(first, "ticket please"); // TLS 1.3 tickets come after the handshake
+  const session = first.session!;
+  await closeConn(first);
+  const renewed = createSecureContext({ isServer: true, cert: c.rsa.cert, key: c.rsa.key, ticketKeys });
+  server.listener.setSecureContext(renewed);
+  before.free();
+  const again = await connectTo(server.port, { session });
+  assert.equal((await again.handshake()).resumed, true);
+  await closeConn(again);
+  const other = createSecureContext({ isServer: true, cert: c.rsa.cert, key: c.rsa.key });
+  server.listener.setSecureContext(other);
+  const fresh = await connectTo(server.port, { session });
+  assert.equal((await fresh.handshake()).resumed, false, "other ticket keys resumed the session");
+  await closeConn(fresh);
+  server.close();
+  renewed.free();
+  other.free();
+});
