@@ -217,7 +217,7 @@ export class TlsEngine {
 
   /**
    * While the handshake waits for a decision of the caller's (an async
-   * `onPskIdentity`): a promise that settles when it is made; call
+   * `chooseContext` or `onPskIdentity`): a promise that settles when it is made; call
    * {@link handshake} again then. Null otherwise.
    */
   get waiting(): Promise<void> | null {
