@@ -336,3 +336,39 @@ test("setSecureContext: with the same ticketKeys, a session from before the swap
   renewed.free();
   other.free();
 });
+
+test("setSecureContext on a DTLS listener: the next peer gets the new certificate, the first keeps talking", async () => {
+  const c = certs();
+  const client = createSecureContext({ datagram: true, caCerts: [c.ca.cert] });
+  await using listener = dtls.listen({
+    hostname: "127.0.0.1",
+    port: 0,
+    cert: c.ecdsa.cert,
+    key: c.ecdsa.key,
+  });
+  await listener.ready;
+  const to = {
+    hostname: "127.0.0.1",
+    port: listener.addr.port,
+    servername: "localhost",
+    secureContext: client,
+  };
+  await using first = await dtls.connect(to);
+  assert.equal(fingerprint((await first.handshake()).peerCertificates[0].pem), fingerprint(c.ecdsa.cert));
+  const renewed = createSecureContext({ isServer: true, datagram: true, cert: c.rsa.cert, key: c.rsa.key });
+  throwsCode(() => listener.setSecureContext(serverContext(c.rsa)), "INVALID_OPTION", /DTLS server/);
+  listener.setSecureContext(renewed);
+  await using second = await dtls.connect(to);
+  assert.equal(fingerprint((await second.handshake()).peerCertificates[0].pem), fingerprint(c.rsa.cert));
+  for (const [conn, text] of [[first, "old"], [second, "new"]] as const) {
+    await conn.send(enc.encode(text));
+    const [message, from] = await listener.receive();
+    assert.equal(dec.decode(message), text);
+    await listener.send(enc.encode(`${text}!`), from);
+    assert.equal(dec.decode((await conn.receive())!), `${text}!`);
+  }
+  listener.close();
+  throwsCode(() => listener.setSecureContext(renewed), "CLOSED");
+  renewed.free();
+  client.free();
+});

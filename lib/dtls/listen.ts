@@ -15,7 +15,7 @@ import { handshakeTimeoutOf } from "../tls/options.ts";
 import { addrKey, type UdpAddr, UdpSocket } from "../transport/udp.ts";
 import { DtlsConn } from "./conn.ts";
 import { validated } from "../tls/contexts.ts";
-import { givenContext } from "../tls/secure_context.ts";
+import { checkRole, givenContext, type SecureContext } from "../tls/secure_context.ts";
 import { checkDtlsServer, type DtlsListenOptions, dtlsServerContext } from "./options.ts";
 import { DtlsSession, type SessionOwner } from "./session.ts";
 import { DeadlineTimer } from "./timer.ts";
@@ -72,8 +72,8 @@ export class DtlsListener {
   #socket: UdpSocket | null = null;
   /** Resolves once the socket is bound ({@link addr} then has the real port); rejects with `CONNECTION_FAILED`. */
   readonly ready: Promise<void>;
-  readonly #context: TlsContext;
-  readonly #ownsContext: boolean;
+  #context: TlsContext;
+  #ownsContext: boolean;
   readonly #options: DtlsListenOptions;
   readonly #sessions = new Map<string, DtlsSession>();
   readonly #timer: DeadlineTimer;
@@ -288,6 +288,29 @@ export class DtlsListener {
     } catch (e) {
       return Promise.reject(e);
     }
+  }
+
+  /**
+   * Serves the peers whose handshakes start from now on with `context` (a
+   * DTLS server `SecureContext`, `createSecureContext({ isServer: true,
+   * datagram: true, … })`): e.g. a renewed certificate. Sessions already
+   * under way keep theirs; a context the listener made from its options is
+   * freed once they end. Throws `INVALID_OPTION` for any other context,
+   * `CLOSED` after `close()`.
+   *
+   * @example
+   * ```ts
+   * listener.setSecureContext(createSecureContext({ isServer: true, datagram: true, cert, key }));
+   * ```
+   */
+  setSecureContext(context: SecureContext): void {
+    checkRole(context, { isServer: true, datagram: true, call: "setSecureContext" });
+    if (this.#closed) throw new TlsError("CLOSED", "the listener is closed");
+    if (this.#ownsContext) this.#context.free(); // for real once its sessions end
+    this.#context = context.engineContext;
+    this.#ownsContext = false;
+    this.#listening?.free(); // the next ClientHello gets an engine of the new context
+    this.#listening = null;
   }
 
   /** Closes every session (close_notify to established peers) and the socket. Idempotent. */
