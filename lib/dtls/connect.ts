@@ -12,7 +12,7 @@ import { givenContext } from "../tls/secure_context.ts";
 import { checkClient, handshakeTimeoutOf } from "../tls/options.ts";
 import { addrKey, type UdpAddr, UdpSocket } from "../transport/udp.ts";
 import { DtlsConn } from "./conn.ts";
-import { checkDtlsClient, dtlsClientContext, type DtlsConnectOptions } from "./options.ts";
+import { checkDtls, dtlsClientContext, type DtlsConnectOptions } from "./options.ts";
 import { DtlsSession } from "./session.ts";
 import { DeadlineTimer } from "./timer.ts";
 
@@ -34,7 +34,7 @@ import { DeadlineTimer } from "./timer.ts";
 export async function connect(options: DtlsConnectOptions): Promise<DtlsConn> {
   checkClient(options);
   const given = givenContext(options, { isServer: false, datagram: true, call: "dtls.connect" });
-  if (given) checkDtlsClient(options);
+  if (given) checkDtls(options);
   const context = given?.engineContext ?? sharedContext(validated(dtlsClientContext(options)));
   const signal = options.signal;
   if (signal?.aborted) throw new TlsError("ABORTED", "aborted before connecting", { cause: signal.reason });

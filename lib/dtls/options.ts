@@ -67,7 +67,8 @@ export interface DtlsListenOptions extends Omit<ServerOptions, NotForDtls | "ocs
   onHandshakeError?: (error: TlsError, peer: { hostname: string; port: number }) => void;
 }
 
-function checkDtls(o: DtlsCommonOptions & { port?: number }): void {
+/** Checks what DTLS adds, and what it refuses, in a client's or server's options (`secureContext` or not). */
+export function checkDtls(o: DtlsCommonOptions & { port?: number }): void {
   if (o.mtu !== undefined && !(Number.isInteger(o.mtu) && o.mtu >= 256 && o.mtu <= 65535)) {
     invalid("mtu", "an integer from 256 to 65535", o.mtu);
   }
@@ -89,13 +90,8 @@ function checkDtls(o: DtlsCommonOptions & { port?: number }): void {
 
 /** The context options of a DTLS client. */
 export function dtlsClientContext(o: DtlsConnectOptions): ContextOptions {
-  checkDtlsClient(o);
-  return { ...clientContext(o), datagram: true, srtpProfiles: o.srtpProfiles };
-}
-
-/** Checks a DTLS client's own options (a given `secureContext` stands for the rest). */
-export function checkDtlsClient(o: DtlsConnectOptions): void {
   checkDtls(o);
+  return { ...clientContext(o), datagram: true, srtpProfiles: o.srtpProfiles };
 }
 
 /** The context options of a DTLS server. */
