@@ -18,6 +18,7 @@
  * @module
  */
 export { connect } from "./lib/dtls/connect.ts";
+export { createSecureContext, SecureContext, type SecureContextOptions } from "./lib/tls/secure_context.ts";
 export { DtlsConn } from "./lib/dtls/conn.ts";
 export { DtlsListener, type DtlsListenerStats, listen } from "./lib/dtls/listen.ts";
 export type {

@@ -14,6 +14,7 @@ export { type ContextOptions, type KeyPair, TlsContext, type TlsVersion } from "
 export { type EngineOptions, type EngineState, TlsEngine } from "./lib/engine/engine.ts";
 export type { PskKey, PskLookup } from "./lib/engine/psk.ts";
 export { type EchInfo, type EchOptions, type EchStatus, echSupported } from "./lib/engine/ech.ts";
+export type { ClientHello, ContextChooser } from "./lib/engine/client_hello.ts";
 export type { TicketKeyOptions } from "./lib/engine/ticket_keys.ts";
 export type { KeyLogSink } from "./lib/engine/key_log.ts";
 export { DEFAULT_MTU, DtlsEngine, type DtlsEngineOptions, dtlsVersions } from "./lib/engine/dtls_engine.ts";

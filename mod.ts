@@ -21,12 +21,15 @@
 export { connect } from "./lib/tls/connect.ts";
 export { listen, type ListenAddress, type ListenOptions, TlsListener } from "./lib/tls/listen.ts";
 export { upgrade, type UpgradeOptions } from "./lib/tls/upgrade.ts";
+export { createSecureContext, SecureContext, type SecureContextOptions } from "./lib/tls/secure_context.ts";
 export { TlsConn } from "./lib/tls/conn.ts";
 export type { HandshakeLimits } from "./lib/tls/handshake.ts";
 export type { ClientOptions, ConnectOptions, ServerOptions, TlsOptions } from "./lib/tls/options.ts";
 export type { HandshakeInfo, PeerCertificate } from "./lib/engine/info.ts";
 export type { KeyPair, TlsVersion } from "./lib/engine/context.ts";
 export type { OcspStapleSource } from "./lib/tls/staple.ts";
+export type { SniAnswer, SniCallback } from "./lib/tls/sni.ts";
+export type { ClientHello } from "./lib/engine/client_hello.ts";
 export type { TransportControls } from "./lib/tls/transport_controls.ts";
 export type { PskKey, PskLookup } from "./lib/engine/psk.ts";
 export { type EchInfo, type EchStatus, echSupported } from "./lib/engine/ech.ts";

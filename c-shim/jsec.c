@@ -167,9 +167,11 @@ static int check_fallback(SSL *ssl, int *alert) {
 }
 
 /* A server's one client-hello callback (OpenSSL keeps one per context): the
- * fallback check, then a pause for a PSK identity TypeScript must look up. */
+ * fallback check, then a pause for TypeScript to choose a context by the
+ * ClientHello, then one for a PSK identity it must look up. */
 static int on_client_hello(SSL *ssl, int *alert, void *arg) {
   int r = check_fallback(ssl, alert);
+  if (r == SSL_CLIENT_HELLO_SUCCESS) r = jsec_sni_client_hello(ssl, alert);
   return r == SSL_CLIENT_HELLO_SUCCESS ? jsec_psk_client_hello(ssl, alert, arg) : r;
 }
 
@@ -490,6 +492,7 @@ void jsec_free(jsec_session *s) {
   SSL_free(s->ssl);
   jsec_resume_session_free(s);
   jsec_keys_session_free(s);
+  jsec_sni_session_free(s);
   free(s);
   live--;
 }
@@ -544,8 +547,8 @@ static int status_of(jsec_session *s, int ret) {
       return JSEC_WANT_WRITE;
     case SSL_ERROR_ZERO_RETURN:
       return JSEC_CLOSED;
-    case SSL_ERROR_WANT_CLIENT_HELLO_CB: /* jsec_keys.c paused for a PSK */
-      return JSEC_WANT_PSK;
+    case SSL_ERROR_WANT_CLIENT_HELLO_CB: /* jsec_sni.c paused for a context, or jsec_keys.c for a PSK */
+      return jsec_sni_waiting(s) ? JSEC_WANT_SNI : JSEC_WANT_PSK;
     case SSL_ERROR_SYSCALL: /* 1.1.1 reports a bare EOF this way */
       if (ERR_peek_error() == 0) {
         ERR_clear_error();

@@ -20,6 +20,7 @@
 #define JSEC_WANT_WRITE (-3) /* take pending ciphertext, then call again */
 #define JSEC_CLOSED (-4)     /* the peer sent close_notify */
 #define JSEC_WANT_PSK (-5)   /* server: answer jsec_psk_identity() with jsec_psk_answer(), then call again */
+#define JSEC_WANT_SNI (-6)   /* server: read jsec_sni_hello(), answer with jsec_sni_answer(), then call again */
 
 /* jsec_ctx_new() flags. */
 #define JSEC_SERVER 1
@@ -110,6 +111,16 @@ int jsec_psk_ask_start(jsec_session *s, jsec_ctx *ctx);
 int jsec_psk_identity(jsec_session *s, char *buf, int cap);              /* the identity asked about */
 int jsec_psk_answer(jsec_session *s, const uint8_t *key, int key_len); /* key_len 0: no key for it */
 int jsec_psk_used(jsec_session *s, char *buf, int cap); /* the external PSK's identity, or -1 */
+
+/* Server: this session's ClientHello pauses its handshake (JSEC_WANT_SNI) for a choice of context. */
+int jsec_sni_ask_start(jsec_session *s);
+/* While paused: the ClientHello's cipher suites and extensions (server_name, ALPN, supported_versions,
+ * supported_groups, signature_algorithms) as records of type (2 bytes; JSEC_HELLO_CIPHERS for the
+ * suites, else the extension's), length (2) and the raw bytes. Returns the length (copied when it fits). */
+#define JSEC_HELLO_CIPHERS 0xffff
+int jsec_sni_hello(jsec_session *s, uint8_t *buf, int cap);
+/* The answer: move to `ctx` (NULL: stay), or refuse with `alert` (e.g. 112 unrecognized_name) when not 0. */
+int jsec_sni_answer(jsec_session *s, jsec_ctx *ctx, int alert);
 /* Keying material exporter (RFC 5705), for TLS and DTLS; context may be NULL (none). */
 int jsec_export(jsec_session *s, uint8_t *out, int len, const char *label, const uint8_t *context, int context_len);
 

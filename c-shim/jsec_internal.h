@@ -48,6 +48,7 @@ struct jsec_session {
   int new_count;
   struct jsec_keylog *keylog; /* queued key-log lines, jsec_keys.c; NULL unless asked for */
   struct jsec_psk_ask *psk_ask; /* server: a PSK identity for TypeScript to answer, jsec_keys.c */
+  struct jsec_sni_ask *sni_ask; /* server: a ClientHello for TypeScript to choose a context for, jsec_sni.c */
   char psk_used[PSK_MAX_IDENTITY_LEN + 1]; /* the identity whose key a PSK callback gave */
   int handshakes;          /* completed: the first, then each TLS 1.2 renegotiation */
   int renegotiations;      /* client: renegotiations followed in the current window */
@@ -90,6 +91,12 @@ void jsec_keys_ctx_free(jsec_ctx *ctx);
 void jsec_keys_session_free(jsec_session *s);
 /* A server's client-hello step for PSK lookups (jsec_keys.c); `arg` is the jsec_ctx. */
 int jsec_psk_client_hello(SSL *ssl, int *alert, void *arg);
+
+/* A server's client-hello step for an asynchronous choice of context (jsec_sni.c); its state,
+ * for status_of (whether a pause is this one's), and its release, for jsec_free. */
+int jsec_sni_client_hello(SSL *ssl, int *alert);
+int jsec_sni_waiting(jsec_session *s);
+void jsec_sni_session_free(jsec_session *s);
 
 /* Releases ctx->tickets (jsec_tickets.c); jsec_ctx_free calls it. */
 void jsec_tickets_ctx_free(jsec_ctx *ctx);

@@ -113,6 +113,11 @@ export const symbols = {
   jsec_psk_answer: { parameters: ["handle", "buffer", "i32"], result: "i32" },
   jsec_psk_used: { parameters: ["handle", "buffer", "i32"], result: "i32" },
 
+  // A server's asynchronous choice of context by the ClientHello (c-shim/jsec_sni.c)
+  jsec_sni_ask_start: { parameters: ["handle"], result: "i32" },
+  jsec_sni_hello: { parameters: ["handle", "buffer", "i32"], result: "i32" },
+  jsec_sni_answer: { parameters: ["handle", "handle", "i32"], result: "i32" },
+
   // Exported keying material, TLS and DTLS (c-shim/jsec_dtls.c)
   jsec_export: { parameters: ["handle", "buffer", "i32", "buffer", "buffer", "i32"], result: "i32" },
 

@@ -5,14 +5,14 @@
  */
 import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
-import { validateContextOptions } from "../engine/context.ts";
 import { DtlsEngine } from "../engine/dtls_engine.ts";
 import { TlsError } from "../errors.ts";
-import { sharedContext } from "../tls/contexts.ts";
+import { sharedContext, validated } from "../tls/contexts.ts";
+import { givenContext } from "../tls/secure_context.ts";
 import { checkClient, handshakeTimeoutOf } from "../tls/options.ts";
 import { addrKey, type UdpAddr, UdpSocket } from "../transport/udp.ts";
 import { DtlsConn } from "./conn.ts";
-import { dtlsClientContext, type DtlsConnectOptions } from "./options.ts";
+import { checkDtls, dtlsClientContext, type DtlsConnectOptions } from "./options.ts";
 import { DtlsSession } from "./session.ts";
 import { DeadlineTimer } from "./timer.ts";
 
@@ -33,14 +33,14 @@ import { DeadlineTimer } from "./timer.ts";
  */
 export async function connect(options: DtlsConnectOptions): Promise<DtlsConn> {
   checkClient(options);
-  const contextOptions = dtlsClientContext(options);
-  validateContextOptions(contextOptions);
+  const given = givenContext(options, { isServer: false, datagram: true, call: "dtls.connect" });
+  if (given) checkDtls(options);
+  const context = given?.engineContext ?? sharedContext(validated(dtlsClientContext(options)));
   const signal = options.signal;
   if (signal?.aborted) throw new TlsError("ABORTED", "aborted before connecting", { cause: signal.reason });
   const hostname = options.hostname ?? "127.0.0.1";
   const address = isIP(hostname) ? hostname : await resolve(hostname);
   const peer: UdpAddr = { transport: "udp", hostname: address, port: options.port };
-  const context = sharedContext(contextOptions);
   const ipv6 = isIP(address) === 6;
 
   let session: DtlsSession | null = null;

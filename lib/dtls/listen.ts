@@ -8,13 +8,15 @@
  *
  * @module
  */
-import { TlsContext, validateContextOptions } from "../engine/context.ts";
+import { TlsContext } from "../engine/context.ts";
 import { DtlsEngine } from "../engine/dtls_engine.ts";
 import { TlsError } from "../errors.ts";
 import { handshakeTimeoutOf } from "../tls/options.ts";
 import { addrKey, type UdpAddr, UdpSocket } from "../transport/udp.ts";
 import { DtlsConn } from "./conn.ts";
-import { type DtlsListenOptions, dtlsServerContext } from "./options.ts";
+import { validated } from "../tls/contexts.ts";
+import { checkRole, givenContext, type SecureContext } from "../tls/secure_context.ts";
+import { checkDtlsServer, type DtlsListenOptions, dtlsServerContext } from "./options.ts";
 import { DtlsSession, type SessionOwner } from "./session.ts";
 import { DeadlineTimer } from "./timer.ts";
 
@@ -70,7 +72,8 @@ export class DtlsListener {
   #socket: UdpSocket | null = null;
   /** Resolves once the socket is bound ({@link addr} then has the real port); rejects with `CONNECTION_FAILED`. */
   readonly ready: Promise<void>;
-  readonly #context: TlsContext;
+  #context: TlsContext;
+  #ownsContext: boolean;
   readonly #options: DtlsListenOptions;
   readonly #sessions = new Map<string, DtlsSession>();
   readonly #timer: DeadlineTimer;
@@ -93,8 +96,9 @@ export class DtlsListener {
   readonly #owner: SessionOwner;
 
   /** @internal Use {@link listen}. */
-  constructor(context: TlsContext, options: DtlsListenOptions) {
+  constructor(context: TlsContext, options: DtlsListenOptions, ownsContext: boolean) {
     this.#context = context;
+    this.#ownsContext = ownsContext;
     this.#options = options;
     this.#timer = new DeadlineTimer((now) => this.#tick(now));
     this.#owner = {
@@ -286,6 +290,29 @@ export class DtlsListener {
     }
   }
 
+  /**
+   * Serves the peers whose handshakes start from now on with `context` (a
+   * DTLS server `SecureContext`, `createSecureContext({ isServer: true,
+   * datagram: true, … })`): e.g. a renewed certificate. Sessions already
+   * under way keep theirs; a context the listener made from its options is
+   * freed once they end. Throws `INVALID_OPTION` for any other context,
+   * `CLOSED` after `close()`.
+   *
+   * @example
+   * ```ts
+   * listener.setSecureContext(createSecureContext({ isServer: true, datagram: true, cert, key }));
+   * ```
+   */
+  setSecureContext(context: SecureContext): void {
+    checkRole(context, { isServer: true, datagram: true, call: "setSecureContext" });
+    if (this.#closed) throw new TlsError("CLOSED", "the listener is closed");
+    if (this.#ownsContext) this.#context.free(); // for real once its sessions end
+    this.#context = context.engineContext;
+    this.#ownsContext = false;
+    this.#listening?.free(); // the next ClientHello gets an engine of the new context
+    this.#listening = null;
+  }
+
   /** Closes every session (close_notify to established peers) and the socket. Idempotent. */
   close(): void {
     if (this.#closed) return;
@@ -295,7 +322,7 @@ export class DtlsListener {
     this.#listening = null;
     this.#timer.stop();
     this.#socket?.close();
-    this.#context.free();
+    if (this.#ownsContext) this.#context.free();
     for (const waiter of this.#acceptWaiters.splice(0)) waiter(null);
     for (const waiter of this.#receiveWaiters.splice(0)) waiter(null);
   }
@@ -322,7 +349,10 @@ export class DtlsListener {
  * ```
  */
 export function listen(options: DtlsListenOptions): DtlsListener {
-  const contextOptions = dtlsServerContext(options);
-  validateContextOptions(contextOptions);
-  return new DtlsListener(new TlsContext(contextOptions), options);
+  const given = givenContext(options, { isServer: true, datagram: true, call: "dtls.listen" });
+  if (given) {
+    checkDtlsServer(options);
+    return new DtlsListener(given.engineContext, options, false);
+  }
+  return new DtlsListener(new TlsContext(validated(dtlsServerContext(options))), options, true);
 }

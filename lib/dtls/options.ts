@@ -73,12 +73,19 @@ export interface DtlsListenOptions extends Omit<ServerOptions, NotForDtls | "ocs
   onHandshakeError?: (error: TlsError, peer: { hostname: string; port: number }) => void;
 }
 
-function checkDtls(o: DtlsCommonOptions & { port?: number }): void {
+/** Checks what DTLS adds, and what it refuses, in a client's or server's options (`secureContext` or not). */
+export function checkDtls(o: DtlsCommonOptions & { port?: number }): void {
   if (o.mtu !== undefined && !(Number.isInteger(o.mtu) && o.mtu >= 256 && o.mtu <= 65535)) {
     invalid("mtu", "an integer from 256 to 65535", o.mtu);
   }
   if (!Number.isInteger(o.port) || o.port! < 0 || o.port! > 65535) {
     invalid("port", "an integer from 0 to 65535", o.port);
+  }
+  if (typeof (o as { sni?: unknown }).sni === "function") {
+    throw new TlsError(
+      "INVALID_OPTION",
+      "an `sni` function is not a DTLS option (give `sni` certificates by name)",
+    );
   }
   for (const name of [...NOT_FOR_DTLS, "ocspStaple"]) {
     if ((o as Record<string, unknown>)[name] !== undefined) {
@@ -95,6 +102,12 @@ export function dtlsClientContext(o: DtlsConnectOptions): ContextOptions {
 
 /** The context options of a DTLS server. */
 export function dtlsServerContext(o: DtlsListenOptions): ContextOptions {
+  checkDtlsServer(o);
+  return { ...serverContext(o), datagram: true, srtpProfiles: o.srtpProfiles };
+}
+
+/** Checks a DTLS server's own options (a given `secureContext` stands for the rest). */
+export function checkDtlsServer(o: DtlsListenOptions): void {
   checkDtls(o);
   for (const name of ["idleTimeout", "maxSessions"] as const) {
     if (o[name] !== undefined && !(Number.isInteger(o[name]) && o[name]! >= 0)) {
@@ -104,5 +117,4 @@ export function dtlsServerContext(o: DtlsListenOptions): ContextOptions {
   if (o.onHandshakeError !== undefined && typeof o.onHandshakeError !== "function") {
     invalid("onHandshakeError", "a function", o.onHandshakeError);
   }
-  return { ...serverContext(o), datagram: true, srtpProfiles: o.srtpProfiles };
 }

@@ -265,6 +265,14 @@ export class TlsContext {
     check(setTicketKeys(this.handle, keys, this.#ticketKeyRotation));
   }
 
+  /**
+   * @internal Frees `child` (a context made for this one's sessions, e.g. by
+   * an `sni` function) with this one.
+   */
+  adopt(child: TlsContext): void {
+    this.#children.push(child);
+  }
+
   /** The native handle, for {@link TlsEngine}. Throws `CLOSED` after {@link free}. */
   get handle(): Handle {
     if (this.#handle === null || this.#freeRequested) {

@@ -15,6 +15,7 @@ import { echInfo, withRetryConfigs } from "./ech.ts";
 import { groupName, type HandshakeInfo, type PeerCertificate, peerCertificate } from "./info.ts";
 import { KeyLog, type KeyLogSink } from "./key_log.ts";
 import { answerPsk, pskFailure, type PskLookup } from "./psk.ts";
+import { chooseContext, type ContextChooser } from "./client_hello.ts";
 
 /** Where an engine is: `init → handshake → ready → shutdown → closed`, any → `error`. */
 export type EngineState = "init" | "handshake" | "ready" | "shutdown" | "closed" | "error";
@@ -36,14 +37,26 @@ export interface EngineOptions {
    * (or null), asked during the handshake; a promise makes it wait ({@link TlsEngine.waiting}).
    */
   onPskIdentity?: PskLookup;
+  /**
+   * Server: chooses the context (certificate) of this session by the client's
+   * ClientHello, or null to refuse it (`unrecognized_name`); a promise makes
+   * the handshake wait ({@link TlsEngine.waiting}).
+   */
+  chooseContext?: ContextChooser;
 }
 
-const OK = 0, WANT_READ = -2, WANT_WRITE = -3, CLOSED = -4, WANT_PSK = -5;
+const OK = 0, WANT_READ = -2, WANT_WRITE = -3, CLOSED = -4, WANT_PSK = -5, WANT_SNI = -6;
 const INFO = { protocol: 1, cipher: 2, group: 3, alpn: 4, servername: 5 } as const;
 
-const registry = new FinalizationRegistry<{ handle: Handle; context: TlsContext }>(({ handle, context }) => {
+/** A session's handle and the contexts it runs on: its own, and one chosen by its ClientHello. */
+interface Native {
+  handle: Handle;
+  contexts: TlsContext[];
+}
+
+const registry = new FinalizationRegistry<Native>(({ handle, contexts }) => {
   shim.jsec_free(handle);
-  context.release();
+  for (const context of contexts) context.release();
 });
 
 /**
@@ -74,8 +87,11 @@ export class TlsEngine {
   #verifyHost: string;
   #keyLog: KeyLog | null = null;
   #onPskIdentity: PskLookup | undefined;
+  #chooseContext: ContextChooser | undefined;
+  readonly #contexts: TlsContext[];
   #waiting: Promise<void> | null = null;
   #decisionError: TlsError | null = null;
+  #refusal: TlsError | null = null; // the server's error when the chosen answer refused the ClientHello
   /** Where jsec_read_from reports how much input it took ([0]) and jsec_write_into where its output ends ([1]). */
   readonly #counts = new Int32Array(2);
   readonly #inputUsedBytes = new Uint8Array(this.#counts.buffer, 0, 4);
@@ -88,7 +104,8 @@ export class TlsEngine {
     if (isNull(handle)) throw tlsErrorFrom(lastError());
     this.#handle = handle;
     context.retain();
-    registry.register(this, { handle, context }, this);
+    this.#contexts = [context];
+    registry.register(this, { handle, contexts: this.#contexts }, this);
     const verifyHost = this.#verifyHost = options.verifyHost ?? "";
     const servername = options.servername ?? (isIP(verifyHost) ? "" : verifyHost);
     if ((servername || verifyHost) && shim.jsec_host(handle, cString(servername), cString(verifyHost)) < 0) {
@@ -101,6 +118,10 @@ export class TlsEngine {
       this.#onPskIdentity = options.onPskIdentity;
       if (this.#onPskIdentity && shim.jsec_psk_ask_start(handle, context.handle) < 0) {
         throw new TlsError("INVALID_OPTION", `onPskIdentity: ${lastError()}`);
+      }
+      this.#chooseContext = options.chooseContext;
+      if (this.#chooseContext && shim.jsec_sni_ask_start(handle) < 0) {
+        throw new TlsError("INVALID_OPTION", `chooseContext: ${lastError()}`);
       }
     } catch (e) {
       this.free();
@@ -166,8 +187,11 @@ export class TlsEngine {
     this.#state = "handshake";
     if (this.#waiting) return false;
     let status = shim.jsec_handshake(h);
-    if (status === WANT_PSK && this.#onPskIdentity) {
-      if (this.#askForPsk(h)) return false;
+    // Paused for a decision of ours: the context by the ClientHello, then a PSK's key.
+    while ((status === WANT_SNI && this.#chooseContext) || (status === WANT_PSK && this.#onPskIdentity)) {
+      if (this.#decide(status === WANT_SNI ? () => this.#askForContext(h) : () => this.#askForPsk(h))) {
+        return false;
+      }
       status = shim.jsec_handshake(h);
     }
     this.#keyLog?.drain();
@@ -185,26 +209,48 @@ export class TlsEngine {
       this.#fail(new TlsError("UNEXPECTED_EOF", "the peer closed the connection during the handshake"));
     }
     return this.#fail(
-      this.#context.usesPsk || this.#onPskIdentity
-        ? pskFailure(tlsErrorFrom(lastError(), shim.jsec_verify_result(h)), this.#context.certless)
-        : undefined,
+      this.#refusal ??
+        (this.#context.usesPsk || this.#onPskIdentity
+          ? pskFailure(tlsErrorFrom(lastError(), shim.jsec_verify_result(h)), this.#context.certless)
+          : undefined),
     );
   }
 
   /**
    * While the handshake waits for a decision of the caller's (an async
-   * `onPskIdentity`): a promise that settles when it is made; call
+   * `chooseContext` or `onPskIdentity`): a promise that settles when it is made; call
    * {@link handshake} again then. Null otherwise.
    */
   get waiting(): Promise<void> | null {
     return this.#waiting;
   }
 
-  /** Answers the shim's PSK question; true while the answer is still to come. */
-  #askForPsk(h: Handle): boolean {
+  /** Answers the shim's PSK question. */
+  #askForPsk(h: Handle): Promise<void> | null {
+    return answerPsk(h, this.#onPskIdentity!, () => this.#handle !== null);
+  }
+
+  /** Answers the shim's question of which context serves this ClientHello. */
+  #askForContext(h: Handle): Promise<void> | null {
+    return chooseContext(h, this.#chooseContext!, {
+      alive: () => this.#handle !== null,
+      use: (context) => {
+        if (context === this.#context) return;
+        context.retain();
+        this.#contexts.push(context);
+        this.#keyLog?.follow(context.handle);
+      },
+      refuse: (error) => {
+        this.#refusal = error;
+      },
+    });
+  }
+
+  /** Makes a decision the handshake paused for: true while it is still to come. */
+  #decide(ask: () => Promise<void> | null): boolean {
     let later: Promise<void> | null;
     try {
-      later = answerPsk(h, this.#onPskIdentity!, () => this.#handle !== null);
+      later = ask();
     } catch (e) {
       return this.#fail(e as TlsError);
     }
@@ -499,7 +545,7 @@ export class TlsEngine {
     registry.unregister(this);
     shim.jsec_free(this.#handle);
     this.#handle = null;
-    this.#context.release();
+    for (const context of this.#contexts) context.release();
     if (this.#state !== "error") this.#state = "closed";
   }
 

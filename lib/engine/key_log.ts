@@ -37,6 +37,11 @@ export class KeyLog {
     this.#sink = sink;
   }
 
+  /** Logs the lines of a context the session moves to as well (a server's choice by ClientHello). */
+  follow(context: Handle): void {
+    if (shim.jsec_keylog_start(this.#session, context) < 0) throw new TlsError("INTERNAL", lastError());
+  }
+
   /** Hands every queued line to the sink. A sink that throws loses its line, not the connection. */
   drain(): void {
     const text = readText((buf, cap) => shim.jsec_keylog_take(this.#session, buf, cap));

@@ -3,13 +3,14 @@
  *
  * @module
  */
-import { type TlsContext, validateContextOptions } from "../engine/context.ts";
+import type { TlsContext } from "../engine/context.ts";
 import { TlsError } from "../errors.ts";
 import { openStream } from "../transport/open.ts";
 import type { ByteStream } from "../transport/stream.ts";
 import { TlsConn } from "./conn.ts";
-import { sharedContext } from "./contexts.ts";
+import { sharedContext, validated } from "./contexts.ts";
 import { checkClient, checkEndpoint, clientContext, type ConnectOptions } from "./options.ts";
+import { givenContext } from "./secure_context.ts";
 import { clientSession } from "./session.ts";
 
 /**
@@ -55,12 +56,12 @@ export interface ClientTransport {
 export async function openClient(options: ConnectOptions): Promise<ClientTransport> {
   checkClient(options);
   checkEndpoint(options);
-  const contextOptions = clientContext(options);
-  validateContextOptions(contextOptions);
+  const context =
+    givenContext(options, { isServer: false, datagram: false, call: "connect" })?.engineContext ??
+      sharedContext(validated(clientContext(options)));
   if (options.signal?.aborted) {
     throw new TlsError("ABORTED", "aborted before connecting", { cause: options.signal.reason });
   }
-  const context = sharedContext(contextOptions);
   const hostname = options.hostname ?? "127.0.0.1";
   const stream = await openStream(
     options.path !== undefined ? { path: options.path } : { hostname, port: options.port! },

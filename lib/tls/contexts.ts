@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { type ContextOptions, TlsContext } from "../engine/context.ts";
+import { type ContextOptions, TlsContext, validateContextOptions } from "../engine/context.ts";
 
 const MAX_CACHED = 16;
 const cache = new Map<string, TlsContext>();
@@ -33,4 +33,17 @@ export function sharedContext(options: ContextOptions): TlsContext {
 export function clearSharedContexts(): void {
   for (const context of cache.values()) context.free();
   cache.clear();
+}
+
+/**
+ * `options`, once checked (`INVALID_OPTION` / `INVALID_PEM` before any native call).
+ *
+ * @example
+ * ```ts
+ * const context = sharedContext(validated(clientContext(options)));
+ * ```
+ */
+export function validated(options: ContextOptions): ContextOptions {
+  validateContextOptions(options);
+  return options;
 }

@@ -5,15 +5,15 @@
  *
  * @module
  */
-import { TlsContext, validateContextOptions } from "../engine/context.ts";
+import type { TlsContext } from "../engine/context.ts";
 import { invalid } from "../engine/validate.ts";
 import { TlsError } from "../errors.ts";
 import { listenStreams, reusePortAvailable, type StreamListener } from "../transport/open.ts";
 import type { Addr, ByteStream } from "../transport/stream.ts";
 import { TlsConn } from "./conn.ts";
 import { checkCommon, serverContext, type ServerOptions } from "./options.ts";
+import { checkRole, givenContext, SecureContext } from "./secure_context.ts";
 import { serverSession } from "./session.ts";
-import { followStaple } from "./staple.ts";
 
 /** Options of {@link listen}. */
 export interface ListenOptions extends ServerOptions, ListenAddress {
@@ -107,6 +107,24 @@ export class TlsListener implements AsyncIterable<TlsConn>, AsyncDisposable {
     this.#server.context.setTicketKeys(keys);
   }
 
+  /**
+   * Serves the connections accepted from now on with `context` (a server
+   * `SecureContext`): e.g. a renewed certificate, with no restart. Open
+   * connections keep the context they began with; a context the listener made
+   * from its options is freed once they end. Resumption carries over when both
+   * contexts have the same `ticketKeys`. Throws `INVALID_OPTION` for anything
+   * but a TLS server `SecureContext`, `CLOSED` after `close()`.
+   *
+   * @example
+   * ```ts
+   * import { createSecureContext } from "@jsec/tls";
+   * server.setSecureContext(createSecureContext({ isServer: true, cert: renewedCert, key: renewedKey }));
+   * ```
+   */
+  setSecureContext(context: SecureContext): void {
+    this.#server.setSecureContext(context);
+  }
+
   /** Stops listening. Established connections stay open; ones not yet accepted are closed. */
   close(): void {
     if (this.#closed) return;
@@ -185,10 +203,13 @@ export interface ListenAddress {
 /** A listening server's transport and context: what {@link listen} and `listenSocket` share. */
 export interface BoundServer {
   readonly streams: StreamListener;
+  /** The context of the handshakes from now on. */
   readonly context: TlsContext;
+  /** Serves new connections with `next` (see {@link TlsListener.setSecureContext}). */
+  setSecureContext(next: SecureContext): void;
   /** Hands each accepted stream (Nagle off) to `take`, until the server is closed. */
   acceptEach(take: (stream: ByteStream) => void): void;
-  /** Stops listening and following OCSP staples; the context is freed once its last session ends. */
+  /** Stops listening and following OCSP staples; a context of its own is freed once its last session ends. */
   close(): void;
 }
 
@@ -221,9 +242,9 @@ export function openServer(options: ServerOptions & ListenAddress): BoundServer 
   if (options.reusePort && !reusePortAvailable()) {
     throw new TlsError("INVALID_OPTION", "`reusePort` under Deno needs the --unstable-net flag");
   }
-  const contextOptions = serverContext(options);
-  validateContextOptions(contextOptions);
-  const context = new TlsContext(contextOptions);
+  const given = givenContext(options, { isServer: true, datagram: false, call: "listen" });
+  let secure = given ?? new SecureContext(serverContext(options), options.ocspStaple);
+  let owned = given === undefined; // ours to free when replaced or closed
   try {
     const streams = listenStreams(
       options.path !== undefined ? { path: options.path } : {
@@ -233,11 +254,19 @@ export function openServer(options: ServerOptions & ListenAddress): BoundServer 
       },
       options.onAcceptError,
     );
-    const stopStapling = followStaple(context, options.ocspStaple);
     let closed = false;
     return {
       streams,
-      context,
+      get context() {
+        return secure.engineContext;
+      },
+      setSecureContext(next) {
+        checkRole(next, { isServer: true, datagram: false, call: "setSecureContext" });
+        if (closed) throw new TlsError("CLOSED", "the listener is closed");
+        if (owned) secure.free(); // for real once the connections using it end
+        secure = next;
+        owned = false;
+      },
       async acceptEach(take) {
         for (;;) {
           const stream = await streams.accept();
@@ -250,12 +279,11 @@ export function openServer(options: ServerOptions & ListenAddress): BoundServer 
         if (closed) return;
         closed = true;
         streams.close();
-        stopStapling();
-        context.free(); // for real once the last connection ends
+        if (owned) secure.free(); // for real once the last connection ends
       },
     };
   } catch (e) {
-    context.free();
+    if (owned) secure.free();
     throw new TlsError("CONNECTION_FAILED", `cannot listen: ${(e as Error).message}`, { cause: e });
   }
 }

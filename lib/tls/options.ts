@@ -12,6 +12,8 @@ import { checkSavedSession } from "../engine/saved_session.ts";
 import { invalid } from "../engine/validate.ts";
 import { TlsError } from "../errors.ts";
 import { checkKeyLog, type KeyLogOption } from "./key_log_option.ts";
+import type { SecureContext } from "./secure_context.ts";
+import type { SniCallback } from "./sni.ts";
 import { currentStaple, isStapleSource, type OcspStapleSource } from "./staple.ts";
 
 /** Options shared by clients and servers. */
@@ -62,6 +64,14 @@ export interface TlsOptions {
    * a server the list it accepts, and then needs no `cert`/`key`.
    */
   psk?: PskKey | PskKey[];
+  /**
+   * A context made once by `createSecureContext`, instead of the options that
+   * shape one (`cert`, `key`, `caCerts`, `alpnProtocols`, versions, ciphers,
+   * `rejectUnauthorized`, `sni`, ticket keys, …: giving one of them beside it
+   * throws `INVALID_OPTION`). Per-connection options (`servername`,
+   * `handshakeTimeout`, `keyLog`, `signal`, …) still go here.
+   */
+  secureContext?: SecureContext;
 }
 
 /** Options of a client connection. */
@@ -127,8 +137,13 @@ export interface ServerOptions extends TlsOptions, TicketKeyOptions {
    * whether it sent one that verified.
    */
   rejectUnauthorized?: boolean;
-  /** A certificate per server name, chosen by the client's SNI. */
-  sni?: Record<string, KeyPair>;
+  /**
+   * A certificate per server name, chosen by the client's SNI
+   * (`"*.example.com"` matches one label); or a function that chooses one per
+   * connection from the client's ClientHello, now or as a promise (see
+   * {@link SniCallback}). A server with an `sni` function needs no `cert`.
+   */
+  sni?: Record<string, KeyPair> | SniCallback;
   /** An OCSP response (DER) to staple, or a source that keeps one fresh (`OcspStapler` from `@jsec/tls/ca`). */
   ocspStaple?: Uint8Array | OcspStapleSource;
   /**
@@ -204,8 +219,18 @@ export function serverContext(o: ServerOptions): ContextOptions {
   if (o.onPskIdentity !== undefined && typeof o.onPskIdentity !== "function") {
     invalid("onPskIdentity", "a function (identity) => Uint8Array | null", o.onPskIdentity);
   }
-  if ((o.cert === undefined || o.key === undefined) && o.psk === undefined && o.onPskIdentity === undefined) {
-    throw new TlsError("INVALID_OPTION", "a server needs `cert` and `key` (or `psk` / `onPskIdentity`)");
+  if (o.sni !== undefined && typeof o.sni !== "function" && (typeof o.sni !== "object" || o.sni === null)) {
+    invalid("sni", "{ cert, key } by server name, or a function (servername, hello) => …", o.sni);
+  }
+  const sniFunction = typeof o.sni === "function";
+  if (
+    (o.cert === undefined || o.key === undefined) && o.psk === undefined && o.onPskIdentity === undefined &&
+    !sniFunction
+  ) {
+    throw new TlsError(
+      "INVALID_OPTION",
+      "a server needs `cert` and `key` (or `psk` / `onPskIdentity` / an `sni` function)",
+    );
   }
   const verify = !o.requestCert ? "none" : o.rejectUnauthorized === false ? "request" : "require";
   if (o.ocspStaple !== undefined && !(o.ocspStaple instanceof Uint8Array) && !isStapleSource(o.ocspStaple)) {
@@ -221,7 +246,7 @@ export function serverContext(o: ServerOptions): ContextOptions {
     ...contextFields(o),
     isServer: true,
     verify,
-    sni: o.sni,
+    sni: sniFunction ? undefined : o.sni as Record<string, KeyPair> | undefined, // a function: `sniChooser`
     ocspStaple: currentStaple(o.ocspStaple), // a source's later responses: `followStaple`
     resumption: o.resumption,
     dhparam: o.dhparam,
@@ -232,7 +257,7 @@ export function serverContext(o: ServerOptions): ContextOptions {
 }
 
 /** The options that shape a context, as opposed to a connection. */
-const contextKeys = [
+export const contextKeys = [
   "cert",
   "key",
   "passphrase",

@@ -13,6 +13,7 @@ import type { HandshakeLimits } from "./handshake.ts";
 import { keyLogSink } from "./key_log_option.ts";
 import { type ClientOptions, handshakeTimeoutOf, type ServerOptions, type TlsOptions } from "./options.ts";
 import { ClientResumption, serverKey } from "./resumption.ts";
+import { sniChooser } from "./sni.ts";
 
 /** A session ready to run: a connection class drives it. */
 export interface Session {
@@ -60,7 +61,11 @@ export function clientSession(
  * ```
  */
 export function serverSession(stream: ByteStream, context: TlsContext, o: ServerOptions): Session {
-  const engineOptions = { keyLog: keyLogSink(o.keyLog), onPskIdentity: o.onPskIdentity };
+  const engineOptions = {
+    keyLog: keyLogSink(o.keyLog),
+    onPskIdentity: o.onPskIdentity,
+    chooseContext: sniChooser(o, context),
+  };
   return start(stream, () => new TlsEngine(context, engineOptions), o);
 }
 

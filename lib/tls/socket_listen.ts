@@ -7,6 +7,7 @@
 import type { Addr, ByteStream } from "../transport/stream.ts";
 import { type BoundServer, type ListenAddress, openServer } from "./listen.ts";
 import type { ServerOptions } from "./options.ts";
+import type { SecureContext } from "./secure_context.ts";
 import { serverSession } from "./session.ts";
 import { type SocketShape, TlsSocket, type TlsSocketHandler } from "./socket.ts";
 import { checkHalfOpen, checkHandlers } from "./socket_connect.ts";
@@ -90,6 +91,19 @@ export class TlsSocketListener<Data = undefined> implements Disposable {
   get port(): number {
     const a = this.#server.streams.addr;
     return a.transport === "tcp" ? a.port : 0;
+  }
+
+  /**
+   * Serves the connections accepted from now on with `context` (a server
+   * `SecureContext`): open ones keep theirs. See `TlsListener.setSecureContext`.
+   *
+   * @example
+   * ```ts
+   * server.setSecureContext(createSecureContext({ isServer: true, cert: renewedCert, key: renewedKey }));
+   * ```
+   */
+  setSecureContext(context: SecureContext): void {
+    this.#server.setSecureContext(context);
   }
 
   /**

@@ -4,11 +4,11 @@
  *
  * @module
  */
-import { TlsContext, validateContextOptions } from "../engine/context.ts";
+import { TlsContext } from "../engine/context.ts";
 import { invalid } from "../engine/validate.ts";
 import { type PlainConn, wrapStream } from "../transport/open.ts";
 import { TlsConn } from "./conn.ts";
-import { sharedContext } from "./contexts.ts";
+import { sharedContext, validated } from "./contexts.ts";
 import {
   checkClient,
   checkCommon,
@@ -17,6 +17,7 @@ import {
   serverContext,
   type ServerOptions,
 } from "./options.ts";
+import { givenContext } from "./secure_context.ts";
 import { clientSession, serverSession, type Session } from "./session.ts";
 
 /** Options of {@link upgrade}. */
@@ -51,6 +52,18 @@ export interface UpgradeOptions extends ClientOptions, ServerOptions {
  * // … EHLO, STARTTLS, "220 Ready to start TLS" over `plain` …
  * const tls = await upgrade(plain, { hostname: "mail.example" });
  * ```
+ *
+ * A server that upgrades many connections builds its context once with
+ * `createSecureContext({ isServer: true, cert, key })` and passes it as
+ * `secureContext`: clients then resume their sessions (one context per call
+ * would make every handshake a full one).
+ *
+ * @example
+ * ```ts
+ * import { createSecureContext, upgrade } from "@jsec/tls";
+ * const secureContext = createSecureContext({ isServer: true, cert, key });
+ * const tls = await upgrade(plain, { isServer: true, secureContext });
+ * ```
  */
 export async function upgrade(conn: PlainConn, options: UpgradeOptions = {}): Promise<TlsConn> {
   const tls = new TlsConn(upgradeSession(conn, options));
@@ -75,19 +88,20 @@ export function upgradeSession(conn: PlainConn, options: UpgradeOptions): Sessio
   }
   if (options.isServer) {
     checkCommon(options);
-    const contextOptions = serverContext(options);
-    validateContextOptions(contextOptions);
+    const given = givenContext(options, { isServer: true, datagram: false, call: "upgrade({ isServer })" });
+    const contextOptions = given ? undefined : validated(serverContext(options));
     const stream = wrapStream(conn, options.head, options.listenerHandlers);
-    const context = new TlsContext(contextOptions);
+    const context = given?.engineContext ?? new TlsContext(contextOptions);
     try {
       return serverSession(stream, context, options);
     } finally {
-      context.free(); // freed for real when this session ends
+      if (!given) context.free(); // freed for real when this session ends
     }
   }
   checkClient(options);
-  const contextOptions = clientContext(options);
-  validateContextOptions(contextOptions);
+  const context =
+    givenContext(options, { isServer: false, datagram: false, call: "upgrade" })?.engineContext ??
+      sharedContext(validated(clientContext(options)));
   const stream = wrapStream(conn, options.head, options.listenerHandlers);
-  return clientSession(stream, sharedContext(contextOptions), options.hostname ?? "127.0.0.1", options);
+  return clientSession(stream, context, options.hostname ?? "127.0.0.1", options);
 }

@@ -72,7 +72,7 @@ export class TlsPump {
   /** Runs the handshake to its end; every flight but the last is sent at once. */
   async handshake(): Promise<void> {
     while (!this.engine.handshake()) {
-      if (this.engine.waiting) { // an async decision (onPskIdentity): no bytes to move meanwhile
+      if (this.engine.waiting) { // an async decision (sni, onPskIdentity): no bytes to move meanwhile
         await this.engine.waiting;
         continue;
       }

@@ -5,13 +5,15 @@
  *
  * @module
  */
-import { listen, type ListenOptions, type TlsConn, type TlsError } from "../../mod.ts";
+import { listen, type ListenOptions, type TlsConn, type TlsError, type TlsListener } from "../../mod.ts";
 import { certs } from "./certs.ts";
 import { bounded } from "./conn.ts";
 
 /** A running test server; `using` closes it at the end of its block. */
 export interface TestServer extends Disposable {
   port: number;
+  /** The listener itself (e.g. for `setSecureContext`). */
+  listener: TlsListener;
   /** Every handshake that failed, in order. */
   errors: TlsError[];
   /** Resolves with the next failed handshake. */
@@ -84,6 +86,7 @@ export function startServer(
   })();
   return {
     port,
+    listener,
     errors: failed.errors,
     nextError: () => failed.nth(failed.errors.length),
     close: () => listener.close(),
