@@ -2,6 +2,7 @@
  * jsec.c — the TLS half of the shim: contexts and sessions over jsec_bio.
  * See jsec.h for the contract. Nothing here blocks or touches a socket.
  */
+#include <ctype.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +31,18 @@ static _Thread_local char last_error[1024];
 
 /* ---- errors ---------------------------------------------------------- */
 
+/* A reason libssl has no text for. OpenSSL 1.1.1 names no alert it received after
+ * TLS 1.2's (e.g. unknown_psk_identity): spell those as newer versions do. */
+static void describe_unnamed(unsigned long e, char *buf, size_t cap) {
+  int alert = ERR_GET_REASON(e) - SSL_AD_REASON_OFFSET;
+  if (ERR_GET_LIB(e) == ERR_LIB_SSL && alert > 0 && alert < 256) {
+    int n = snprintf(buf, cap, "tlsv1 alert %s", SSL_alert_desc_string_long(alert));
+    for (int i = 0; i < n && (size_t)i < cap; i++) buf[i] = (char)tolower((unsigned char)buf[i]);
+    return;
+  }
+  snprintf(buf, cap, "error %lx", e);
+}
+
 /* Keeps the OpenSSL error queue (and `what`) as the text of this failure. */
 int jsec_fail(const char *what) {
   size_t n = 0;
@@ -39,9 +52,9 @@ int jsec_fail(const char *what) {
   while ((e = ERR_get_error()) != 0) {
     if (n >= sizeof last_error - 1) continue; /* full: the rest is dropped, never left for a later call */
     const char *reason = ERR_reason_error_string(e);
-    char code[32];
+    char code[80];
     if (!reason) {
-      snprintf(code, sizeof code, "error %lx", e);
+      describe_unnamed(e, code, sizeof code);
       reason = code;
     }
     n += (size_t)snprintf(last_error + n, sizeof last_error - n, "%s%s", n ? "; " : "", reason);

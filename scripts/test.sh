@@ -6,6 +6,7 @@ set -uo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 bash scripts/setup.sh || exit 1
+source scripts/runner_counts.sh
 bin=node_modules/.bin
 targets=("${@:-test/}")
 log=$(mktemp -d)
@@ -18,15 +19,8 @@ echo "== bun test"
 "$bin/bun" test "${targets[@]}" 2>&1 | tee "$log/bun"
 bun_rc=${PIPESTATUS[0]}
 
-# Deno ends with "ok | 12 passed | 0 failed"; Bun with " 12 pass" / " 0 fail".
-strip() { sed 's/\x1b\[[0-9;]*m//g' "$1"; }
-deno_pass=$(strip "$log/deno" | grep -oE '[0-9]+ passed' | tail -1 | grep -oE '[0-9]+' || echo 0)
-deno_fail=$(strip "$log/deno" | grep -oE '[0-9]+ failed' | tail -1 | grep -oE '[0-9]+' || echo 0)
-bun_pass=$(strip "$log/bun" | grep -E '^ *[0-9]+ pass$' | tail -1 | grep -oE '[0-9]+' || echo 0)
-bun_fail=$(strip "$log/bun" | grep -E '^ *[0-9]+ fail$' | tail -1 | grep -oE '[0-9]+' || echo 0)
-# A runner that crashed before its summary counts as one failure.
-[ "$deno_rc" -ne 0 ] && [ "$deno_fail" -eq 0 ] && deno_fail=1
-[ "$bun_rc" -ne 0 ] && [ "$bun_fail" -eq 0 ] && bun_fail=1
+read -r deno_pass deno_fail < <(runner_counts deno "$log/deno" "$deno_rc")
+read -r bun_pass bun_fail < <(runner_counts bun "$log/bun" "$bun_rc")
 echo "deno: $deno_pass passed, $deno_fail failed; bun: $bun_pass passed, $bun_fail failed"
 echo "$((deno_pass + bun_pass)) passed, $((deno_fail + bun_fail)) failed"
 [ "$deno_rc" -eq 0 ] && [ "$bun_rc" -eq 0 ]

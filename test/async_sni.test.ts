@@ -144,7 +144,7 @@ test("sni function: a rejection or a throw fails the server's handshake with HAN
 
 test("sni function: a promise that never settles ends in HANDSHAKE_TIMEOUT; nothing native outlives the server", async () => {
   clearSharedContexts(); // our clients' cached contexts; their sessions are not kept (resumption: false)
-  const before = await liveSettles(shim.jsec_live(), true);
+  const before = await liveSettles(0, true); // earlier tests' objects the collector has not freed yet
   {
     const server = acceptingServer({ handshakeTimeout: 300, sni: () => new Promise<SniAnswer>(() => {}) });
     await using _ = server;
@@ -164,7 +164,8 @@ test("sni function: a promise that never settles ends in HANDSHAKE_TIMEOUT; noth
     }
   }
   clearSharedContexts();
-  assert.equal(await liveSettles(before, true), before, "a session or a chosen context was not freed");
+  const left = await liveSettles(0, true); // the collector may free an earlier test's late, never ours
+  assert.ok(left <= before, `a session or a chosen context was not freed: ${left} live, ${before} before`);
 });
 
 test("sni function: the callback listener, and checks at the call", async () => {
