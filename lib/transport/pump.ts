@@ -18,7 +18,6 @@
 import { setImmediate } from "node:timers";
 import type { TlsEngine } from "../engine/engine.ts";
 import { TlsError } from "../errors.ts";
-import { idleEnds, idleStarts } from "./idle_sweep.ts";
 import type { ByteStream } from "./stream.ts";
 import { withTimeout } from "./with_timeout.ts";
 
@@ -300,12 +299,15 @@ export class TlsPump {
   }
 
   async #receiveOnce(): Promise<void> {
-    idleStarts(this.engine); // a long wait lets the session drop its buffers
+    // Waiting for the peer: the session drops its empty record buffers now, not
+    // later. Freed at once, they are reused by the next connection's handshake
+    // instead of leaving holes the allocator cannot return (bench/ANALYSIS.md,
+    // "Idle memory"). A bulk transfer waits once per socket read, not per record.
+    this.engine.idle();
     let bytes: Uint8Array | null;
     try {
       bytes = await this.stream.receive();
     } finally {
-      idleEnds(this.engine);
       this.#receiving = null;
     }
     if (bytes === null) this.engine.end();
