@@ -210,7 +210,11 @@ export class TlsPump {
           this.#staged = 0;
         } else {
           const pending = this.engine.pendingOutput;
-          if (pending === 0) return; // `finally` clears #flushing in this same tick
+          if (pending === 0) {
+            // Sent while waiting for the peer (e.g. tickets after the handshake): the emptied buffers go too.
+            if (this.#receiving) this.engine.idle();
+            return; // `finally` clears #flushing in this same tick
+          }
           out = pending > STAGE_SIZE ? new Uint8Array(Math.min(SEND_MAX, pending)) : spareBuffer();
           n = this.engine.takeOutput(out);
         }
