@@ -200,6 +200,7 @@ export class TlsPump {
    * engine's output when it is not empty: the order of the bytes holds.
    */
   async #flushLoop(): Promise<void> {
+    let queued = false; // sent some of the engine's own output (a flight, tickets, an alert)
     try {
       for (;;) {
         let out: Uint8Array, n: number;
@@ -211,10 +212,11 @@ export class TlsPump {
         } else {
           const pending = this.engine.pendingOutput;
           if (pending === 0) {
-            // Sent while waiting for the peer (e.g. tickets after the handshake): the emptied buffers go too.
-            if (this.#receiving) this.engine.idle();
+            // Tickets sent while waiting for the peer: their emptied buffers go too (not per data write).
+            if (queued && this.#receiving) this.engine.idle();
             return; // `finally` clears #flushing in this same tick
           }
+          queued = true;
           out = pending > STAGE_SIZE ? new Uint8Array(Math.min(SEND_MAX, pending)) : spareBuffer();
           n = this.engine.takeOutput(out);
         }
