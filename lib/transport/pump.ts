@@ -31,6 +31,9 @@ export const SMALL_WRITE = 1024;
 /** A stage holds a write past the high-water mark: 64 KiB and one more record (16 KiB and its overhead). */
 const STAGE_SIZE = WRITE_HIGH_WATER + 17 * 1024;
 
+/** Engine output under this many bytes is sent from a buffer of its own size. */
+const SMALL_OUTPUT = 16 * 1024;
+
 /**
  * Spare send buffers, shared by every pump of the process: a buffer is held
  * only from a write until its flush is through, so idle connections hold none.
@@ -217,7 +220,11 @@ export class TlsPump {
             return; // `finally` clears #flushing in this same tick
           }
           queued = true;
-          out = pending > STAGE_SIZE ? new Uint8Array(Math.min(SEND_MAX, pending)) : spareBuffer();
+          // A flight or tickets (a few KiB) get a buffer of their size, not a stage: 16 concurrent
+          // handshakes would outgrow the spares and leave 81 KiB buffers for the GC.
+          out = pending > STAGE_SIZE || pending < SMALL_OUTPUT
+            ? new Uint8Array(Math.min(SEND_MAX, pending))
+            : spareBuffer();
           n = this.engine.takeOutput(out);
         }
         try {
