@@ -316,7 +316,7 @@ export class TlsPump {
     // later. Freed at once, they are reused by the next connection's handshake
     // instead of leaving holes the allocator cannot return (bench/ANALYSIS.md,
     // "Idle memory"). A bulk transfer waits once per socket read, not per record.
-    this.engine.idle();
+    if (this.engine.state === "ready") this.engine.idle(); // a handshake's next flight is only a round trip away
     let bytes: Uint8Array | null;
     try {
       bytes = await this.stream.receive();
