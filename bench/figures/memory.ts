@@ -23,7 +23,7 @@ export async function memoryFigures(opts: {
   count: number;
   rounds: number;
   heapLib: string | null;
-  /** How long connections sit idle before memory is read (default 1500 ms: past our idle sweep). */
+  /** How long connections sit idle before memory is read (default 1500 ms). */
   settleMs?: number;
   only?: (id: string) => boolean;
   log: (line: string) => void;

@@ -181,7 +181,7 @@ async function idle(task: { count: number; settleMs?: number }): Promise<void> {
     }
   };
   await Promise.all(Array.from({ length: 16 }, worker));
-  // Long enough for our idle sweep (lib/transport/pump.ts) to trim the waiting sessions.
+  // Settled: late tickets and the runtimes' deferred frees are through before memory is read.
   await new Promise((r) => setTimeout(r, task.settleMs ?? 1500));
   const after = await memory();
   out({ ready: true, count: conns.length, before, after });

@@ -164,8 +164,9 @@ export class TlsEngine {
 
   /**
    * Lets the session free its record buffers while nothing is in them (an
-   * idle connection then holds a few KiB, not ~70). Cheap; call it before
-   * waiting for the peer. A no-op on OpenSSL versions where freeing them is unsafe.
+   * idle connection then holds a few KiB, not ~70). Cheap (a free now, a
+   * malloc at the next record); the pump calls it each time it waits for the
+   * peer. A no-op on OpenSSL versions where freeing them is unsafe.
    */
   idle(): void {
     if (this.#handle !== null) shim.jsec_idle(this.#handle);

@@ -6,7 +6,11 @@
 import type { Addr, ByteStream } from "./stream.ts";
 import { socketError } from "./socket_error.ts";
 
-/** A connection's first receive buffer; it doubles (up to RECEIVE_MAX) each time a read fills it. */
+/**
+ * A connection's first receive buffer; it doubles (up to RECEIVE_MAX) each time
+ * a read fills it, and goes back to this size when a read is small again: a
+ * pending read pins its buffer, so a connection idle after a transfer keeps 4 KiB, not 128.
+ */
 const RECEIVE_MIN = 4 * 1024;
 const RECEIVE_MAX = 128 * 1024;
 
@@ -31,8 +35,11 @@ export class DenoStream implements ByteStream {
     try {
       const buffer = this.#buffer;
       const n = await this.#conn.read(buffer);
-      if (n === buffer.length && n < RECEIVE_MAX) this.#buffer = new Uint8Array(n * 2); // a bulk transfer
-      return n === null ? null : buffer.subarray(0, n);
+      if (n === null) return null;
+      if (n === buffer.length) {
+        if (n < RECEIVE_MAX) this.#buffer = new Uint8Array(n * 2); // a bulk transfer
+      } else if (n <= RECEIVE_MIN && buffer.length > RECEIVE_MIN) this.#buffer = new Uint8Array(RECEIVE_MIN);
+      return buffer.subarray(0, n);
     } catch (e) {
       throw socketError(e);
     }

@@ -18,7 +18,6 @@
 import { setImmediate } from "node:timers";
 import type { TlsEngine } from "../engine/engine.ts";
 import { TlsError } from "../errors.ts";
-import { idleEnds, idleStarts } from "./idle_sweep.ts";
 import type { ByteStream } from "./stream.ts";
 import { withTimeout } from "./with_timeout.ts";
 
@@ -31,6 +30,9 @@ export const SMALL_WRITE = 1024;
 
 /** A stage holds a write past the high-water mark: 64 KiB and one more record (16 KiB and its overhead). */
 const STAGE_SIZE = WRITE_HIGH_WATER + 17 * 1024;
+
+/** Engine output under this many bytes is sent from a buffer of its own size. */
+const SMALL_OUTPUT = 16 * 1024;
 
 /**
  * Spare send buffers, shared by every pump of the process: a buffer is held
@@ -201,6 +203,7 @@ export class TlsPump {
    * engine's output when it is not empty: the order of the bytes holds.
    */
   async #flushLoop(): Promise<void> {
+    let queued = false; // sent some of the engine's own output (a flight, tickets, an alert)
     try {
       for (;;) {
         let out: Uint8Array, n: number;
@@ -211,8 +214,17 @@ export class TlsPump {
           this.#staged = 0;
         } else {
           const pending = this.engine.pendingOutput;
-          if (pending === 0) return; // `finally` clears #flushing in this same tick
-          out = pending > STAGE_SIZE ? new Uint8Array(Math.min(SEND_MAX, pending)) : spareBuffer();
+          if (pending === 0) {
+            // Tickets sent while waiting for the peer: their emptied buffers go too (not per data write).
+            if (queued && this.#receiving) this.engine.idle();
+            return; // `finally` clears #flushing in this same tick
+          }
+          queued = true;
+          // A flight or tickets (a few KiB) get a buffer of their size, not a stage: 16 concurrent
+          // handshakes would outgrow the spares and leave 81 KiB buffers for the GC.
+          out = pending > STAGE_SIZE || pending < SMALL_OUTPUT
+            ? new Uint8Array(Math.min(SEND_MAX, pending))
+            : spareBuffer();
           n = this.engine.takeOutput(out);
         }
         try {
@@ -300,12 +312,15 @@ export class TlsPump {
   }
 
   async #receiveOnce(): Promise<void> {
-    idleStarts(this.engine); // a long wait lets the session drop its buffers
+    // Waiting for the peer: the session drops its empty record buffers now, not
+    // later. Freed at once, they are reused by the next connection's handshake
+    // instead of leaving holes the allocator cannot return (bench/ANALYSIS.md,
+    // "Idle memory"). A bulk transfer waits once per socket read, not per record.
+    if (this.engine.state === "ready") this.engine.idle(); // a handshake's next flight is only a round trip away
     let bytes: Uint8Array | null;
     try {
       bytes = await this.stream.receive();
     } finally {
-      idleEnds(this.engine);
       this.#receiving = null;
     }
     if (bytes === null) this.engine.end();
