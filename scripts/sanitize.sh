@@ -26,7 +26,8 @@ cc -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-rec
 }
 
 tests=(test/engine.test.ts test/engine_peer.test.ts test/shim.test.ts test/error_queue.test.ts test/fuzz.test.ts test/alerts.test.ts
-  test/dtls_engine.test.ts test/dtls.test.ts test/psk.test.ts test/key_log.test.ts)
+  test/dtls_engine.test.ts test/dtls.test.ts test/psk.test.ts test/key_log.test.ts test/async_sni.test.ts
+  test/secure_context.test.ts test/key_uri.test.ts test/ech.test.ts test/resumption.test.ts test/idle_wake.test.ts)
 # Leak checking is off: the runtime's own allocations at exit are not ours to judge.
 JSEC_SHIM="$work/libjsec-sanitized.so" LD_PRELOAD="$asan" \
   ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:log_path=$work/asan" \
@@ -34,9 +35,8 @@ JSEC_SHIM="$work/libjsec-sanitized.so" LD_PRELOAD="$asan" \
   node_modules/.bin/deno test -A --unstable-net "${tests[@]}" 2>&1 | tee "$work/log"
 rc=${PIPESTATUS[0]}
 
-strip() { sed 's/\x1b\[[0-9;]*m//g' "$1"; }
-passed=$(strip "$work/log" | grep -oE '[0-9]+ passed' | tail -1 | grep -oE '[0-9]+' || echo 0)
-failed=$(strip "$work/log" | grep -oE '[0-9]+ failed' | tail -1 | grep -oE '[0-9]+' || echo 0)
+source scripts/runner_counts.sh
+read -r passed failed < <(runner_counts deno "$work/log" 0)
 # A sanitizer report is a failure, even in a child process that did not fail its test.
 reports=$(cat "$work"/asan.* "$work"/ubsan.* 2>/dev/null | grep -cE 'ERROR: AddressSanitizer|runtime error:' || true)
 if [ "$reports" -gt 0 ]; then
