@@ -12,6 +12,7 @@
  */
 export { type ContextOptions, type KeyPair, TlsContext, type TlsVersion } from "./lib/engine/context.ts";
 export { type EngineOptions, type EngineState, TlsEngine } from "./lib/engine/engine.ts";
+export type { HeldSession } from "./lib/engine/held_session.ts";
 export type { PskKey, PskLookup } from "./lib/engine/psk.ts";
 export type { TicketKeyOptions } from "./lib/engine/ticket_keys.ts";
 export type { KeyLogSink } from "./lib/engine/key_log.ts";
