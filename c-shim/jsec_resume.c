@@ -59,6 +59,10 @@ void jsec_resume_ctx_init(jsec_ctx *ctx) {
 void jsec_resume_session_init(jsec_session *s) { SSL_set_app_data(s->ssl, s); }
 
 void jsec_resume_session_free(jsec_session *s) {
+  /* SSL_free() marks the session of a connection that sent no close_notify unresumable. A
+   * client's session may be one our cache holds (not a copy), and an unclean end spoils no
+   * session since TLS 1.1 (RFC 4346 7.2.1), so the client's end counts as a clean one. */
+  if (!SSL_is_server(s->ssl)) SSL_set_shutdown(s->ssl, SSL_get_shutdown(s->ssl) | SSL_SENT_SHUTDOWN);
   while (s->new_count > 0) free_session(s->new_sessions[--s->new_count]);
 }
 

@@ -339,6 +339,18 @@ test("resumption: engine: sessions to take, offered only where the certificate f
     () => client("localhost").offerSession(enc.encode("junk")),
     (e: TlsError) => e.code === "INVALID_OPTION",
   );
+  // Held natively: offered as well, under the same rule, and still good after its engine
+  // ended without close_notify (OpenSSL would mark the very session unresumable).
+  const held = first.takeHeldSession()!;
+  assert.equal(first.pendingSessions, 0);
+  first.free();
+  assert.equal(client("other.test").offerHeldSession(held), false);
+  const third = client("localhost");
+  assert.equal(third.offerHeldSession(held), true);
+  held.release(); // the engine holds its own reference
+  connectTo(third);
+  assert.equal(third.info().resumed, true);
+  assert.throws(() => held.handle, (e: TlsError) => e.code === "CLOSED");
   // Sessions nobody took are freed with their engine.
   for (const engine of engines) engine.free();
   serverContext.free();
@@ -447,10 +459,10 @@ test("resumption: the cache keeps sessions native: offered again without encodin
     server.close();
   }
   clearSharedContexts();
-  assert.equal(
-    await liveSettles(before, true),
-    before,
-    "a cleared cache and collected connections leave none",
+  const left = await liveSettles(0, true);
+  assert.ok(
+    left <= before,
+    `a cleared cache and collected connections leave none: ${left} left, ${before} before`,
   );
 });
 
@@ -490,7 +502,8 @@ test("resumption: many resumed connections leave no native object", async () => 
     }
   }
   clearSharedContexts(); // the sessions too; the connections' own are collected with them
-  assert.equal(await liveSettles(before, true), before);
+  const left = await liveSettles(0, true); // the garbage collector may take an earlier test's late, never ours
+  assert.ok(left <= before, `${left} native objects left, ${before} before`);
 });
 
 // ---------------------------------------------------------------- OpenSSL peers
