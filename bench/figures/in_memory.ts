@@ -7,7 +7,7 @@
  * @module
  */
 import { readFileSync } from "node:fs";
-import { TlsContext, TlsEngine } from "../../engine.ts";
+import { type HeldSession, TlsContext, TlsEngine } from "../../engine.ts";
 import { deliver, handshakeInMemory } from "../../test/support/engines.ts";
 import type { CertSet } from "../certs.ts";
 import type { Results } from "../results.ts";
@@ -27,13 +27,16 @@ function rate(ms: number, step: () => void): number {
   return count / ((performance.now() - start) / 1000);
 }
 
-/** The first session ticket the server of a finished pair sends its client; both engines are freed. */
-function sessionOf([c, s]: readonly [TlsEngine, TlsEngine]): Uint8Array {
+/**
+ * The first session ticket the server of a finished pair sends its client,
+ * held natively as the client's session cache holds it; both engines are freed.
+ */
+function sessionOf([c, s]: readonly [TlsEngine, TlsEngine]): HeldSession {
   try {
     s.write(new Uint8Array(1)); // TLS 1.3 servers send their tickets with the first data
     deliver(s, c);
     c.read(new Uint8Array(64));
-    const saved = c.takeSession();
+    const saved = c.takeHeldSession();
     if (!saved) throw new Error("in memory: the server sent no session");
     return saved;
   } finally {
@@ -85,7 +88,7 @@ export function inMemoryFigures(
     const saved = sessionOf(handshake());
     const resume = () => {
       const c = new TlsEngine(client, { verifyHost: "localhost" });
-      c.offerSession(saved);
+      c.offerHeldSession(saved);
       const s = new TlsEngine(server);
       handshakeInMemory(c, s);
       c.write(one);
@@ -103,6 +106,7 @@ export function inMemoryFigures(
       c.free();
       s.free();
     });
+    saved.release();
     refs.push({
       what: "ours in memory: resumed TLS 1.3 P-256 handshakes (client + server CPU)",
       value: resumedPerSecond,
