@@ -27,24 +27,6 @@ function rate(ms: number, step: () => void): number {
   return count / ((performance.now() - start) / 1000);
 }
 
-/**
- * The first session ticket the server of a finished pair sends its client,
- * held natively as the client's session cache holds it; both engines are freed.
- */
-function sessionOf([c, s]: readonly [TlsEngine, TlsEngine]): HeldSession {
-  try {
-    s.write(new Uint8Array(1)); // TLS 1.3 servers send their tickets with the first data
-    deliver(s, c);
-    c.read(new Uint8Array(64));
-    const saved = c.takeHeldSession();
-    if (!saved) throw new Error("in memory: the server sent no session");
-    return saved;
-  } finally {
-    c.free();
-    s.free();
-  }
-}
-
 export function inMemoryFigures(
   opts: { certs: CertSet; smoke: boolean; log: (line: string) => void },
 ): Ref[] {
@@ -85,28 +67,33 @@ export function inMemoryFigures(
     });
 
     opts.log("in memory: resumed handshakes, engine ↔ engine");
-    const saved = sessionOf(handshake());
+    // As the client's cache does: each TLS 1.3 ticket is offered once (OpenSSL updates the
+    // session it resumes with), and the next comes with the server's first data.
+    let saved: HeldSession | null = null;
     const resume = () => {
       const c = new TlsEngine(client, { verifyHost: "localhost" });
-      c.offerHeldSession(saved);
+      if (saved) c.offerHeldSession(saved);
       const s = new TlsEngine(server);
       handshakeInMemory(c, s);
-      c.write(one);
-      deliver(c, s);
-      s.read(buf);
+      s.write(one);
+      deliver(s, c);
+      c.read(buf);
+      for (let h; (h = c.takeHeldSession()) !== null; saved = h) saved?.release();
       return [c, s] as const;
     };
-    const [rc, rs] = resume();
-    const resumes = rc.info().resumed;
-    rc.free();
-    rs.free();
-    if (!resumes) throw new Error("in memory: the saved session did not resume");
+    for (let i = 0; i < 2; i++) {
+      const [c, s] = resume();
+      const resumed = c.info().resumed;
+      c.free();
+      s.free();
+      if (i === 1 && !resumed) throw new Error("in memory: the saved session did not resume");
+    }
     const resumedPerSecond = rate(ms, () => {
       const [c, s] = resume();
       c.free();
       s.free();
     });
-    saved.release();
+    (saved as HeldSession | null)?.release();
     refs.push({
       what: "ours in memory: resumed TLS 1.3 P-256 handshakes (client + server CPU)",
       value: resumedPerSecond,

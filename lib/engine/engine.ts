@@ -462,6 +462,8 @@ export class TlsEngine {
    * Client, before the handshake: offers a session {@link takeHeldSession}
    * gave, as {@link offerSession} does with bytes, but without parsing it
    * again. The engine keeps its own reference: `held` may be released after.
+   * A TLS 1.3 session serves one connection (RFC 8446 C.4; OpenSSL updates the
+   * session it resumes with): offered again, it makes a full handshake.
    *
    * @example
    * ```ts
