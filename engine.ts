@@ -12,6 +12,7 @@
  */
 export { type ContextOptions, type KeyPair, TlsContext, type TlsVersion } from "./lib/engine/context.ts";
 export { type EngineOptions, type EngineState, TlsEngine } from "./lib/engine/engine.ts";
+export type { HeldSession } from "./lib/engine/held_session.ts";
 export type { PskKey, PskLookup } from "./lib/engine/psk.ts";
 export { type EchInfo, type EchOptions, type EchStatus, echSupported } from "./lib/engine/ech.ts";
 export type { ClientHello, ContextChooser } from "./lib/engine/client_hello.ts";

@@ -502,8 +502,8 @@ int jsec_handshake_count(jsec_session *s) { return s->handshakes; }
 void jsec_free(jsec_session *s) {
   if (!s) return;
   free(s->deferred_error);
+  jsec_resume_session_free(s); /* before SSL_free: it settles how the session ended */
   SSL_free(s->ssl);
-  jsec_resume_session_free(s);
   jsec_keys_session_free(s);
   jsec_sni_session_free(s);
   free(s);

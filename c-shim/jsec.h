@@ -98,6 +98,13 @@ int jsec_session_offer(jsec_session *s, const uint8_t *der, int len, const char 
 int jsec_session_count(jsec_session *s); /* client: new sessions from the server, not yet taken */
 /* The oldest new session's DER length (-1 if none); removed once buf holds it (cap >= length). */
 int jsec_session_take(jsec_session *s, uint8_t *buf, int cap);
+/* A held session: one counted reference to an SSL_SESSION, kept native so that offering
+   it again costs no parsing. Freed with jsec_held_free, once per take. */
+typedef struct ssl_session_st jsec_held;
+jsec_held *jsec_held_take(jsec_session *s); /* the oldest new session, removed; NULL if none */
+int jsec_held_offer(jsec_session *s, jsec_held *held, const char *verify_name); /* as jsec_session_offer */
+int jsec_held_der(jsec_held *held, uint8_t *buf, int cap); /* its DER length; written when cap >= it */
+void jsec_held_free(jsec_held *held);
 int jsec_resumed(jsec_session *s); /* 1 when the handshake resumed a session */
 
 /* Key log and pre-shared keys (jsec_keys.c). */

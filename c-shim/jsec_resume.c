@@ -3,8 +3,9 @@
  *
  * Client: each resumable session OpenSSL makes (a TLS 1.2 one at the end of
  * the handshake, a TLS 1.3 one per NewSessionTicket, which arrives later,
- * inside SSL_read) is queued on its jsec_session for TypeScript to take as
- * DER; a saved one is offered before the handshake. Server: OpenSSL's own
+ * inside SSL_read) is queued on its jsec_session for TypeScript to take, as
+ * DER or held natively (jsec_held: a counted reference, offered again without
+ * parsing); a saved one is offered before the handshake. Server: OpenSSL's own
  * session cache (TLS 1.2 session IDs) and tickets (TLS 1.2 and 1.3, with
  * OpenSSL's ticket keys), which jsec_ctx_resumption() turns off.
  */
@@ -58,6 +59,10 @@ void jsec_resume_ctx_init(jsec_ctx *ctx) {
 void jsec_resume_session_init(jsec_session *s) { SSL_set_app_data(s->ssl, s); }
 
 void jsec_resume_session_free(jsec_session *s) {
+  /* SSL_free() marks the session of a connection that sent no close_notify unresumable. A
+   * client's session may be one our cache holds (not a copy), and an unclean end spoils no
+   * session since TLS 1.1 (RFC 4346 7.2.1), so the client's end counts as a clean one. */
+  if (!SSL_is_server(s->ssl)) SSL_set_shutdown(s->ssl, SSL_get_shutdown(s->ssl) | SSL_SENT_SHUTDOWN);
   while (s->new_count > 0) free_session(s->new_sessions[--s->new_count]);
 }
 
@@ -110,14 +115,10 @@ static int names_host(SSL_SESSION *session, const char *verify_name) {
                          X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS | X509_CHECK_FLAG_NEVER_CHECK_SUBJECT, NULL) == 1;
 }
 
-int jsec_session_offer(jsec_session *s, const uint8_t *der, int len, const char *verify_name) {
-  ERR_clear_error();
-  if (SSL_is_server(s->ssl)) return jsec_fail("only a client offers a saved session");
-  SSL_SESSION *session = parse(der, len);
-  if (!session) return JSEC_ERROR;
+/* Offers `session` (the SSL takes its own reference): 1 offered, 0 not one to accept here. */
+static int offer(jsec_session *s, SSL_SESSION *session, const char *verify_name) {
   int verifies = (SSL_get_verify_mode(s->ssl) & SSL_VERIFY_PEER) != 0;
   int offered = (!verifies || names_host(session, verify_name)) && SSL_set_session(s->ssl, session) == 1;
-  SSL_SESSION_free(session); /* the SSL holds its own reference */
   /* SSL_set_session() made the session's verify result ours: a session whose certificate
    * failed verification (made where nothing was verified) is not resumed where it counts. */
   if (offered && verifies && SSL_get_verify_result(s->ssl) != X509_V_OK) {
@@ -129,20 +130,45 @@ int jsec_session_offer(jsec_session *s, const uint8_t *der, int len, const char 
   return offered;
 }
 
+int jsec_session_offer(jsec_session *s, const uint8_t *der, int len, const char *verify_name) {
+  ERR_clear_error();
+  if (SSL_is_server(s->ssl)) return jsec_fail("only a client offers a saved session");
+  SSL_SESSION *session = parse(der, len);
+  if (!session) return JSEC_ERROR;
+  int offered = offer(s, session, verify_name);
+  SSL_SESSION_free(session);
+  return offered;
+}
+
+int jsec_held_offer(jsec_session *s, jsec_held *held, const char *verify_name) {
+  ERR_clear_error();
+  if (SSL_is_server(s->ssl)) return jsec_fail("only a client offers a saved session");
+  if (!held) return jsec_fail("no saved session given");
+  return offer(s, held, verify_name);
+}
+
 int jsec_session_count(jsec_session *s) { return s->new_count; }
 
-int jsec_session_take(jsec_session *s, uint8_t *buf, int cap) {
+jsec_held *jsec_held_take(jsec_session *s) { return s->new_count == 0 ? NULL : shift(s); }
+
+int jsec_held_der(jsec_held *held, uint8_t *buf, int cap) {
   ERR_clear_error();
-  if (s->new_count == 0) return -1;
-  int len = i2d_SSL_SESSION(s->new_sessions[0], NULL);
-  if (len <= 0) {
-    free_session(shift(s));
-    return jsec_fail("cannot encode a session");
-  }
+  int len = held ? i2d_SSL_SESSION(held, NULL) : 0;
+  if (len <= 0) return jsec_fail("cannot encode a session");
   if (!buf || cap < len) return len;
   unsigned char *p = buf;
-  i2d_SSL_SESSION(s->new_sessions[0], &p);
-  free_session(shift(s));
+  i2d_SSL_SESSION(held, &p);
+  return len;
+}
+
+void jsec_held_free(jsec_held *held) {
+  if (held) free_session(held);
+}
+
+int jsec_session_take(jsec_session *s, uint8_t *buf, int cap) {
+  if (s->new_count == 0) return -1;
+  int len = jsec_held_der(s->new_sessions[0], buf, cap);
+  if (len < 0 || (buf && cap >= len)) free_session(shift(s)); /* taken, or not encodable */
   return len;
 }
 

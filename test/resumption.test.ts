@@ -18,7 +18,7 @@ import {
   TlsError,
   type TlsVersion,
 } from "../mod.ts";
-import { TlsContext, TlsEngine } from "../engine.ts";
+import { type HeldSession, TlsContext, TlsEngine } from "../engine.ts";
 import { shim } from "../ffi/mod.ts";
 import { clearSharedContexts, sharedContext } from "../lib/tls/contexts.ts";
 import { clientContext } from "../lib/tls/options.ts";
@@ -172,7 +172,10 @@ test("resumption: a TLS 1.3 ticket offered by hand is not offered again from the
       port: server.port,
     });
     const cached: Uint8Array[] = [];
-    for (let s; (s = clientSessions.take(key)) && s.tls13;) cached.push(s.der);
+    for (let s; (s = clientSessions.take(key)) !== null;) {
+      cached.push(s.session.der);
+      s.session.release();
+    }
     const offeredAgain = cached.some((der) =>
       der.length === first.session!.length && der.every((b, i) => b === first.session![i])
     );
@@ -336,6 +339,18 @@ test("resumption: engine: sessions to take, offered only where the certificate f
     () => client("localhost").offerSession(enc.encode("junk")),
     (e: TlsError) => e.code === "INVALID_OPTION",
   );
+  // Held natively: offered as well, under the same rule, and still good after its engine
+  // ended without close_notify (OpenSSL would mark the very session unresumable).
+  const held = first.takeHeldSession()!;
+  assert.equal(first.pendingSessions, 0);
+  first.free();
+  assert.equal(client("other.test").offerHeldSession(held), false);
+  const third = client("localhost");
+  assert.equal(third.offerHeldSession(held), true);
+  held.release(); // the engine holds its own reference
+  connectTo(third);
+  assert.equal(third.info().resumed, true);
+  assert.throws(() => held.handle, (e: TlsError) => e.code === "CLOSED");
   // Sessions nobody took are freed with their engine.
   for (const engine of engines) engine.free();
   serverContext.free();
@@ -343,33 +358,132 @@ test("resumption: engine: sessions to take, offered only where the certificate f
   assert.equal(await liveSettles(before, true), before);
 });
 
-test("resumption: the cache is bounded per server and in servers, and offers each TLS 1.3 ticket once", () => {
+/** `count` sessions held natively (and the live count without them), from in-memory TLS 1.3 handshakes. */
+function heldSessions(count: number): { held: HeldSession[]; without: number } {
+  const c = certs();
+  const serverContext = new TlsContext({ isServer: true, cert: c.ecdsa.cert, key: c.ecdsa.key });
+  const clientContext = new TlsContext({ caCerts: [c.ca.cert] });
+  const held: HeldSession[] = [];
+  while (held.length < count) {
+    const client = new TlsEngine(clientContext, { verifyHost: "localhost" }),
+      server = new TlsEngine(serverContext);
+    handshakeInMemory(client, server);
+    client.read(new Uint8Array(1)); // takes in the TLS 1.3 tickets
+    for (let h; (h = client.takeHeldSession()) !== null;) held.push(h);
+    client.free();
+    server.free();
+  }
+  serverContext.free();
+  clientContext.free();
+  return { held, without: shim.jsec_live() - held.length };
+}
+
+test("resumption: the cache is bounded per server and in servers, offers each TLS 1.3 ticket once, frees what leaves", async () => {
+  clearSharedContexts();
+  const before = await liveSettles(0);
+  const { held, without } = heldSessions(10);
+  assert.equal(without, before, "only the held sessions are left");
+  const left = (n: number) => assert.equal(shim.jsec_live(), before + held.length - n, `${n} freed`);
   const cache = new SessionCache(2, 3);
-  const der = (n: number) => Uint8Array.of(n);
-  for (let n = 1; n <= 4; n++) cache.store("a", der(n), true);
-  assert.deepEqual([cache.take("a"), cache.take("a"), cache.take("a"), cache.take("a")], [
-    { der: der(4), tls13: true },
-    { der: der(3), tls13: true },
-    { der: der(2), tls13: true },
+  for (const h of held.slice(0, 4)) cache.store("a", h, true); // the cache owns them now
+  left(1); // the oldest of four tickets
+  const offers = [cache.take("a"), cache.take("a"), cache.take("a"), cache.take("a")];
+  assert.deepEqual(offers.map((o) => o && [o.session, o.tls13]), [
+    [held[3], true],
+    [held[2], true],
+    [held[1], true],
     null,
   ]);
-  const tls12 = der(9);
+  for (const o of offers) o?.session.release(); // a taker's reference
+  left(4);
+  const tls12 = held[4];
   cache.store("b", tls12, false);
-  assert.deepEqual(cache.take("b"), { der: tls12, tls13: false });
-  assert.deepEqual(cache.take("b"), { der: tls12, tls13: false }); // TLS 1.2: kept
+  const b = [cache.take("b"), cache.take("b")];
+  assert.deepEqual(b.map((o) => o && [o.session, o.tls13]), [[tls12, false], [tls12, false]]); // TLS 1.2: kept
+  for (const o of b) o!.session.release();
+  left(4); // the cache still holds it
   cache.forget("b", tls12);
   assert.equal(cache.take("b"), null);
-  for (const n of [5, 6]) cache.store("c", der(n), true);
-  cache.spend("c", der(6)); // the same bytes in another array: offered by hand, so not again
-  assert.deepEqual([cache.take("c"), cache.take("c")], [{ der: der(5), tls13: true }, null]);
-  for (const key of ["x", "y", "z"]) cache.store(key, der(1), false);
+  left(5);
+  for (const h of [held[5], held[6]]) cache.store("c", h, true);
+  cache.spend("c", held[6].der.slice()); // the bytes it gave out, in another array: offered by hand, so not again
+  const c = cache.take("c");
+  assert.equal(c?.session, held[5]);
+  c!.session.release();
+  assert.equal(cache.take("c"), null);
+  left(7);
+  for (const [i, key] of ["x", "y", "z"].entries()) cache.store(key, held[7 + i], false);
+  left(8);
   assert.equal(cache.take("x"), null); // the least recently used went
-  assert.ok(cache.take("y") && cache.take("z"));
+  const yz = [cache.take("y"), cache.take("z")];
+  assert.ok(yz[0] && yz[1]);
+  for (const o of yz) o!.session.release();
+  cache.clear();
+  assert.equal(shim.jsec_live(), before, "clearing the cache freed the rest");
+});
+
+/** `count` connections to `port`, each past its greeting (TLS 1.3 tickets come before it), then closed. */
+async function resumedVisits(port: number, count: number): Promise<void> {
+  const conns: TlsConn[] = [];
+  for (let i = 0; i < count; i++) {
+    const conn = await connectTo(port);
+    conns.push(conn);
+    assert.equal(await readText(conn, 6), "hello\n");
+    assert.equal((await conn.handshake()).resumed, i > 0);
+  }
+  for (const conn of conns) await closeConn(conn);
+}
+
+/** What the cache would offer to localhost at `port` next, taken out and released (so that nothing here holds it). */
+function takeCached(port: number): { tls13: boolean; encoded: Uint8Array | null } | null {
+  const context = sharedContext(clientContext({ caCerts: [certs().ca.cert] }));
+  const addr = { transport: "tcp", hostname: "127.0.0.1", port } as const;
+  const cached = clientSessions.take(serverKey(context, "127.0.0.1", "localhost", addr));
+  cached?.session.release();
+  return cached && { tls13: cached.tls13, encoded: cached.session.encoded };
+}
+
+test("resumption: the cache keeps sessions native: offered again without encoding or parsing, freed on clear", async () => {
+  const server = greeter(pinned("TLSv1.3"));
+  try {
+    await resumedVisits(server.port, 4);
+    assert.deepEqual(
+      takeCached(server.port),
+      { tls13: true, encoded: null },
+      "a cached session never went through DER",
+    );
+    // The cache holds the only reference to the tickets no connection offered or kept as its newest.
+    const live = shim.jsec_live();
+    clientSessions.clear();
+    assert.ok(shim.jsec_live() < live, "clearing the cache freed the sessions only it held, at once");
+  } finally {
+    server.close();
+  }
+});
+
+test("resumption: a held session for one name is not offered under another, even from that name's cache entry", async () => {
+  const c = certs();
+  const sni = { "other.test": { cert: c.other.cert, key: c.other.key } };
+  const a = greeter({ ...pinned("TLSv1.3"), sni });
+  try {
+    await visit(a.port);
+    const context = sharedContext(clientContext({ caCerts: [c.ca.cert] }));
+    const addr = { transport: "tcp", hostname: "127.0.0.1", port: a.port } as const;
+    const forLocalhost = clientSessions.take(serverKey(context, "127.0.0.1", "localhost", addr))!;
+    // Planted under other.test's key: the shim still checks the session's certificate names the host.
+    clientSessions.store(serverKey(context, "127.0.0.1", "other.test", addr), forLocalhost.session, true);
+    const other = await visit(a.port, { servername: "other.test" });
+    assert.equal(other.info.resumed, false);
+    assert.equal(other.info.verified, true);
+    assert.equal(subjectOf(other.info), "CN=other.test");
+  } finally {
+    a.close();
+  }
 });
 
 test("resumption: many resumed connections leave no native object", async () => {
   clearSharedContexts();
-  const before = await liveSettles(0);
+  const before = await liveSettles(0, true); // earlier tests' connections hold their newest sessions until collected
   for (const v of VERSIONS) {
     const server = greeter(pinned(v));
     try {
@@ -382,8 +496,9 @@ test("resumption: many resumed connections leave no native object", async () => 
       server.close();
     }
   }
-  clearSharedContexts();
-  assert.equal(await liveSettles(before), before);
+  clearSharedContexts(); // the sessions too; the connections' own are collected with them
+  const left = await liveSettles(0, true); // the garbage collector may take an earlier test's late, never ours
+  assert.ok(left <= before, `${left} native objects left, ${before} before`);
 });
 
 // ---------------------------------------------------------------- OpenSSL peers

@@ -13,6 +13,7 @@ import type { TlsContext } from "./context.ts";
 import { sessionErrorFrom, tlsErrorFrom } from "./failure.ts";
 import { echInfo, withRetryConfigs } from "./ech.ts";
 import { groupName, type HandshakeInfo, type PeerCertificate, peerCertificate } from "./info.ts";
+import { HeldSession } from "./held_session.ts";
 import { KeyLog, type KeyLogSink } from "./key_log.ts";
 import { answerPsk, pskFailure, type PskLookup } from "./psk.ts";
 import { chooseContext, type ContextChooser } from "./client_hello.ts";
@@ -501,11 +502,40 @@ export class TlsEngine {
    * ```
    */
   offerSession(der: Uint8Array): boolean {
+    return this.#offered(
+      shim.jsec_session_offer(this.#beforeHandshake(), der, der.length, cString(this.#verifyHost)),
+    );
+  }
+
+  /**
+   * Client, before the handshake: offers a session {@link takeHeldSession}
+   * gave, as {@link offerSession} does with bytes, but without parsing it
+   * again. The engine keeps its own reference: `held` may be released after.
+   * A TLS 1.3 session serves one connection (RFC 8446 C.4; OpenSSL updates the
+   * session it resumes with): offered again, it makes a full handshake.
+   *
+   * @example
+   * ```ts
+   * import { TlsContext, TlsEngine } from "@jsec/tls/engine";
+   * const engine = new TlsEngine(context, { verifyHost: "example.com" });
+   * engine.offerHeldSession(held); // held = engine.takeHeldSession() of an earlier connection
+   * ```
+   */
+  offerHeldSession(held: HeldSession): boolean {
+    return this.#offered(
+      shim.jsec_held_offer(this.#beforeHandshake(), held.handle, cString(this.#verifyHost)),
+    );
+  }
+
+  #beforeHandshake(): Handle {
     const h = this.#live();
     if (this.#state !== "init") {
       throw new TlsError("INVALID_OPTION", "a saved session is offered before the handshake starts");
     }
-    const status = shim.jsec_session_offer(h, der, der.length, cString(this.#verifyHost));
+    return h;
+  }
+
+  #offered(status: number): boolean {
     if (status < 0) throw new TlsError("INVALID_OPTION", lastError());
     return status === 1;
   }
@@ -538,6 +568,24 @@ export class TlsEngine {
     if (length < 0) return null;
     const der = new Uint8Array(length);
     return shim.jsec_session_take(this.#handle, der, length) === length ? der : null;
+  }
+
+  /**
+   * Client: the oldest new session the server sent, removed from the engine
+   * and held natively, for {@link offerHeldSession} (its `der` gives the
+   * bytes {@link takeSession} would); null when none is waiting. Release it
+   * when done.
+   *
+   * @example
+   * ```ts
+   * import { TlsEngine } from "@jsec/tls/engine";
+   * const held = engine.takeHeldSession();
+   * ```
+   */
+  takeHeldSession(): HeldSession | null {
+    if (this.#handle === null) return null;
+    const held = shim.jsec_held_take(this.#handle);
+    return isNull(held) ? null : new HeldSession(held);
   }
 
   /** Frees the native session now. Idempotent; every later call throws `CLOSED`. */

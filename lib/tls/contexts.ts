@@ -6,6 +6,7 @@
  * @module
  */
 import { type ContextOptions, TlsContext, validateContextOptions } from "../engine/context.ts";
+import { clientSessions } from "./resumption.ts";
 
 const MAX_CACHED = 16;
 const cache = new Map<string, TlsContext>();
@@ -29,10 +30,14 @@ export function sharedContext(options: ContextOptions): TlsContext {
   return context;
 }
 
-/** Frees every cached context (each once its sessions end). For tests and shutdown. */
+/**
+ * Frees every cached context (each once its sessions end) and the client
+ * sessions saved through any context: they are native. For tests and shutdown.
+ */
 export function clearSharedContexts(): void {
   for (const context of cache.values()) context.free();
   cache.clear();
+  clientSessions.clear();
 }
 
 /**

@@ -10,7 +10,8 @@ import type { TlsContext } from "../engine/context.ts";
 import type { TlsEngine } from "../engine/engine.ts";
 import type { HandshakeInfo } from "../engine/info.ts";
 import type { Addr } from "../transport/stream.ts";
-import { type CachedSession, SessionCache } from "./session_cache.ts";
+import type { HeldSession } from "../engine/held_session.ts";
+import { SessionCache } from "./session_cache.ts";
 
 /** The process's client session cache. */
 export const clientSessions: SessionCache = new SessionCache();
@@ -37,7 +38,9 @@ export function serverKey(context: TlsContext, host: string, servername: string,
 }
 
 /**
- * Resumption for one client connection.
+ * Resumption for one client connection. Sessions stay native from the
+ * engine to the cache and back ({@link HeldSession}); only
+ * {@link ClientResumption.newest} encodes one, when a caller asks for bytes.
  *
  * @example
  * ```ts
@@ -50,47 +53,67 @@ export function serverKey(context: TlsContext, host: string, servername: string,
 export class ClientResumption {
   readonly #engine: TlsEngine;
   readonly #key: string | null;
-  #offered: Uint8Array | null = null;
-  #fromCache: CachedSession | null = null;
+  /** The caller's session, when it was offered. */
+  #offeredBytes: Uint8Array | null = null;
+  /** The cache's TLS 1.2 session, one reference of ours until settled. */
+  #tls12: HeldSession | null = null;
+  #tls12Offered = false;
   /** The protocol's kind of session, once the handshake is done. */
   #tls13: boolean | null = null;
-  #newest: Uint8Array | null = null;
+  #newest: HeldSession | Uint8Array | null = null;
 
   /** Offers `session`, else one cached for `key`; a null `key` leaves the cache alone. */
   constructor(engine: TlsEngine, key: string | null, session?: Uint8Array) {
     this.#engine = engine;
     this.#key = key;
-    if (session === undefined && key !== null) this.#fromCache = clientSessions.take(key);
-    // A ticket offered by hand is used up here: the cache must not offer it again (RFC 8446 C.4).
-    else if (session !== undefined && key !== null) clientSessions.spend(key, session);
-    const offer = session ?? this.#fromCache?.der;
-    if (offer && engine.offerSession(offer)) this.#offered = offer;
+    if (session !== undefined) {
+      // A ticket offered by hand is used up here: the cache must not offer it again (RFC 8446 C.4).
+      if (key !== null) clientSessions.spend(key, session);
+      if (engine.offerSession(session)) this.#offeredBytes = session;
+      return;
+    }
+    const cached = key === null ? null : clientSessions.take(key);
+    if (cached === null) return;
+    const offered = engine.offerHeldSession(cached.session);
+    if (cached.tls13) {
+      cached.session.release(); // the engine holds its own reference; a ticket serves once
+    } else {
+      this.#tls12 = cached.session;
+      this.#tls12Offered = offered;
+    }
   }
 
   /** After the handshake: settles what was offered and collects what came with it. */
   handshakeDone(info: HandshakeInfo): void {
     this.#tls13 = info.protocol === "TLSv1.3";
-    const cached = this.#fromCache;
-    if (cached && !cached.tls13 && !info.resumed) clientSessions.forget(this.#key!, cached.der);
+    const tls12 = this.#tls12;
+    this.#tls12 = null;
+    if (tls12 && !info.resumed) clientSessions.forget(this.#key!, tls12);
     // A resumed TLS 1.2 session serves again; TLS 1.3 servers send new tickets instead.
-    if (info.resumed && !this.#tls13) this.#newest = this.#offered;
+    const again = info.resumed && !this.#tls13 ? (this.#tls12Offered ? tls12 : this.#offeredBytes) : null;
+    if (tls12 !== again) tls12?.release();
+    this.#newest = again;
     this.collect();
   }
 
   /** Moves the sessions the server sent from the engine to the cache. Cheap when there are none. */
   collect(): void {
     if (this.#tls13 === null) return;
-    while (this.#engine.pendingSessions > 0) {
-      const der = this.#engine.takeSession();
-      if (der === null) continue; // the shim dropped one it could not encode
-      this.#newest = der;
-      if (this.#key !== null) clientSessions.store(this.#key, der, this.#tls13);
+    for (let held; (held = this.#engine.takeHeldSession()) !== null;) {
+      this.#settle(this.#newest);
+      this.#newest = held;
+      if (this.#key !== null) clientSessions.store(this.#key, held.retain(), this.#tls13);
     }
   }
 
   /** The newest session that can resume this connection's keys later (collected first), or null. */
   get newest(): Uint8Array | null {
     this.collect();
-    return this.#newest;
+    const newest = this.#newest;
+    return newest === null || newest instanceof Uint8Array ? newest : newest.der;
+  }
+
+  #settle(session: HeldSession | Uint8Array | null): void {
+    if (session !== null && !(session instanceof Uint8Array)) session.release();
   }
 }

@@ -1,24 +1,26 @@
 /**
  * The client session cache: the sessions servers sent, kept per server so
  * that the next connection resumes. In memory, per process, bounded: the
- * least recently used servers go first. A TLS 1.3 ticket is offered once
- * (RFC 8446 C.4: reuse lets an observer link connections); a TLS 1.2
- * session serves until the server stops resuming it.
+ * least recently used servers go first. Sessions are held natively
+ * ({@link HeldSession}) and released when they leave. A TLS 1.3 ticket is
+ * offered once (RFC 8446 C.4: reuse lets an observer link connections); a
+ * TLS 1.2 session serves until the server stops resuming it.
  *
  * @module
  */
+import type { HeldSession } from "../engine/held_session.ts";
 
-/** A session from the cache, as offered. */
+/** A session from the cache, as offered: one reference, now the taker's to release. */
 export interface CachedSession {
-  /** The saved session, DER. */
-  der: Uint8Array;
+  /** The saved session. */
+  session: HeldSession;
   /** A TLS 1.3 ticket (used once) rather than a TLS 1.2 session. */
   tls13: boolean;
 }
 
 interface Entry {
-  tickets: Uint8Array[]; // TLS 1.3, oldest first
-  tls12: Uint8Array | null;
+  tickets: HeldSession[]; // TLS 1.3, oldest first
+  tls12: HeldSession | null;
 }
 
 /**
@@ -28,8 +30,9 @@ interface Entry {
  * @example
  * ```ts
  * const cache = new SessionCache();
- * cache.store("ctx1 example.com:443", der, true);
- * const offer = cache.take("ctx1 example.com:443"); // { der, tls13: true }, now gone
+ * cache.store("ctx1 example.com:443", held, true); // the cache now owns this reference
+ * const offer = cache.take("ctx1 example.com:443"); // { session: held, tls13: true }, now gone
+ * offer?.session.release();
  * ```
  */
 export class SessionCache {
@@ -48,44 +51,57 @@ export class SessionCache {
     const entry = this.#touch(key);
     if (!entry) return null;
     const ticket = entry.tickets.pop();
-    if (!ticket) return entry.tls12 ? { der: entry.tls12, tls13: false } : null;
+    if (!ticket) return entry.tls12 ? { session: entry.tls12.retain(), tls13: false } : null;
     this.#dropIfEmpty(key, entry);
-    return { der: ticket, tls13: true };
+    return { session: ticket, tls13: true };
   }
 
-  /** Keeps a session `key` sent: TLS 1.3 tickets gather, a TLS 1.2 session replaces the last. */
-  store(key: string, der: Uint8Array, tls13: boolean): void {
+  /** Keeps a session `key` sent, taking over the caller's reference: TLS 1.3 tickets gather, a TLS 1.2 session replaces the last. */
+  store(key: string, session: HeldSession, tls13: boolean): void {
     const entry = this.#touch(key) ?? { tickets: [], tls12: null };
     if (tls13) {
-      entry.tickets.push(der);
-      if (entry.tickets.length > this.#ticketsPerServer) entry.tickets.shift();
+      entry.tickets.push(session);
+      if (entry.tickets.length > this.#ticketsPerServer) entry.tickets.shift()!.release();
     } else {
-      entry.tls12 = der;
+      entry.tls12?.release();
+      entry.tls12 = session;
     }
     this.#entries.set(key, entry);
-    if (this.#entries.size > this.#maxServers) this.#entries.delete(this.#entries.keys().next().value!);
+    if (this.#entries.size > this.#maxServers) this.#drop(this.#entries.keys().next().value!);
   }
 
-  /** Drops the TLS 1.2 session `der` of `key`: the server did not resume it. */
-  forget(key: string, der: Uint8Array): void {
+  /** Drops the TLS 1.2 session `session` of `key`: the server did not resume it. */
+  forget(key: string, session: HeldSession): void {
     const entry = this.#entries.get(key);
-    if (entry?.tls12 !== der) return;
+    if (entry?.tls12 !== session) return;
     entry.tls12 = null;
+    session.release();
     this.#dropIfEmpty(key, entry);
   }
 
-  /** Drops the ticket with the bytes of `der` from `key`'s: it was offered by other means, and a ticket serves once. */
+  /**
+   * Drops the ticket with the bytes of `der` from `key`'s: it was offered by
+   * other means, and a ticket serves once. Only tickets whose bytes were
+   * handed out (`TlsConn.session`) can be given back that way.
+   */
   spend(key: string, der: Uint8Array): void {
     const entry = this.#entries.get(key);
-    const i = entry?.tickets.findIndex((ticket) => sameBytes(ticket, der)) ?? -1;
+    const i = entry?.tickets.findIndex((ticket) => sameBytes(ticket.encoded, der)) ?? -1;
     if (i < 0) return;
-    entry!.tickets.splice(i, 1);
+    entry!.tickets.splice(i, 1)[0].release();
     this.#dropIfEmpty(key, entry!);
   }
 
   /** Forgets every session. */
   clear(): void {
-    this.#entries.clear();
+    for (const key of [...this.#entries.keys()]) this.#drop(key);
+  }
+
+  #drop(key: string): void {
+    const entry = this.#entries.get(key)!;
+    this.#entries.delete(key);
+    for (const ticket of entry.tickets) ticket.release();
+    entry.tls12?.release();
   }
 
   #dropIfEmpty(key: string, entry: Entry): void {
@@ -103,9 +119,9 @@ export class SessionCache {
   }
 }
 
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+function sameBytes(a: Uint8Array | null, b: Uint8Array): boolean {
   if (a === b) return true;
-  if (a.length !== b.length) return false;
+  if (a === null || a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
 }
