@@ -447,11 +447,11 @@ test("resumption: the cache keeps sessions native: offered again without encodin
   const server = greeter(pinned("TLSv1.3"));
   try {
     await resumedVisits(server.port, 4);
-    assert.deepEqual(
-      takeCached(server.port),
-      { tls13: true, encoded: null },
-      "a cached session never went through DER",
-    );
+    // The newest ticket was encoded once, when its connection closed (TlsConn.session stays readable
+    // without a native object); the one the server sent before it never went through DER.
+    assert.equal(takeCached(server.port)?.tls13, true);
+    assert.deepEqual(takeCached(server.port), { tls13: true, encoded: null }, "a cached session was encoded");
+    await resumedVisits(server.port, 2);
     // The cache holds the only reference to the tickets no connection offered or kept as its newest.
     const live = shim.jsec_live();
     clientSessions.clear();

@@ -28,6 +28,7 @@ import { readExactly, sClientTo } from "./support/openssl.ts";
 import { plainListen, type PlainSocket } from "./support/plain.ts";
 import { echo, startServer } from "./support/server.ts";
 import { liveSettles } from "./support/live.ts";
+import { clearSharedContexts } from "../lib/tls/contexts.ts";
 import { rejectsWith } from "./support/errors.ts";
 import { test } from "./harness.ts";
 
@@ -121,9 +122,10 @@ test("secureContext: one client context for connect and connectSocket to our lis
     assert.equal(await opened.promise, "true echo");
     socket.end();
     s.close();
-    for (const context of [server, client, serverWithAlpn]) context.free();
+    for (const context of [server, client, serverWithAlpn]) context.free(); // and the client's cached sessions
   }
-  assert.equal(await liveSettles(before, true), before, "a native object outlived its context");
+  const left = await liveSettles(before, true); // the collector may free an earlier test's late, never ours
+  assert.ok(left <= before, `a native object outlived its context: ${left} live, ${before} before`);
 });
 
 /** Our plain server for STARTTLS: each connection gets the SMTP dialogue, then `upgrade({ isServer })`. */
@@ -239,7 +241,9 @@ test("setSecureContext on listen(): new connections get the new certificate, the
     throwsCode(() => server.listener.setSecureContext(renewed), "CLOSED");
     renewed.free();
   }
-  assert.equal(await liveSettles(before, true), before, "the replaced context was not freed");
+  clearSharedContexts(); // our clients' contexts and the sessions they cached
+  const left = await liveSettles(before, true);
+  assert.ok(left <= before, `the replaced context was not freed: ${left} live, ${before} before`);
 });
 
 test("setSecureContext on listenSocket(): the callback listener swaps certificates the same way", async () => {

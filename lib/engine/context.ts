@@ -281,6 +281,11 @@ export class TlsContext {
     return this.#handle;
   }
 
+  /** Whether {@link free} was called (the native context may live on for its last sessions). */
+  get freed(): boolean {
+    return this.#freeRequested;
+  }
+
   /** @internal A session started using this context. */
   retain(): void {
     this.#sessions++;

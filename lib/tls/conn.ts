@@ -167,7 +167,7 @@ export class TlsConn extends TransportControls implements AsyncDisposable, Dispo
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#resumption?.collect();
+    this.#resumption?.end();
     this.#closing = this.#pump.release(true, CLOSE_DRAIN_MS);
   }
 

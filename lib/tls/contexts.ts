@@ -6,7 +6,7 @@
  * @module
  */
 import { type ContextOptions, TlsContext, validateContextOptions } from "../engine/context.ts";
-import { clientSessions } from "./resumption.ts";
+import { clientSessions, forgetSessionsOf } from "./resumption.ts";
 
 const MAX_CACHED = 16;
 const cache = new Map<string, TlsContext>();
@@ -25,6 +25,7 @@ export function sharedContext(options: ContextOptions): TlsContext {
   if (cache.size > MAX_CACHED) {
     const [oldestKey, oldest] = cache.entries().next().value!;
     cache.delete(oldestKey);
+    forgetSessionsOf(oldest);
     oldest.free(); // frees once its last session ends
   }
   return context;

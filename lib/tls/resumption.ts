@@ -38,13 +38,28 @@ export function serverKey(context: TlsContext, host: string, servername: string,
 }
 
 /**
+ * Releases the cached sessions made through `context`, which is being freed:
+ * nothing could offer them again.
+ *
+ * @example
+ * ```ts
+ * forgetSessionsOf(context);
+ * context.free();
+ * ```
+ */
+export function forgetSessionsOf(context: TlsContext): void {
+  const id = contextIds.get(context);
+  if (id !== undefined) clientSessions.clear(`${id} `);
+}
+
+/**
  * Resumption for one client connection. Sessions stay native from the
  * engine to the cache and back ({@link HeldSession}); only
  * {@link ClientResumption.newest} encodes one, when a caller asks for bytes.
  *
  * @example
  * ```ts
- * const resumption = new ClientResumption(engine, serverKey(context, host, servername, addr));
+ * const resumption = new ClientResumption(engine, context, serverKey(context, host, servername, addr));
  * // … handshake …
  * resumption.handshakeDone(engine.info());
  * resumption.collect(); // after reads: TLS 1.3 tickets come after the handshake
@@ -52,6 +67,8 @@ export function serverKey(context: TlsContext, host: string, servername: string,
  */
 export class ClientResumption {
   readonly #engine: TlsEngine;
+  /** The context the key names: once it is freed, nothing could offer what arrives. */
+  readonly #context: TlsContext;
   readonly #key: string | null;
   /** The caller's session, when it was offered. */
   #offeredBytes: Uint8Array | null = null;
@@ -63,8 +80,9 @@ export class ClientResumption {
   #newest: HeldSession | Uint8Array | null = null;
 
   /** Offers `session`, else one cached for `key`; a null `key` leaves the cache alone. */
-  constructor(engine: TlsEngine, key: string | null, session?: Uint8Array) {
+  constructor(engine: TlsEngine, context: TlsContext, key: string | null, session?: Uint8Array) {
     this.#engine = engine;
+    this.#context = context;
     this.#key = key;
     if (session !== undefined) {
       // A ticket offered by hand is used up here: the cache must not offer it again (RFC 8446 C.4).
@@ -102,8 +120,23 @@ export class ClientResumption {
     for (let held; (held = this.#engine.takeHeldSession()) !== null;) {
       this.#settle(this.#newest);
       this.#newest = held;
-      if (this.#key !== null) clientSessions.store(this.#key, held.retain(), this.#tls13);
+      if (this.#key !== null && !this.#context.freed) {
+        clientSessions.store(this.#key, held.retain(), this.#tls13);
+      }
     }
+  }
+
+  /**
+   * The connection closes: collects what came last and keeps the newest session
+   * as bytes (still readable as {@link newest}), so that no native session
+   * outlives the connection's close.
+   */
+  end(): void {
+    this.collect();
+    const newest = this.#newest;
+    if (newest === null || newest instanceof Uint8Array) return;
+    this.#newest = newest.der;
+    newest.release();
   }
 
   /** The newest session that can resume this connection's keys later (collected first), or null. */

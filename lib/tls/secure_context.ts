@@ -19,6 +19,7 @@ import {
   type ServerOptions,
 } from "./options.ts";
 import { followStaple } from "./staple.ts";
+import { forgetSessionsOf } from "./resumption.ts";
 
 /** Options of {@link createSecureContext}: those that shape a context, and its role. */
 export interface SecureContextOptions
@@ -98,8 +99,9 @@ export class SecureContext {
   }
 
   /**
-   * Stops following an OCSP staple source and frees the native context once
-   * the last connection using it ends. Connections and listeners started with
+   * Stops following an OCSP staple source, releases the client sessions cached
+   * through it and frees the native context once the last connection using it
+   * ends. Connections and listeners started with
    * it afterwards fail with `CLOSED`. Idempotent; the garbage collector frees
    * a context nobody uses that follows no staple source.
    *
@@ -111,6 +113,7 @@ export class SecureContext {
    */
   free(): void {
     this.#stopStapling();
+    forgetSessionsOf(this.#context);
     this.#context.free();
   }
 }

@@ -48,7 +48,7 @@ export function clientSession(
     // not abort, but it shows in `verified` and `verifyResult`.
     () => new TlsEngine(context, { verifyHost: servername, keyLog: keyLogSink(o.keyLog) }),
     o,
-    (engine) => new ClientResumption(engine, key, o.session),
+    (engine) => new ClientResumption(engine, context, key, o.session),
   );
 }
 

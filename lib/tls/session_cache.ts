@@ -92,9 +92,9 @@ export class SessionCache {
     this.#dropIfEmpty(key, entry!);
   }
 
-  /** Forgets every session. */
-  clear(): void {
-    for (const key of [...this.#entries.keys()]) this.#drop(key);
+  /** Forgets every session, or those whose key starts with `prefix`. */
+  clear(prefix = ""): void {
+    for (const key of [...this.#entries.keys()]) if (key.startsWith(prefix)) this.#drop(key);
   }
 
   #drop(key: string): void {

@@ -340,7 +340,7 @@ export class TlsSocket<Data = undefined> extends TransportControls implements Di
     this.#state = "closed";
     this.#queued = [];
     this.#stopIdleTimer();
-    this.#resumption?.collect();
+    this.#resumption?.end();
     const wake = this.#wakeReader;
     this.#wakeReader = null;
     wake?.();
