@@ -18,7 +18,6 @@ import {
   type SniAnswer,
   type TlsError,
 } from "../mod.ts";
-import { shim } from "../ffi/mod.ts";
 import { clearSharedContexts } from "../lib/tls/contexts.ts";
 import { certs } from "./support/certs.ts";
 import { closeConn, connectTo } from "./support/conn.ts";

@@ -135,6 +135,11 @@ async function smtpServerSide(plain: PlainSocket, options: Parameters<typeof upg
   await plain.write("250-jsec.test\r\n250 STARTTLS\r\n");
   assert.equal(await plain.readLine(), "STARTTLS");
   await plain.write("220 2.0.0 Ready to start TLS\r\n");
+  return await upgradeAndSay(plain, options, "250 hi\r\n");
+}
+
+/** Upgrades `plain` as a server, says `line` over TLS and closes; whether the handshake resumed. */
+async function upgradeAndSay(plain: PlainSocket, options: Parameters<typeof upgrade>[1], line: string) {
   const conn = await upgrade(plain.raw, {
     isServer: true,
     head: plain.takeRest(),
@@ -142,7 +147,7 @@ async function smtpServerSide(plain: PlainSocket, options: Parameters<typeof upg
     ...options,
   });
   const info = await conn.handshake();
-  await conn.write(enc.encode("250 hi\r\n"));
+  await conn.write(enc.encode(line));
   await closeConn(conn);
   return info.resumed;
 }
@@ -190,19 +195,8 @@ for (const version of ["-tls1_3", "-tls1_2"] as const) {
 test("secureContext: server-side upgrade() with a shared context resumes our client; a context per call does not", async () => {
   const c = certs();
   using listener = plainListen();
-  const serveOne = async (options: Parameters<typeof upgrade>[1]) => {
-    const plain = await listener.accept();
-    const conn = await upgrade(plain.raw, {
-      isServer: true,
-      head: plain.takeRest(),
-      listenerHandlers: plain.listenerHandlers,
-      ...options,
-    });
-    const info = await conn.handshake();
-    await conn.write(enc.encode("hi\n"));
-    await closeConn(conn);
-    return info.resumed;
-  };
+  const serveOne = async (options: Parameters<typeof upgrade>[1]) =>
+    upgradeAndSay(await listener.accept(), options, "hi\n");
   const visit = async (session?: Uint8Array) => {
     const conn = await connectTo(listener.port, { session });
     await readExactly((p) => conn.read(p), 3); // TLS 1.3 tickets arrive before it
