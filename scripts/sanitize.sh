@@ -25,7 +25,7 @@ cc -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-rec
   exit 1
 }
 
-tests=(test/engine.test.ts test/engine_peer.test.ts test/shim.test.ts test/error_queue.test.ts test/fuzz.test.ts test/alerts.test.ts
+tests=(test/engine.test.ts test/engine_peer.test.ts test/shim.test.ts test/error_queue.test.ts test/fuzz.test.ts test/alerts.test.ts test/forged_records.test.ts
   test/dtls_engine.test.ts test/dtls.test.ts test/psk.test.ts test/key_log.test.ts)
 # Leak checking is off: the runtime's own allocations at exit are not ours to judge.
 JSEC_SHIM="$work/libjsec-sanitized.so" LD_PRELOAD="$asan" \
