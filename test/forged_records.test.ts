@@ -60,6 +60,11 @@ const cases: { name: string; inners: Uint8Array[]; alert: number }[] = [
     alert: alerts.unexpected_message,
   },
   {
+    name: "a ClientHello after the handshake (TLS 1.3 has no renegotiation)",
+    inners: [innerPlaintext(HANDSHAKE, Uint8Array.of(1, 0, 0, 0))],
+    alert: alerts.unexpected_message,
+  },
+  {
     name: "an inner plaintext of 2^14 + 2 bytes",
     inners: [innerPlaintext(APPLICATION_DATA, new Uint8Array(2 ** 14 + 1))],
     alert: alerts.record_overflow,
