@@ -21,6 +21,7 @@ export { connect } from "./lib/dtls/connect.ts";
 export { createSecureContext, SecureContext, type SecureContextOptions } from "./lib/tls/secure_context.ts";
 export { DtlsConn } from "./lib/dtls/conn.ts";
 export { DtlsListener, type DtlsListenerStats, listen } from "./lib/dtls/listen.ts";
+export { rotateCookieSecret } from "./lib/dtls/cookie.ts";
 export type {
   DtlsCommonOptions,
   DtlsConnectOptions,

@@ -142,6 +142,9 @@ int jsec_dtls_timer(jsec_session *s);    /* the timer fired: 1 retransmitted, 0 
  * the address). 1: a ClientHello with a valid cookie, now this session's to continue;
  * 0: not (a HelloVerifyRequest may be pending to send back, the datagram is dropped). */
 int jsec_dtls_listen(jsec_session *s, const uint8_t *datagram, int len, const uint8_t *peer, int peer_len);
+/* Server: a new cookie secret now, for every DTLS listener of this thread; cookies made under the
+ * one before still pass until the next change (which comes by itself every 60 s). JSEC_OK or JSEC_ERROR. */
+int jsec_dtls_cookie_rotate(void);
 /* Server, on an established session: 1 when `datagram` is a ClientHello that starts a new
  * association (another random than this session's: the peer restarted, RFC 6347 §4.2.8). */
 int jsec_dtls_new_hello(jsec_session *s, const uint8_t *datagram, int len);

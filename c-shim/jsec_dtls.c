@@ -21,9 +21,9 @@
 /* ---- cookies (RFC 6347 §4.2.1) ------------------------------------------
  * A cookie is HMAC-SHA256(secret, peer address): the server keeps no state per
  * peer until a ClientHello comes back with it. The secret is replaced every
- * JSEC_COOKIE_SECONDS; cookies made under the one before still pass, so a
- * cookie lives between one and two periods. Per thread: a listener lives on
- * the JavaScript thread that made it. */
+ * JSEC_COOKIE_SECONDS, or at once by jsec_dtls_cookie_rotate(); cookies made
+ * under the one before still pass, so a cookie lives between one and two
+ * periods. Per thread: a listener lives on the JavaScript thread that made it. */
 
 #define JSEC_COOKIE_SECONDS 60
 #define JSEC_COOKIE_LEN 32
@@ -31,16 +31,28 @@
 static _Thread_local unsigned char secrets[2][32]; /* [0] current, [1] previous */
 static _Thread_local time_t secret_born;
 
-static int fresh_secrets(void) {
-  time_t now = time(NULL);
-  if (secret_born && now - secret_born < JSEC_COOKIE_SECONDS) return 1;
-  if (secret_born && now - secret_born < 2 * JSEC_COOKIE_SECONDS)
-    memcpy(secrets[1], secrets[0], sizeof secrets[0]);
-  else if (RAND_bytes(secrets[1], sizeof secrets[1]) != 1) /* none before: nothing old may pass */
-    return 0;
+/* The current secret becomes the previous one; a new random one is current. */
+static int rotate(time_t now) {
+  memcpy(secrets[1], secrets[0], sizeof secrets[0]);
   if (RAND_bytes(secrets[0], sizeof secrets[0]) != 1) return 0;
   secret_born = now;
   return 1;
+}
+
+static int fresh_secrets(void) {
+  time_t now = time(NULL);
+  if (secret_born && now - secret_born < JSEC_COOKIE_SECONDS) return 1;
+  /* None before, or the previous one too old to keep: a random one goes in first, so nothing old may pass. */
+  if (!(secret_born && now - secret_born < 2 * JSEC_COOKIE_SECONDS) &&
+      RAND_bytes(secrets[0], sizeof secrets[0]) != 1)
+    return 0;
+  return rotate(now);
+}
+
+int jsec_dtls_cookie_rotate(void) {
+  ERR_clear_error();
+  if (!fresh_secrets() || !rotate(time(NULL))) return jsec_fail("no random bytes for a cookie secret");
+  return JSEC_OK;
 }
 
 static int cookie_of(SSL *ssl, const unsigned char *secret, unsigned char *out) {

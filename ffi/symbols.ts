@@ -131,6 +131,7 @@ export const symbols = {
   jsec_dtls_timeout: { parameters: ["handle"], result: "i32" },
   jsec_dtls_timer: { parameters: ["handle"], result: "i32" },
   jsec_dtls_listen: { parameters: ["handle", "buffer", "i32", "buffer", "i32"], result: "i32" },
+  jsec_dtls_cookie_rotate: { parameters: [], result: "i32" },
   jsec_dtls_new_hello: { parameters: ["handle", "buffer", "i32"], result: "i32" },
   jsec_dtls_versions: { parameters: [], result: "i32" },
   jsec_ctx_srtp: { parameters: ["handle", "buffer"], result: "i32" },

@@ -26,8 +26,9 @@ cc -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-rec
 }
 
 tests=(test/engine.test.ts test/engine_peer.test.ts test/shim.test.ts test/error_queue.test.ts test/fuzz.test.ts test/alerts.test.ts
-  test/dtls_engine.test.ts test/dtls.test.ts test/psk.test.ts test/key_log.test.ts test/async_sni.test.ts
-  test/secure_context.test.ts test/key_uri.test.ts test/ech.test.ts test/resumption.test.ts test/idle_wake.test.ts)
+  test/forged_records.test.ts test/dtls_engine.test.ts test/dtls.test.ts test/dtls_cookie.test.ts test/psk.test.ts
+  test/key_log.test.ts test/async_sni.test.ts test/secure_context.test.ts test/key_uri.test.ts test/ech.test.ts
+  test/resumption.test.ts test/idle_wake.test.ts)
 # Leak checking is off: the runtime's own allocations at exit are not ours to judge.
 JSEC_SHIM="$work/libjsec-sanitized.so" LD_PRELOAD="$asan" \
   ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:log_path=$work/asan" \

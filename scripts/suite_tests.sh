@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the test files whose features depend on the libssl version (ECH, key
-# URIs, PSK, key export and log, ticket keys, async SNI, shared contexts, OCSP) under Deno and Bun inside
+# URIs, PSK, key export and log, ticket keys, async SNI, shared contexts, OCSP, the
+# alerts for forged records, the DTLS cookie exchange) under Deno and Bun inside
 # each interop image, so the shim is built against and loads that suite's
 # libssl (1.1.1 … 4.0). The host's test run covers only its own 3.0.
 # Needs the images `interop/main.ts` builds (run the interop step first).
@@ -12,7 +13,8 @@ source scripts/runner_counts.sh
 image=${JSEC_INTEROP_IMAGE:-jsec-interop}
 suites=(bullseye bookworm trixie sid experimental)
 files=(test/ech.test.ts test/key_uri.test.ts test/psk.test.ts test/export_keying.test.ts test/key_log.test.ts
-  test/ticket_keys.test.ts test/async_sni.test.ts test/secure_context.test.ts test/ocsp.test.ts)
+  test/ticket_keys.test.ts test/async_sni.test.ts test/secure_context.test.ts test/ocsp.test.ts
+  test/forged_records.test.ts test/dtls_cookie.test.ts)
 log=$(mktemp -d)
 trap 'rm -rf "$log"' EXIT
 passed=0 failed=0

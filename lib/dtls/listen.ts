@@ -18,6 +18,7 @@ import { validated } from "../tls/contexts.ts";
 import { checkRole, givenContext, type SecureContext } from "../tls/secure_context.ts";
 import { checkDtlsServer, type DtlsListenOptions, dtlsServerContext } from "./options.ts";
 import { DtlsSession, type SessionOwner } from "./session.ts";
+import { DeadlineHeap } from "./deadline_heap.ts";
 import { DeadlineTimer } from "./timer.ts";
 
 /** A listener's counters. */
@@ -77,6 +78,8 @@ export class DtlsListener {
   readonly #options: DtlsListenOptions;
   readonly #sessions = new Map<string, DtlsSession>();
   readonly #timer: DeadlineTimer;
+  /** The sessions with a deadline, earliest first: the timer touches only those that are due. */
+  readonly #deadlines = new DeadlineHeap<DtlsSession>();
   #listening: DtlsEngine | null = null;
   #accepted: DtlsConn[] = [];
   #acceptWaiters: ((c: DtlsConn | null) => void)[] = [];
@@ -103,7 +106,7 @@ export class DtlsListener {
     this.#timer = new DeadlineTimer((now) => this.#tick(now));
     this.#owner = {
       sendDatagram: (d, to) => this.#send(d, to),
-      rescheduled: (s) => this.#timer.schedule(s.deadline),
+      rescheduled: (s) => this.#reschedule(s),
       offer: (s, m) => this.#offer(s, m),
       ended: (s) => this.#ended(s),
       dropped: () => this.#stats.dropped.queueFull++,
@@ -186,7 +189,7 @@ export class DtlsListener {
     this.#sessions.set(key, session);
     session.handshake.then(() => this.#established(session), (e) => this.#failed(e as TlsError, from));
     session.start();
-    this.#timer.schedule(session.deadline);
+    this.#reschedule(session);
   }
 
   #send(datagram: Uint8Array, to: UdpAddr): void {
@@ -223,15 +226,21 @@ export class DtlsListener {
   #ended(session: DtlsSession): void {
     const key = addrKey(session.peer);
     if (this.#sessions.get(key) === session) this.#sessions.delete(key);
+    this.#deadlines.delete(session);
   }
 
+  #reschedule(session: DtlsSession): void {
+    this.#deadlines.set(session, session.deadline);
+    this.#timer.schedule(this.#deadlines.earliest);
+  }
+
+  /** Runs the sessions that are due (a deadline that moved later without telling is just put back). */
   #tick(now: number): number {
-    let next = Infinity;
-    for (const session of [...this.#sessions.values()]) {
+    for (const session of this.#deadlines.takeDue(now)) {
       if (session.deadline <= now) session.tick(now);
-      next = Math.min(next, session.deadline);
+      this.#deadlines.set(session, session.deadline);
     }
-    return next;
+    return this.#deadlines.earliest;
   }
 
   /** The next peer whose handshake succeeded; null once the listener is closed. */

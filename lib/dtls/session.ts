@@ -24,7 +24,7 @@ export interface DtlsHandshakeInfo extends HandshakeInfo {
 export interface SessionOwner {
   /** Sends one datagram to the session's peer. */
   sendDatagram(datagram: Uint8Array, to: UdpAddr): void;
-  /** The session's earliest deadline may have moved earlier. */
+  /** The session's earliest deadline ({@link DtlsSession.deadline}) changed: it may be earlier. */
   rescheduled(session: DtlsSession): void;
   /** A message arrived and no reader of the session waited for it; true when the owner took it. */
   offer?(session: DtlsSession, message: Uint8Array): boolean;
@@ -48,6 +48,8 @@ export class DtlsSession {
   readonly #idleTimeout: number;
   #lastActivity = Date.now();
   #retransmitAt = Infinity;
+  /** The deadline last told to the owner (a later one from activity alone is not told: the owner finds it when it wakes). */
+  #toldDeadline = Infinity;
   #inbox: Uint8Array[] = [];
   #readers: Reader[] = [];
   #handshake: Promise<void>;
@@ -177,9 +179,12 @@ export class DtlsSession {
   #armRetransmit(): void {
     const ms = this.#ready ? -1 : this.engine.timeout();
     const at = ms < 0 ? Infinity : Date.now() + ms;
-    const earlier = at < this.#retransmitAt;
     this.#retransmitAt = at;
-    if (earlier) this.#owner.rescheduled(this);
+    // The handshake's end may bring the idle deadline earlier than the last one told.
+    const deadline = this.deadline;
+    if (deadline === this.#toldDeadline) return;
+    this.#toldDeadline = deadline;
+    this.#owner.rescheduled(this);
   }
 
   /** The earliest time {@link tick} has work. */

@@ -1,5 +1,6 @@
 /**
- * One timer for many sessions: armed for the earliest deadline among them.
+ * One timer for many sessions: armed for the earliest deadline among them
+ * (the listener keeps its sessions in a `DeadlineHeap` to find it).
  * A listener with ten thousand sessions runs one `setTimeout`, not ten thousand.
  *
  * @module
