@@ -78,3 +78,11 @@ test("thousands of deadlines, nearly all cancelled: the live ones still fire, an
   again.cancel();
   assert.deepEqual(deadlineTimers(), ours(1, 0));
 });
+
+test("a deadline longer than a runtime timer can wait (2^31 ms) does not fire early", async () => {
+  let fired = false;
+  const far = new Deadline(3_000_000_000, () => fired = true);
+  await sleep(20);
+  far.cancel();
+  assert.equal(fired, false);
+});

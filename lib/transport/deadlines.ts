@@ -16,6 +16,9 @@ import { clearTimeout, setTimeout } from "node:timers";
 
 type Timer = ReturnType<typeof setTimeout>;
 
+/** The longest delay a runtime timer takes; a longer one would fire at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** Deadlines of one duration, oldest first. */
 class Queue {
   readonly ms: number;
@@ -74,7 +77,8 @@ class Queue {
     if (this.timer !== undefined) return; // armed for this deadline or an older one
     let oldest = this.entries[this.head];
     while (oldest.fire === null) oldest = this.entries[++this.head];
-    this.timer = setTimeout(() => this.run(), Math.max(0, Math.ceil(oldest.at - performance.now())));
+    const wait = Math.min(MAX_TIMER_MS, Math.max(0, Math.ceil(oldest.at - performance.now())));
+    this.timer = setTimeout(() => this.run(), wait); // past MAX_TIMER_MS, run() arms it again
     armed++;
   }
 
