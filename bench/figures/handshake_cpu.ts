@@ -3,8 +3,9 @@
  * system, `process.cpuUsage()`) the client spends over N handshakes plus what
  * the server process spends meanwhile, divided by N. For ours, the in-memory
  * floor of the same kind, full or resumed (client and server engines in one
- * thread: libssl + libcrypto + shim, from `inMemoryFigures`) is taken off, which leaves what our transport, the
- * runtime and the kernel cost per connection pair. The native pairs show
+ * thread doing the same TLS work per connection: libssl + libcrypto + shim,
+ * from `inMemoryFigures`, also in process CPU time) is taken off, which leaves
+ * what our transport, the runtime and the kernel cost per connection pair. The native pairs show
  * their total: their crypto cannot be split off the same way. A measurement
  * that errs (not one that is merely slow) is returned in `errors`: the run
  * counts it failed, so that the smoke run keeps the figure from rotting.

@@ -11,6 +11,18 @@ export function invalid(name: string, expected: string, got: unknown): never {
   throw new TlsError("INVALID_OPTION", `\`${name}\` must be ${expected}, got ${shown}`);
 }
 
+/** One pattern per label, built once: every `connect` checks its options. */
+const pemBlocks = new Map<string, RegExp>();
+
+function pemBlock(label: string): RegExp {
+  let block = pemBlocks.get(label);
+  if (block === undefined) {
+    block = new RegExp(`-----BEGIN ([A-Z0-9 ]*)${label}-----[\\s\\S]+?-----END \\1${label}-----`);
+    pemBlocks.set(label, block);
+  }
+  return block;
+}
+
 /**
  * Throws unless `pem` is a string holding at least one PEM block whose label
  * ends with `label` ("CERTIFICATE"; "PRIVATE KEY" also admits "RSA PRIVATE KEY",
@@ -18,8 +30,7 @@ export function invalid(name: string, expected: string, got: unknown): never {
  */
 export function checkPem(name: string, pem: unknown, label: string): void {
   if (typeof pem !== "string") invalid(name, "a PEM string", pem);
-  const block = new RegExp(`-----BEGIN ([A-Z0-9 ]*)${label}-----[\\s\\S]+?-----END \\1${label}-----`);
-  if (!block.test(pem)) {
+  if (!pemBlock(label).test(pem)) {
     throw new TlsError("INVALID_PEM", `\`${name}\` is not a PEM ${label.toLowerCase()}`);
   }
 }

@@ -7,6 +7,7 @@
 import type { HandshakeInfo } from "../engine/info.ts";
 import { TlsError } from "../errors.ts";
 import type { TlsPump } from "../transport/pump.ts";
+import { Deadline } from "../transport/deadlines.ts";
 import { withTimeout } from "../transport/with_timeout.ts";
 
 /** How long a failed handshake waits for our alert to leave. */
@@ -31,13 +32,13 @@ export interface HandshakeLimits {
  * ```
  */
 export async function handshakeWithin(pump: TlsPump, limits: HandshakeLimits): Promise<HandshakeInfo> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  let deadline: Deadline | undefined;
   let onAbort: (() => void) | undefined;
   const stop = new Promise<never>((_, reject) => {
     if (limits.timeout > 0) {
-      timer = setTimeout(
-        () => reject(new TlsError("HANDSHAKE_TIMEOUT", `the handshake took more than ${limits.timeout} ms`)),
+      deadline = new Deadline(
         limits.timeout,
+        () => reject(new TlsError("HANDSHAKE_TIMEOUT", `the handshake took more than ${limits.timeout} ms`)),
       );
     }
     if (limits.signal) {
@@ -54,7 +55,7 @@ export async function handshakeWithin(pump: TlsPump, limits: HandshakeLimits): P
     await withTimeout(pump.flush(), ALERT_DRAIN_MS);
     throw asTlsError(e);
   } finally {
-    clearTimeout(timer);
+    deadline?.cancel();
     if (onAbort) limits.signal!.removeEventListener("abort", onAbort);
   }
 }

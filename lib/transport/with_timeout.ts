@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { Deadline } from "./deadlines.ts";
 
 /**
  * Resolves when `p` settles (either way) or after `ms`, whichever is first;
@@ -14,9 +15,12 @@
  * ```
  */
 export function withTimeout(p: Promise<unknown>, ms: number): Promise<void> {
-  let timer: ReturnType<typeof setTimeout>;
-  return Promise.race([
-    p.then(() => {}, () => {}),
-    new Promise<void>((resolve) => (timer = setTimeout(resolve, ms))),
-  ]).finally(() => clearTimeout(timer));
+  return new Promise<void>((resolve) => {
+    const deadline = new Deadline(ms, resolve);
+    const done = () => {
+      deadline.cancel();
+      resolve();
+    };
+    p.then(done, done);
+  });
 }
