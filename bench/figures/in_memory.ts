@@ -34,6 +34,16 @@ function rate(ms: number, step: () => void): number {
   return count / ((cpuMs() - cpuStart) / 1000);
 }
 
+/** `one` from the client to the server and back, each read into `buf`. */
+function roundTrip(c: TlsEngine, s: TlsEngine, one: Uint8Array, buf: Uint8Array): void {
+  c.write(one);
+  deliver(c, s);
+  s.read(buf);
+  s.write(one);
+  deliver(s, c);
+  c.read(buf);
+}
+
 /**
  * The rest of a connection of the handshakes figure, after its handshake: a
  * byte each way (the server's tickets come with its byte; the client takes
@@ -46,13 +56,7 @@ function exchange(
   buf: Uint8Array,
   keep: (held: HeldSession) => void = (held) => held.release(),
 ): void {
-  const one = buf.subarray(0, 1);
-  c.write(one);
-  deliver(c, s);
-  s.read(buf);
-  s.write(one);
-  deliver(s, c);
-  c.read(buf);
+  roundTrip(c, s, buf.subarray(0, 1), buf);
   for (let held; (held = c.takeHeldSession()) !== null;) keep(held);
   c.close();
   deliver(c, s);
@@ -129,14 +133,7 @@ export function inMemoryFigures(
     const [c, s] = handshake();
     const one = new Uint8Array(1);
     opts.log("in memory: 1-byte round trips");
-    const trips = rate(ms, () => {
-      c.write(one);
-      deliver(c, s);
-      s.read(buf);
-      s.write(one);
-      deliver(s, c);
-      c.read(buf);
-    });
+    const trips = rate(ms, () => roundTrip(c, s, one, buf));
     refs.push({
       what: "ours in memory: 1-byte round trip (4 records sealed and opened)",
       value: 1e6 / trips,
