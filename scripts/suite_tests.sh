@@ -4,7 +4,9 @@
 # alerts for forged records, the DTLS cookie exchange) under Deno and Bun inside
 # each interop image, so the shim is built against and loads that suite's
 # libssl (1.1.1 … 4.0). The host's test run covers only its own 3.0.
-# Needs the images `interop/main.ts` builds (run the interop step first).
+# Needs the images `interop/main.ts` builds (run the interop step first) and an
+# engine that answers: `deno run -A interop/with_engine.ts bash scripts/suite_tests.sh`
+# starts one when none runs (the interop run stops the daemon it started).
 # Ends with one line: "N passed, N failed" over every suite and runtime.
 set -uo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -18,6 +20,15 @@ files=(test/ech.test.ts test/key_uri.test.ts test/psk.test.ts test/export_keying
 log=$(mktemp -d)
 trap 'rm -rf "$log"' EXIT
 passed=0 failed=0
+
+# Without an engine or the images every file would fail alike: say why, once.
+for suite in "${suites[@]}"; do
+  if ! why=$(docker image inspect "$image:$suite" 2>&1 >/dev/null); then
+    echo "suites: image $image:$suite is not there (${why:0:200}); run the interop step first"
+    echo "0 passed, 1 failed"
+    exit 1
+  fi
+done
 
 # One process per file: a file that loads pkcs11-provider (key URIs) would change what
 # later files in the same process see (on 4.0.3 it stops ECH keys from decoding).
