@@ -1,55 +1,88 @@
 /**
- * A TCP relay between a real TLS 1.3 client and server that can forge
- * encrypted records: given the key log of either end (`keyLog`), it knows
- * both directions' traffic secrets, counts the records it passed on (so a
- * forged record gets the sequence number the receiver expects), seals records
- * whose inner plaintext the test chose, and decrypts what the receiver answers
- * (its alert). The relay forwards whole records only, so an injection never
- * lands inside one.
+ * A TCP relay between a real TLS client and server that can forge records:
+ * given the key log of either end (`keyLog`) and the version's record
+ * protection (`tls12` or `tls13`), it reads both directions, counts the
+ * records it passed on (so a forged record gets the sequence number the
+ * receiver expects), seals records whose plaintext the test chose, and reads
+ * what the receiver answers (its alert). The relay forwards whole records
+ * only, so an injection never lands inside one.
  *
  * @module
  */
 import net from "node:net";
 import { type PlainServer, plainServer } from "./net.ts";
-import { candidateKeys, openRecord, parseInner, type RecordKeys, sealRecord } from "./tls13_record.ts";
 
 /** One end of the relayed connection. */
 export type Side = "client" | "server";
+
+/** A record's real content type and content, once opened. */
+export interface Plaintext {
+  type: number;
+  content: Uint8Array;
+}
+
+/** One end's records read so far, and how to seal more in its name. */
+export interface Reading<P> {
+  /** The plaintexts of its records, in order, as far as they open. */
+  plaintexts: Plaintext[];
+  /** Whether a record could not be read because a secret is not in the key log yet (the logging end may lag). */
+  stalled: boolean;
+  /** The sequence number its next protected record takes. */
+  next: number;
+  /** A record carrying `payload` at `seq`; throws when its keys are not known. */
+  seal(payload: P, seq: number): Uint8Array;
+}
+
+/** A TLS version's record protection; `P` is what a test gives to seal (an inner plaintext, or a type and content). */
+export interface Protection<P> {
+  /** Reads `side`'s records, given every record each end passed on and the key log's `label → secret`. */
+  read(side: Side, records: Record<Side, Uint8Array[]>, secrets: Map<string, string>): Reading<P>;
+}
 
 /** What one end sent, as the relay saw it. */
 interface Flow {
   /** Bytes of a record not complete yet. */
   pending: Uint8Array;
-  /** The complete records passed on (or dropped, once forged over), in order. */
+  /** Its complete records, in order (passed on, or held back). */
   records: Uint8Array[];
-  /** Set once records were forged in this end's name: its own later records are dropped. */
-  forged: boolean;
+  /** How many of its records are passed on (later ones are held back: forged over, or by the test's choice). */
+  limit: number;
+  /** How many records the relay forged in its name. */
+  forged: number;
   ended: boolean;
   /** Writes toward the other end. */
   sink: net.Socket | null;
 }
 
 /** The relay; `await using` closes it and its connection. */
-export interface RecordForger extends AsyncDisposable {
+export interface RecordForger<P> extends AsyncDisposable {
   /** Where the client connects. */
   readonly port: number;
-  /** The key-log sink to give the client or the server (either one: both log all four secrets). */
+  /** The key-log sink to give the client or the server (either one: both log every secret). */
   readonly keyLog: (line: string) => void;
   /**
-   * Sends `inners` (TLSInnerPlaintexts, see `innerPlaintext`) to `to` as
-   * application_data records from its peer, sealed under the peer's application
-   * traffic secret at the next sequence numbers, all in one write. The peer's
-   * own later records are dropped (their sequence numbers are taken).
+   * Records carrying `payloads` in `from`'s name, sealed under its current
+   * keys at its next sequence numbers (which they take).
    */
-  inject(to: Side, inners: Uint8Array[]): void;
+  seal(from: Side, payloads: P[]): Uint8Array[];
   /**
-   * The description of the first alert `from` sends (decrypted), waiting up to
+   * Writes `records` to `to`, in one write, as if its peer sent them; the
+   * peer's own later records are held back (their sequence numbers are taken).
+   */
+  send(to: Side, records: Uint8Array[]): void;
+  /** `send(to, seal(peer, payloads))`. */
+  inject(to: Side, payloads: P[]): void;
+  /** Resolves once `from` sent `count` records, waiting up to `ms`. */
+  recordsFrom(from: Side, count: number, ms?: number): Promise<void>;
+  /**
+   * The description of the first alert `from` sends (opened), waiting up to
    * `ms`; null when it closed the connection without sending one.
    */
   alertFrom(from: Side, ms?: number): Promise<number | null>;
 }
 
-class MissingSecret extends Error {}
+/** How many of each end's first records to pass on; the rest are held back. Unlimited by default. */
+export type Pass = Partial<Record<Side, number>>;
 
 const other = (side: Side): Side => side === "client" ? "server" : "client";
 
@@ -70,13 +103,25 @@ function addBytes(flow: Flow, bytes: Uint8Array): Uint8Array[] {
   return complete;
 }
 
-/** Starts a relay to our (or any) TLS server on 127.0.0.1:`target`, for one connection. */
-export async function recordForger(target: number): Promise<RecordForger> {
+/**
+ * Starts a relay to our (or any) TLS server on 127.0.0.1:`target`, for one
+ * connection, reading and sealing records with `protection`.
+ */
+export async function recordForger<P>(
+  target: number,
+  protection: Protection<P>,
+  pass: Pass = {},
+): Promise<RecordForger<P>> {
   const secrets = new Map<string, string>();
-  const flows: Record<Side, Flow> = {
-    client: { pending: new Uint8Array(0), records: [], forged: false, ended: false, sink: null },
-    server: { pending: new Uint8Array(0), records: [], forged: false, ended: false, sink: null },
-  };
+  const flow = (side: Side): Flow => ({
+    pending: new Uint8Array(0),
+    records: [],
+    limit: pass[side] ?? Infinity,
+    forged: 0,
+    ended: false,
+    sink: null,
+  });
+  const flows: Record<Side, Flow> = { client: flow("client"), server: flow("server") };
   const wakers = new Set<() => void>();
   const wake = () => [...wakers].forEach((w) => w());
 
@@ -84,8 +129,7 @@ export async function recordForger(target: number): Promise<RecordForger> {
     const flow = flows[from];
     socket.on("data", (bytes: Uint8Array) => {
       for (const record of addBytes(flow, new Uint8Array(bytes))) {
-        flow.records.push(record);
-        if (!flow.forged) flow.sink?.write(record);
+        if (flow.records.push(record) <= flow.limit) flow.sink?.write(record);
       }
       wake();
     });
@@ -109,90 +153,70 @@ export async function recordForger(target: number): Promise<RecordForger> {
     relay("server", upstream);
   });
 
-  /** The record keys of `side`'s handshake and application secrets, one entry per candidate suite. */
-  const keysOf = (side: Side, label: string): RecordKeys[] => {
-    const hex = secrets.get(`${side.toUpperCase()}_${label}`);
-    if (!hex) throw new MissingSecret(`no ${side} ${label} in the key log yet (TLS 1.3 only)`);
-    return candidateKeys(hex);
-  };
+  /** `side`'s records as its peer got them (those passed on; the forged ones are counted apart). */
+  const read = (side: Side) =>
+    protection.read(side, {
+      client: flows.client.records.slice(0, flows.client.limit),
+      server: flows.server.records.slice(0, flows.server.limit),
+    }, secrets);
 
-  /** Opens `side`'s encrypted records in order: its application keys, their next sequence number, and the inners. */
-  const walk = (side: Side) => {
-    const handshake = keysOf(side, "HANDSHAKE_TRAFFIC_SECRET");
-    const application = keysOf(side, "TRAFFIC_SECRET_0");
-    let suite = -1;
-    let handshakeSeq = 0;
-    let seq = 0;
-    const inners: Uint8Array[] = [];
-    const open = (keys: RecordKeys[], at: number, record: Uint8Array) => {
-      for (let i = 0; i < keys.length; i++) {
-        if (suite >= 0 && i !== suite) continue;
-        const inner = openRecord(keys[i], at, record);
-        if (inner) return (suite = i), inner;
-      }
-      return null;
-    };
-    for (const record of flows[side].records) {
-      if (record[0] !== 23) continue; // handshake in the clear, ChangeCipherSpec
-      if (seq === 0 && open(handshake, handshakeSeq, record)) {
-        handshakeSeq++;
-        continue;
-      }
-      const inner = open(application, seq, record);
-      if (!inner) break; // past a KeyUpdate, or not ours to read
-      inners.push(inner);
-      seq++;
+  /** Resolves once `done()` holds, waking on every relayed record or key-log line; false after `ms`. */
+  const until = async (done: () => boolean, ms: number): Promise<boolean> => {
+    const deadline = Date.now() + ms;
+    while (!done()) {
+      if (Date.now() >= deadline) return false;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(woken, Math.max(1, deadline - Date.now()));
+        function woken() {
+          clearTimeout(timer);
+          wakers.delete(woken);
+          resolve();
+        }
+        wakers.add(woken);
+      });
     }
-    return { keys: application[Math.max(suite, 0)], seq, inners };
+    return true;
   };
 
-  /** `side`'s application records opened so far; null while a secret is not logged yet (the logging end may lag). */
-  const opened = (side: Side): Uint8Array[] | null => {
-    try {
-      return walk(side).inners;
-    } catch (e) {
-      if (e instanceof MissingSecret) return null;
-      throw e;
-    }
-  };
-
-  return {
+  const forger: RecordForger<P> = {
     port: server.port,
     keyLog: (line) => {
       const [label, , secret] = line.split(" ");
       if (label && secret) secrets.set(label, secret);
       wake();
     },
-    inject(to, inners) {
-      const from = other(to);
-      flows[from].forged = true;
-      let { keys, seq } = walk(from);
-      const records = inners.map((inner) => sealRecord(keys, seq++, inner));
+    seal(from, payloads) {
+      const reading = read(from);
+      return payloads.map((payload) => reading.seal(payload, reading.next + flows[from].forged++));
+    },
+    send(to, records) {
+      const from = flows[other(to)];
+      from.limit = Math.min(from.limit, from.records.length);
       const all = new Uint8Array(records.reduce((n, r) => n + r.length, 0));
       records.reduce((at, r) => (all.set(r, at), at + r.length), 0);
-      flows[from].sink!.write(all);
+      from.sink!.write(all);
+    },
+    inject(to, payloads) {
+      forger.send(to, forger.seal(other(to), payloads));
+    },
+    async recordsFrom(from, count, ms = 10_000) {
+      if (!await until(() => flows[from].records.length >= count, ms)) {
+        throw new Error(`timed out waiting for ${count} records from the ${from}`);
+      }
     },
     async alertFrom(from, ms = 10_000) {
-      const until = Date.now() + ms;
-      for (;;) {
-        const plain = flows[from].records.find((r) => r[0] === 21);
-        if (plain) return plain[6];
-        const inners = opened(from);
-        const alert = inners?.map(parseInner).find((i) => i.type === 21);
-        if (alert) return alert.content[1];
-        if (inners && flows[from].ended) return null;
-        if (Date.now() >= until) throw new Error(`timed out waiting for the ${from}'s alert`);
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(done, Math.max(1, until - Date.now()));
-          function done() {
-            clearTimeout(timer);
-            wakers.delete(done);
-            resolve();
-          }
-          wakers.add(done);
-        });
-      }
+      let alert: number | null | undefined;
+      const found = () => {
+        const { plaintexts, stalled } = read(from);
+        const record = plaintexts.find((p) => p.type === 21);
+        if (record) alert = record.content[1];
+        else if (!stalled && flows[from].ended) alert = null;
+        return alert !== undefined;
+      };
+      if (!await until(found, ms)) throw new Error(`timed out waiting for the ${from}'s alert`);
+      return alert!;
     },
     [Symbol.asyncDispose]: () => server.close(),
   };
+  return forger;
 }

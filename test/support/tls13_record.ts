@@ -8,6 +8,7 @@
  * @module
  */
 import { type CipherGCMTypes, createCipheriv, createDecipheriv, createHmac } from "node:crypto";
+import type { Plaintext, Protection } from "./record_forger.ts";
 
 /** One direction's record keys under one traffic secret. */
 export interface RecordKeys {
@@ -129,3 +130,58 @@ export function parseInner(inner: Uint8Array): { type: number; content: Uint8Arr
     content: inner.subarray(0, end - 1),
   };
 }
+
+/**
+ * TLS 1.3 records for the forger: records in the clear as they are, then the
+ * handshake-traffic ones, then the application-traffic ones (which it seals
+ * more of: a test's payload is a TLSInnerPlaintext, see `innerPlaintext`).
+ * The suite is the one whose keys open the first encrypted record.
+ */
+export const tls13: Protection<Uint8Array> = {
+  read(side, records, secrets) {
+    const keysOf = (label: string) => {
+      const hex = secrets.get(`${side.toUpperCase()}_${label}`);
+      return hex ? candidateKeys(hex) : null;
+    };
+    const handshake = keysOf("HANDSHAKE_TRAFFIC_SECRET");
+    const application = keysOf("TRAFFIC_SECRET_0");
+    const plaintexts: Plaintext[] = [];
+    let suite = -1;
+    let handshakeSeq = 0;
+    let seq = 0;
+    let stalled = false;
+    const open = (keys: RecordKeys[], at: number, record: Uint8Array) => {
+      for (let i = 0; i < keys.length; i++) {
+        if (suite >= 0 && i !== suite) continue;
+        const inner = openRecord(keys[i], at, record);
+        if (inner) return (suite = i), inner;
+      }
+      return null;
+    };
+    for (const record of records[side]) {
+      if (record[0] !== 23) { // handshake in the clear, ChangeCipherSpec, an alert in the clear
+        plaintexts.push({ type: record[0], content: record.subarray(5) });
+        continue;
+      }
+      if (!handshake || !application) {
+        stalled = true;
+        break;
+      }
+      const early = seq === 0 ? open(handshake, handshakeSeq, record) : null;
+      if (early) handshakeSeq++;
+      const inner = early ?? open(application, seq, record);
+      if (!inner) break; // past a KeyUpdate, or not ours to read
+      if (!early) seq++;
+      plaintexts.push(parseInner(inner));
+    }
+    return {
+      plaintexts,
+      stalled,
+      next: seq,
+      seal(inner, at) {
+        if (!application) throw new Error(`no ${side} TRAFFIC_SECRET_0 in the key log yet (TLS 1.3 only)`);
+        return sealRecord(application[Math.max(suite, 0)], at, inner);
+      },
+    };
+  },
+};
