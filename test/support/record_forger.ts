@@ -84,7 +84,8 @@ export interface RecordForger<P> extends AsyncDisposable {
 /** How many of each end's first records to pass on; the rest are held back. Unlimited by default. */
 export type Pass = Partial<Record<Side, number>>;
 
-const other = (side: Side): Side => side === "client" ? "server" : "client";
+/** The end across from `side`. */
+export const peerOf = (side: Side): Side => side === "client" ? "server" : "client";
 
 /** Splits a flow's new bytes into records. */
 function addBytes(flow: Flow, bytes: Uint8Array): Uint8Array[] {
@@ -190,14 +191,14 @@ export async function recordForger<P>(
       return payloads.map((payload) => reading.seal(payload, reading.next + flows[from].forged++));
     },
     send(to, records) {
-      const from = flows[other(to)];
+      const from = flows[peerOf(to)];
       from.limit = Math.min(from.limit, from.records.length);
       const all = new Uint8Array(records.reduce((n, r) => n + r.length, 0));
       records.reduce((at, r) => (all.set(r, at), at + r.length), 0);
       from.sink!.write(all);
     },
     inject(to, payloads) {
-      forger.send(to, forger.seal(other(to), payloads));
+      forger.send(to, forger.seal(peerOf(to), payloads));
     },
     async recordsFrom(from, count, ms = 10_000) {
       if (!await until(() => flows[from].records.length >= count, ms)) {

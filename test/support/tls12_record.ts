@@ -78,8 +78,15 @@ function keyBlock(
   const { cipher, hash, keyLength } = known;
   const ivLength = cipher === "chacha20-poly1305" ? 12 : 4;
   const master = Uint8Array.from(masterHex.match(/../g)!.map((h) => parseInt(h, 16)));
-  const block = prf(hash, master, "key expansion", concat(serverRandom, clientRandom), 2 * (keyLength + ivLength));
-  const part = (i: number, length: number, from: number) => block.slice(from + i * length, from + (i + 1) * length);
+  const block = prf(
+    hash,
+    master,
+    "key expansion",
+    concat(serverRandom, clientRandom),
+    2 * (keyLength + ivLength),
+  );
+  const part = (i: number, length: number, from: number) =>
+    block.slice(from + i * length, from + (i + 1) * length);
   return {
     client: { cipher, key: part(0, keyLength, 0), iv: part(0, ivLength, 2 * keyLength) },
     server: { cipher, key: part(1, keyLength, 0), iv: part(1, ivLength, 2 * keyLength) },
@@ -130,7 +137,10 @@ function open12(keys: Tls12Keys, seq: number, record: Uint8Array): Uint8Array | 
   decipher.setAAD(aad(seq, record[0], (record[1] << 8) | record[2], length));
   decipher.setAuthTag(record.subarray(record.length - TAG));
   try {
-    return concat(decipher.update(record.subarray(5 + explicitLength, record.length - TAG)), decipher.final());
+    return concat(
+      decipher.update(record.subarray(5 + explicitLength, record.length - TAG)),
+      decipher.final(),
+    );
   } catch {
     return null;
   }
@@ -138,9 +148,10 @@ function open12(keys: Tls12Keys, seq: number, record: Uint8Array): Uint8Array | 
 
 /**
  * TLS 1.2 records for the forger: records in the clear up to the end's
- * ChangeCipherSpec, then protected ones from sequence number 0 (its Finished),
- * under the keys of the key log's CLIENT_RANDOM line (the relay's one connection). A test's payload is a
- * content type and its content.
+ * ChangeCipherSpec, then protected ones from sequence number 0 (its Finished)
+ * under the keys of the key log's CLIENT_RANDOM line (the relay has one
+ * connection, so one such line). A test's payload is a content type and its
+ * content.
  */
 export const tls12: Protection<Plaintext> = {
   read(side, records, secrets) {
@@ -151,7 +162,8 @@ export const tls12: Protection<Plaintext> = {
     const [clientHello] = records.client, [serverHello] = records.server;
     const master = secrets.get("CLIENT_RANDOM");
     const keys = master && clientHello && serverHello
-      ? keyBlock(serverHelloSuite(serverHello), master, helloRandom(clientHello), helloRandom(serverHello))?.[side]
+      ? keyBlock(serverHelloSuite(serverHello), master, helloRandom(clientHello), helloRandom(serverHello))
+        ?.[side]
       : undefined;
     let seq = 0;
     for (const record of ccs < 0 ? [] : own.slice(ccs + 1)) {
@@ -165,7 +177,9 @@ export const tls12: Protection<Plaintext> = {
       stalled: ccs >= 0 && !keys,
       next: seq,
       seal({ type, content }, at) {
-        if (!keys) throw new Error(`no keys for the ${side}'s records (no CLIENT_RANDOM logged, or an unknown suite)`);
+        if (!keys) {
+          throw new Error(`no keys for the ${side}'s records (no CLIENT_RANDOM logged, or an unknown suite)`);
+        }
         return seal12(keys, at, type, content);
       },
     };

@@ -47,13 +47,13 @@ export function candidateKeys(secretHex: string): RecordKeys[] {
 }
 
 /**
- * Whether this runtime's node:crypto has the AEAD of a TLS 1.3 suite (Bun's
- * BoringSSL-backed node:crypto has no ChaCha20-Poly1305).
+ * Whether this runtime's node:crypto has the AEAD of a TLS 1.3 or 1.2 suite
+ * (Bun's BoringSSL-backed node:crypto has no ChaCha20-Poly1305).
  */
 export function sealable(suite: string): boolean {
   const cipher = suite.includes("CHACHA20")
     ? "chacha20-poly1305"
-    : suite.includes("256")
+    : /AES_?256/.test(suite)
     ? "aes-256-gcm"
     : "aes-128-gcm";
   try {
