@@ -4,9 +4,10 @@
  * the server process spends meanwhile, divided by N. For ours, the in-memory
  * floor of the same kind, full or resumed (client and server engines in one
  * thread doing the same TLS work per connection: libssl + libcrypto + shim,
- * from `inMemoryFigures`, also in process CPU time) is taken off, which leaves
- * what our transport, the runtime and the kernel cost per connection pair. The native pairs show
- * their total: their crypto cannot be split off the same way. A measurement
+ * from `inMemoryFigures` run in the client's runtime, also in process CPU
+ * time) is taken off, which leaves what our transport, the runtime and the
+ * kernel cost per connection pair. The native pairs show their total: their
+ * crypto cannot be split off the same way. A measurement
  * that errs (not one that is merely slow) is returned in `errors`: the run
  * counts it failed, so that the smoke run keeps the figure from rotting.
  *
@@ -26,8 +27,8 @@ export async function handshakeCpuFigures(opts: {
   /** Handshakes per measurement. */
   count: number;
   concurrency: number;
-  /** CPU of one handshake pair in memory (ms), full and resumed; undefined when not measured. */
-  floorMs: { full?: number; resumed?: number };
+  /** CPU of one handshake pair in memory (ms) in that runtime, full and resumed; undefined when not measured. */
+  floorMs: (runtime: "Deno" | "Bun") => { full?: number; resumed?: number };
   only?: (id: string) => boolean;
   log: (line: string) => void;
 }): Promise<{ refs: Ref[]; errors: string[] }> {
@@ -58,7 +59,8 @@ export async function handshakeCpuFigures(opts: {
           (serverMs / client.count).toFixed(3)
         } ms per handshake, N = ${client.count}`;
         refs.push({ what: `CPU per handshake pair: ${where}`, value: total, unit: "ms", note: split });
-        const floor = setting.resume ? opts.floorMs.resumed : opts.floorMs.full;
+        const floors = opts.floorMs(pair.client.runtime === "bun" ? "Bun" : "Deno");
+        const floor = setting.resume ? floors.resumed : floors.full;
         if (pair.client.stack === "ours" && floor !== undefined) {
           refs.push({
             what: `CPU per handshake pair outside libssl: ${where}`,

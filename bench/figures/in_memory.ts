@@ -11,7 +11,9 @@
  *
  * @module
  */
+import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { type HeldSession, TlsContext, TlsEngine } from "../../engine.ts";
 import { deliver, handshakeInMemory } from "../../test/support/engines.ts";
 import type { CertSet } from "../certs.ts";
@@ -90,16 +92,16 @@ export function inMemoryFigures(
     return [c, s] as const;
   };
   try {
-    opts.log("in memory: full handshakes, engine ↔ engine");
+    opts.log(`in memory, ${runtime}: full handshakes, engine ↔ engine`);
     const perSecond = rate(ms, () => exchange(...handshake(), buf));
     refs.push({
-      what: "ours in memory: full TLS 1.3 P-256 handshakes (client + server CPU)",
+      what: `ours in memory, ${runtime}: full TLS 1.3 P-256 handshakes (client + server CPU)`,
       value: perSecond,
       unit: "handshakes/s",
       note,
     });
 
-    opts.log("in memory: resumed handshakes, engine ↔ engine");
+    opts.log(`in memory, ${runtime}: resumed handshakes, engine ↔ engine`);
     // As the client's cache does: each TLS 1.3 ticket is offered once (OpenSSL updates the
     // session it resumes with), and the next comes with the server's first data.
     let saved: HeldSession | null = null;
@@ -124,7 +126,7 @@ export function inMemoryFigures(
     const resumedPerSecond = rate(ms, () => exchange(...resume(), buf, keep));
     (saved as HeldSession | null)?.release();
     refs.push({
-      what: "ours in memory: resumed TLS 1.3 P-256 handshakes (client + server CPU)",
+      what: `ours in memory, ${runtime}: resumed TLS 1.3 P-256 handshakes (client + server CPU)`,
       value: resumedPerSecond,
       unit: "handshakes/s",
       note,
@@ -132,16 +134,16 @@ export function inMemoryFigures(
 
     const [c, s] = handshake();
     const one = new Uint8Array(1);
-    opts.log("in memory: 1-byte round trips");
+    opts.log(`in memory, ${runtime}: 1-byte round trips`);
     const trips = rate(ms, () => roundTrip(c, s, one, buf));
     refs.push({
-      what: "ours in memory: 1-byte round trip (4 records sealed and opened)",
+      what: `ours in memory, ${runtime}: 1-byte round trip (4 records sealed and opened)`,
       value: 1e6 / trips,
       unit: "µs",
       note,
     });
 
-    opts.log("in memory: 16 KiB records, encrypt and decrypt");
+    opts.log(`in memory, ${runtime}: 16 KiB records, encrypt and decrypt`);
     const record = new Uint8Array(16 * 1024);
     const records = rate(ms, () => {
       c.write(record);
@@ -149,7 +151,7 @@ export function inMemoryFigures(
       while (s.read(buf)) { /* drain */ }
     });
     refs.push({
-      what: "ours in memory: 16 KiB writes, sealed and opened (one core)",
+      what: `ours in memory, ${runtime}: 16 KiB writes, sealed and opened (one core)`,
       value: (records * record.length) / 1e6,
       unit: "MB/s",
       note,
@@ -161,4 +163,21 @@ export function inMemoryFigures(
     server.free();
   }
   return refs;
+}
+
+/**
+ * The same figures measured in a Bun process (`bench/in_memory_floor.ts`):
+ * the floor that Bun's handshake-CPU rows stand on.
+ */
+export function inMemoryFiguresInBun(
+  opts: { certs: CertSet; smoke: boolean; log: (line: string) => void },
+): Ref[] {
+  opts.log("in memory, Bun: full and resumed handshakes, round trips, records (a Bun process)");
+  const path = (p: string) => fileURLToPath(new URL(p, import.meta.url));
+  const out = execFileSync(
+    path("../../node_modules/.bin/bun"),
+    [path("../in_memory_floor.ts"), JSON.stringify(opts.certs), ...(opts.smoke ? ["--smoke"] : [])],
+    { timeout: 120_000, maxBuffer: 1 << 20, stdio: ["ignore", "pipe", "inherit"] },
+  );
+  return JSON.parse(new TextDecoder().decode(out).trim().split("\n").pop()!) as Ref[];
 }
