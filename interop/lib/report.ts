@@ -37,6 +37,31 @@ export async function writeJson(
 
 const peerLabel = (c: CellResult) => `${c.peer} ${c.peerVersion}`;
 
+/**
+ * One row per our side (runtime × libssl), one column per peer: cells passed
+ * of those that apply, both directions together (the README's table).
+ */
+export function summaryTable(cells: CellResult[]): string[] {
+  const column = (c: CellResult) => `${c.peer} ${c.peerVersion.replace(/ \(.*\)$/, "")}`;
+  const peers = [...new Set(cells.map(column))];
+  const sides = [...new Set(cells.map((c) => `${c.ours} on ${c.ourLibssl}`))];
+  const rows = sides.map((side) => {
+    const mine = cells.filter((c) => `${c.ours} on ${c.ourLibssl}` === side);
+    return [
+      side,
+      ...peers.map((p) => {
+        const t = tally(mine.filter((c) => column(c) === p));
+        return `${t.pass}/${t.pass + t.fail}`;
+      }),
+    ];
+  });
+  return [
+    `| our side | ${peers.join(" | ")} |`,
+    `|---|${peers.map(() => "---").join("|")}|`,
+    ...rows.map((r) => `| ${r.join(" | ")} |`),
+  ];
+}
+
 /** Render the markdown report. */
 export function renderMarkdown(cells: CellResult[], header: string[]): string {
   const t = tally(cells);
@@ -47,7 +72,11 @@ export function renderMarkdown(cells: CellResult[], header: string[]): string {
     "",
   ];
   out.push(
-    "Each cell: our side as client / our side as server. ✅ pass, ❌ fail, ➖ n/a (reason below).",
+    "Cells passed of those that apply (n/a not counted), ours as client and as server together:",
+    "",
+    ...summaryTable(cells),
+    "",
+    "Each cell below: our side as client / our side as server. ✅ pass, ❌ fail, ➖ n/a (reason below).",
     "",
   );
   const groups = new Map<string, CellResult[]>();
