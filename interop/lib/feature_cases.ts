@@ -1,12 +1,13 @@
 /**
  * The matrix's cases for what OpenSSL offers beyond the runtimes' TLS (issue
- * 13): pre-shared keys (`psk-*`), keying-material export (`export-keys-*`)
- * and session resumption across a rotation of our server's ticket keys
- * (`resumption-rotated-*`). Peers that cannot play a part say n/a.
+ * 13): pre-shared keys (`psk-*`), keying-material export (`export-keys-*`),
+ * session resumption across a rotation of our server's ticket keys
+ * (`resumption-rotated-*`) and a certificate chosen by an async SNI callback
+ * (`sni-async`). Peers that cannot play a part say n/a.
  * @module
  */
 import type { CaseDef, CaseSide, PeerReport } from "./cases.ts";
-import type { CertSet } from "./certs.ts";
+import { type CertSet, SNI_NAME } from "./certs.ts";
 import type { Direction } from "./types.ts";
 
 /** The pre-shared key both sides know in the `psk-*` cases (identity and key, hex). */
@@ -110,8 +111,29 @@ function rotatedSide(c: CertSet, dir: Direction, v: Version): CaseSide | string 
   };
 }
 
+/**
+ * A peer client asks for SNI_NAME; our server's callback answers a moment
+ * later with a SecureContext of the second certificate, which the peer
+ * verifies against that name.
+ */
+function sniAsyncSide(c: CertSet, dir: Direction): CaseSide | string {
+  if (dir === "ours-client") {
+    return "the SNI callback is our server's; a client only sends the name (case sni)";
+  }
+  return {
+    peer: { mode: "ping", caFile: c.caFile, servername: SNI_NAME },
+    ours: { mode: "ping", pair: c.ecdsa, sni: { [SNI_NAME]: c.sni }, sniAsync: true },
+    check: (i) => expect("servername", i.servername, SNI_NAME),
+  };
+}
+
 /** The feature cases, in table order. */
 export const FEATURE_CASES: CaseDef[] = [
+  {
+    id: "sni-async",
+    title: "SNI answered by an async callback with a SecureContext",
+    side: (d, c) => sniAsyncSide(c, d),
+  },
   {
     id: "psk-tls1.3",
     title: "TLS 1.3 external PSK, no certificates",

@@ -51,6 +51,11 @@ export interface OursTask {
   pair?: KeyPair;
   /** Server only: extra certificates selected by SNI. */
   sni?: Record<string, KeyPair>;
+  /**
+   * Server only: answer SNI from an async callback that resolves to a
+   * `createSecureContext` of the `sni` pair (the handshake pauses meanwhile).
+   */
+  sniAsync?: boolean;
   alpnProtocols?: string[];
   minVersion?: "TLSv1.2" | "TLSv1.3";
   maxVersion?: "TLSv1.2" | "TLSv1.3";

@@ -7,7 +7,7 @@
  */
 import { readFileSync } from "node:fs";
 import process from "node:process";
-import { connect, listen } from "../../mod.ts";
+import { connect, createSecureContext, listen } from "../../mod.ts";
 import type { OursEvent, OursInfo, OursTask } from "../lib/task.ts";
 import { type Duplex, readToEof, readUntil, receiveBytes, sendPattern } from "./io.ts";
 import { smtpClient, smtpServer } from "./smtp.ts";
@@ -146,7 +146,7 @@ async function runServer(): Promise<Result> {
   const opts = {
     ...tlsOptions(),
     requestCert: task.requestCert,
-    sni: sniPairs(),
+    sni: sniOption(),
     echKeys: pem(task.echKeysFile),
   };
   if (task.mode === "smtp") {
@@ -199,11 +199,18 @@ async function handshakeAndExchange(conn: Conn, isClient: boolean): Promise<Resu
   }
 }
 
-function sniPairs() {
+/** The `sni` option: the task's pairs by name, or (`sniAsync`) a callback answering with their contexts a turn later. */
+function sniOption() {
   if (!task.sni) return undefined;
-  return Object.fromEntries(
+  const pairs = Object.fromEntries(
     Object.entries(task.sni).map(([name, p]) => [name, { cert: pem(p.certFile)!, key: pem(p.keyFile)! }]),
   );
+  if (!task.sniAsync) return pairs;
+  const contexts = new Map(Object.entries(pairs).map(([name, pair]) => [name, createSecureContext(pair)]));
+  return async (servername: string | null) => {
+    await new Promise((r) => setTimeout(r, 1));
+    return servername === null ? undefined : contexts.get(servername);
+  };
 }
 
 function errorEvent(e: unknown): Result {
