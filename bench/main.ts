@@ -9,6 +9,7 @@
  *   --out DIR          where to write results (default bench/; a smoke run: a temporary folder)
  *   --bulk-mib N       bulk size (default 256; also shortens the other figures)
  *   --hs p256          handshakes with the P-256 TLS 1.3 settings only (full and resumed)
+ *   --hscpu-count N    handshakes per CPU-per-pair measurement (default 5000; 2000 with --bulk-mib)
  *   --render           only write RESULTS.md again from results.json (and ANALYSIS.md), targets rechecked
  *
  * @module
@@ -206,7 +207,7 @@ if (want("references") || want("hscpu") || (smoke && !only)) {
     };
     const { refs, errors } = await handshakeCpuFigures({
       settings: [p256, resumed],
-      count: sizes.hsCpu,
+      count: Number(value("--hscpu-count") ?? sizes.hsCpu),
       concurrency: 16,
       floorMs: (runtime) => ({
         full: perPair(`ours in memory, ${runtime}: full TLS 1.3`),
