@@ -206,7 +206,9 @@ function sniOption() {
     Object.entries(task.sni).map(([name, p]) => [name, { cert: pem(p.certFile)!, key: pem(p.keyFile)! }]),
   );
   if (!task.sniAsync) return pairs;
-  const contexts = new Map(Object.entries(pairs).map(([name, pair]) => [name, createSecureContext(pair)]));
+  const contexts = new Map(
+    Object.entries(pairs).map(([name, pair]) => [name, createSecureContext({ isServer: true, ...pair })]),
+  );
   return async (servername: string | null) => {
     await new Promise((r) => setTimeout(r, 1));
     return servername === null ? undefined : contexts.get(servername);
