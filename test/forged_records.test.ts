@@ -185,6 +185,28 @@ function quietly<T>(p: Promise<T>): Promise<T> {
   return p;
 }
 
+/**
+ * A TlsSocket under attack, read through its recorder: once its handshake is
+ * done (unless the forging happens during it), with `dispose` to let it go.
+ */
+async function socketTarget<P>(
+  recorder: Recorder,
+  forger: RecordForger<P>,
+  setup: Setup<P>,
+  dispose: () => Promise<void>,
+): Promise<Target<P>> {
+  if (!setup.pass) {
+    await recorder.until("the handshake", () => recorder.log.events.includes("handshake ok"));
+  }
+  return {
+    forger,
+    failure: () => socketFailure(recorder),
+    firstData: () => firstChunk(recorder),
+    cleanEnd: () => socketCleanEnd(recorder),
+    [Symbol.asyncDispose]: dispose,
+  };
+}
+
 const targets: Record<string, <P>(setup: Setup<P>) => Promise<Target<P>>> = {
   "server, TlsConn": async (setup) => {
     const server = acceptingServer();
@@ -210,21 +232,12 @@ const targets: Record<string, <P>(setup: Setup<P>) => Promise<Target<P>>> = {
     const listener = listenSocket({ ...serverOn(), socket: recorder.handlers });
     const forger = await recordForger(listener.port, setup.protection, setup.pass);
     const peer = quietly(connectTo(forger.port, { ...setup.peer, keyLog: forger.keyLog }));
-    if (!setup.pass) {
-      await recorder.until("the handshake", () => recorder.log.events.includes("handshake ok"));
-    }
-    return {
-      forger,
-      failure: () => socketFailure(recorder),
-      firstData: () => firstChunk(recorder),
-      cleanEnd: () => socketCleanEnd(recorder),
-      async [Symbol.asyncDispose]() {
-        if (!setup.pass) await closeConn(await peer);
-        listener.stop(true);
-        await forger[Symbol.asyncDispose]();
-        await peer.catch(() => {});
-      },
-    };
+    return await socketTarget(recorder, forger, setup, async () => {
+      if (!setup.pass) await closeConn(await peer);
+      listener.stop(true);
+      await forger[Symbol.asyncDispose]();
+      await peer.catch(() => {});
+    });
   },
   "client, TlsConn": async (setup) => {
     const { server, forger } = await forgedServer(setup);
@@ -247,20 +260,11 @@ const targets: Record<string, <P>(setup: Setup<P>) => Promise<Target<P>>> = {
     const { server, forger } = await forgedServer(setup);
     const recorder = new Recorder(true);
     quietly(connectSocket({ ...clientTo(forger.port), socket: recorder.handlers }));
-    if (!setup.pass) {
-      await recorder.until("the handshake", () => recorder.log.events.includes("handshake ok"));
-    }
-    return {
-      forger,
-      failure: () => socketFailure(recorder),
-      firstData: () => firstChunk(recorder),
-      cleanEnd: () => socketCleanEnd(recorder),
-      async [Symbol.asyncDispose]() {
-        recorder.log.socket?.end();
-        server.close();
-        await forger[Symbol.asyncDispose]();
-      },
-    };
+    return await socketTarget(recorder, forger, setup, async () => {
+      recorder.log.socket?.end();
+      server.close();
+      await forger[Symbol.asyncDispose]();
+    });
   },
 };
 
